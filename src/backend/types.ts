@@ -1,0 +1,78 @@
+/**
+ * The one kernel interface behind every backend (`simd`, `scalar`, `js`). The network orchestrates
+ * these calls and never knows which backend runs them. Each method is one hot loop of DESIGN.md
+ * §2–§5; shapes are row-major, complex values are split into `re` / `im` buffers.
+ */
+
+/** Backend names: `simd` (WebAssembly f32x4), `scalar` (WebAssembly, same source), `js` (reference). */
+export type BackendName = 'simd' | 'scalar' | 'js';
+
+/** A Float32 buffer owned by a backend. `ptr` is its byte offset in WebAssembly memory (0 in `js`). */
+export interface F32 {
+  readonly ptr: number;
+  readonly length: number;
+}
+
+/** An Int32 buffer owned by a backend. */
+export interface I32 {
+  readonly ptr: number;
+  readonly length: number;
+}
+
+/** A complex array stored as two Float32 buffers of equal length. */
+export interface Complex {
+  readonly re: F32;
+  readonly im: F32;
+}
+
+/** Objective codes passed to {@link Backend.targets}: 0 = `boltzmann`, 1 = `field` (DESIGN.md §5.2). */
+export type ObjectiveCode = 0 | 1;
+
+export interface Backend {
+  readonly name: BackendName;
+
+  /** A zero-filled Float32 buffer of `length` elements. Throws `E_MEMORY` when it cannot grow. */
+  f32(length: number): F32;
+  /** A zero-filled Int32 buffer of `length` elements. Throws `E_MEMORY` when it cannot grow. */
+  i32(length: number): I32;
+  /** Returns a buffer to the allocator. */
+  release(buf: F32 | I32): void;
+  /** A live view of a buffer. Valid until the next allocation (memory may grow); do not keep it. */
+  view(buf: F32): Float32Array;
+  /** A live view of an Int32 buffer, valid like {@link Backend.view}. */
+  viewI32(buf: I32): Int32Array;
+  /** Bytes of memory held by this backend instance (WebAssembly memory size; estimate for `js`). */
+  memoryBytes(): number;
+  /** Frees everything; the backend must not be used afterwards. */
+  dispose(): void;
+
+  /** a⁰ = x / Σx per row; returns the first invalid row (NaN, ∞, negative, zero total) or −1. */
+  sources(x: F32, batch: number, n: number, a: F32): number;
+  /** θ (nIn × nOut × D) → p (same shape, rows on the simplex) → W (nIn × nOut complex). */
+  transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void;
+  /** z (batch × nOut) = a (batch × nIn; real when `aIm` is null) · W (nIn × nOut). */
+  forward(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, nOut: number, z: Complex): void;
+  /** Ising response in place on `n` complex values: z · tanh(κ|z|)/(κ|z|). */
+  ising(z: Complex, n: number, kappa: number): void;
+  /** Moments, probabilities, predictions and (with labels) energies and induced fields, see DESIGN.md §4–§5.2. */
+  targets(
+    a: Complex, batch: number, C: number, labels: I32 | null, beta: number, cosT: number, sinT: number,
+    objective: ObjectiveCode, J: number, moments: F32, proba: F32, predicted: I32, energy: F32, field: F32,
+  ): void;
+  /** G (C × nIn) = rows of W (nIn × nOut) against Gnext (C × nOut): G[k,u] = Σ_v W[u,v] Gnext[k,v]. */
+  propagate(w: Complex, nIn: number, nOut: number, gNext: Complex, C: number, g: Complex): void;
+  /** Γ (batch × n complex) = B (batch × C real) · G (C × n complex). */
+  induce(field: F32, batch: number, C: number, g: Complex, n: number, out: Complex): void;
+  /** S (nIn × nOut) += aᵀ Γ over the batch; a real when `aIm` is null. */
+  accumulate(aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number, s: Complex): void;
+  /**
+   * θ += scale · Re(e^{iωt*} rot e^{−iωd} S), S ← 0; with `recentre`, each site's logits are then
+   * shifted to max 0 and floored at −88 (softmax unchanged).
+   */
+  update(
+    theta: F32, s: Complex, rot: Complex | null, nIn: number, nOut: number, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, recentre: boolean,
+  ): void;
+  /** Mean entropy (nats) of `nIn` route distributions of `R` entries each. */
+  entropy(prob: F32, nIn: number, R: number): number;
+}

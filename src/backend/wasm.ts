@@ -1,0 +1,196 @@
+import { SCALAR_WASM, SIMD_WASM } from '../generated/wasm.js';
+import { FfitError } from '../errors.js';
+import type { Backend, Complex, F32, I32, ObjectiveCode } from './types.js';
+
+/** The raw exports of assembly/index.ts (pointers are byte offsets, counts are elements). */
+interface Kernels {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): number;
+  free(ptr: number): void;
+  memoryBytes(): number;
+  sources(x: number, batch: number, n: number, a: number): number;
+  transfer(theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number,
+    nIn: number, nOut: number, D: number, cosD: number, sinD: number): void;
+  forward(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number,
+    zRe: number, zIm: number): void;
+  ising(zRe: number, zIm: number, n: number, kappa: number): void;
+  targets(aRe: number, aIm: number, batch: number, C: number, labels: number, beta: number, cosT: number,
+    sinT: number, objective: number, J: number, moments: number, proba: number, predicted: number,
+    energy: number, field: number): void;
+  propagate(wRe: number, wIm: number, nIn: number, nOut: number, gNextRe: number, gNextIm: number,
+    C: number, gRe: number, gIm: number): void;
+  induce(field: number, batch: number, C: number, gRe: number, gIm: number, n: number, outRe: number,
+    outIm: number): void;
+  accumulate(aRe: number, aIm: number, batch: number, nIn: number, gamRe: number, gamIm: number,
+    nOut: number, sRe: number, sIm: number): void;
+  update(theta: number, sRe: number, sIm: number, rotRe: number, rotIm: number, nIn: number, nOut: number,
+    D: number, cosD: number, sinD: number, cosT: number, sinT: number, scale: number, recentre: number): void;
+  entropy(prob: number, nIn: number, R: number): number;
+}
+
+/** WebAssembly pages are 64 KiB; wasm32 memory stops at 4 GiB. */
+const MAX_BYTES = 4 * 1024 ** 3;
+
+const modules = new Map<'simd' | 'scalar', Promise<WebAssembly.Module>>();
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(base64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Whether this engine can run the SIMD build. The probe is the SIMD build itself: if
+ * `WebAssembly.validate` accepts it, every instruction it uses is supported.
+ */
+export function simdSupported(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(decode(SIMD_WASM));
+}
+
+/** Compiles (once per process) and instantiates one build; every instance has its own memory. */
+export async function createWasmBackend(name: 'simd' | 'scalar'): Promise<Backend> {
+  if (name === 'simd' && !simdSupported()) {
+    throw new FfitError('E_BACKEND', 'This WebAssembly engine does not support SIMD; use backend "scalar" or "auto".');
+  }
+  let mod = modules.get(name);
+  if (!mod) {
+    mod = WebAssembly.compile(decode(name === 'simd' ? SIMD_WASM : SCALAR_WASM) as BufferSource);
+    modules.set(name, mod);
+  }
+  const imports = {
+    env: {
+      abort(): never {
+        throw new FfitError('E_MEMORY', 'WebAssembly memory is exhausted (4 GiB limit); use a smaller lattice or batch.');
+      },
+    },
+  };
+  const instance = await WebAssembly.instantiate(await mod, imports);
+  return new WasmBackend(name, instance.exports as unknown as Kernels);
+}
+
+const ptrOf = (b: F32 | I32 | null): number => (b === null ? 0 : b.ptr);
+
+class WasmBackend implements Backend {
+  readonly name: 'simd' | 'scalar';
+  private k: Kernels | null;
+  private buffer: ArrayBuffer | null = null;
+  private f32All: Float32Array = new Float32Array(0);
+  private i32All: Int32Array = new Int32Array(0);
+
+  constructor(name: 'simd' | 'scalar', kernels: Kernels) {
+    this.name = name;
+    this.k = kernels;
+  }
+
+  private get kernels(): Kernels {
+    if (this.k === null) throw new FfitError('E_DISPOSED', 'This network was disposed; create a new one.');
+    return this.k;
+  }
+
+  /** Whole-memory views, re-created whenever memory.grow detached the previous buffer. */
+  private refresh(): void {
+    const buf = this.kernels.memory.buffer;
+    if (buf !== this.buffer) {
+      this.buffer = buf;
+      this.f32All = new Float32Array(buf);
+      this.i32All = new Int32Array(buf);
+    }
+  }
+
+  private allocBytes(bytes: number): number {
+    const need = Math.max(16, bytes);
+    if (this.kernels.memoryBytes() + need > MAX_BYTES) {
+      throw new FfitError('E_MEMORY',
+        `The lattice needs ${(need / 2 ** 20).toFixed(1)} MiB more WebAssembly memory than the 4 GiB limit allows; use fewer sites, durations or a smaller batch.`);
+    }
+    try {
+      return this.kernels.alloc(need);
+    } catch (err) {
+      if (err instanceof FfitError) throw err;
+      throw new FfitError('E_MEMORY', `Could not allocate ${(need / 2 ** 20).toFixed(1)} MiB of WebAssembly memory: ${String(err)}`);
+    }
+  }
+
+  f32(length: number): F32 {
+    return { ptr: this.allocBytes(length * 4), length };
+  }
+
+  i32(length: number): I32 {
+    return { ptr: this.allocBytes(length * 4), length };
+  }
+
+  release(buf: F32 | I32): void {
+    if (this.k !== null) this.k.free(buf.ptr);
+  }
+
+  view(buf: F32): Float32Array {
+    this.refresh();
+    return this.f32All.subarray(buf.ptr >>> 2, (buf.ptr >>> 2) + buf.length);
+  }
+
+  viewI32(buf: I32): Int32Array {
+    this.refresh();
+    return this.i32All.subarray(buf.ptr >>> 2, (buf.ptr >>> 2) + buf.length);
+  }
+
+  memoryBytes(): number {
+    return this.k === null ? 0 : this.k.memoryBytes();
+  }
+
+  dispose(): void {
+    this.k = null;
+    this.buffer = null;
+    this.f32All = new Float32Array(0);
+    this.i32All = new Int32Array(0);
+  }
+
+  sources(x: F32, batch: number, n: number, a: F32): number {
+    return this.kernels.sources(x.ptr, batch, n, a.ptr);
+  }
+
+  transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void {
+    this.kernels.transfer(theta.ptr, prob.ptr, w.re.ptr, w.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im),
+      nIn, nOut, D, cosD.ptr, sinD.ptr);
+  }
+
+  forward(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, nOut: number, z: Complex): void {
+    this.kernels.forward(aRe.ptr, ptrOf(aIm), batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr);
+  }
+
+  ising(z: Complex, n: number, kappa: number): void {
+    this.kernels.ising(z.re.ptr, z.im.ptr, n, kappa);
+  }
+
+  targets(
+    a: Complex, batch: number, C: number, labels: I32 | null, beta: number, cosT: number, sinT: number,
+    objective: ObjectiveCode, J: number, moments: F32, proba: F32, predicted: I32, energy: F32, field: F32,
+  ): void {
+    this.kernels.targets(a.re.ptr, a.im.ptr, batch, C, ptrOf(labels), beta, cosT, sinT, objective, J,
+      moments.ptr, proba.ptr, predicted.ptr, energy.ptr, field.ptr);
+  }
+
+  propagate(w: Complex, nIn: number, nOut: number, gNext: Complex, C: number, g: Complex): void {
+    this.kernels.propagate(w.re.ptr, w.im.ptr, nIn, nOut, gNext.re.ptr, gNext.im.ptr, C, g.re.ptr, g.im.ptr);
+  }
+
+  induce(field: F32, batch: number, C: number, g: Complex, n: number, out: Complex): void {
+    this.kernels.induce(field.ptr, batch, C, g.re.ptr, g.im.ptr, n, out.re.ptr, out.im.ptr);
+  }
+
+  accumulate(aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number, s: Complex): void {
+    this.kernels.accumulate(aRe.ptr, ptrOf(aIm), batch, nIn, gamma.re.ptr, gamma.im.ptr, nOut, s.re.ptr, s.im.ptr);
+  }
+
+  update(
+    theta: F32, s: Complex, rot: Complex | null, nIn: number, nOut: number, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, recentre: boolean,
+  ): void {
+    this.kernels.update(theta.ptr, s.re.ptr, s.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im),
+      nIn, nOut, D, cosD.ptr, sinD.ptr, cosT, sinT, scale, recentre ? 1 : 0);
+  }
+
+  entropy(prob: F32, nIn: number, R: number): number {
+    return this.kernels.entropy(prob.ptr, nIn, R);
+  }
+}

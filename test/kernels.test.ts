@@ -1,0 +1,91 @@
+// The SIMD, scalar and JS backends agree (DESIGN.md §2–§5 computed three ways).
+import { describe, expect, it } from 'vitest';
+import { InterferenceNetwork } from '../src/network.js';
+import type { FfitOptions } from '../src/options.js';
+import { perBackend, randomData } from './helpers/nets.js';
+import { relErr } from './helpers/oracle.js';
+
+// Odd sizes (never multiples of 4) exercise the scalar tails of every SIMD loop.
+const CASES: FfitOptions[] = [
+  { layers: [7, 5, 3], durations: 4, initScale: 1, seed: 1 },
+  { layers: [13, 9, 6, 3], durations: 3, initScale: 1.5, seed: 2 },
+  { layers: [11, 2], durations: 1, initScale: 2, seed: 3 },
+  { layers: [9, 7, 5], durations: 8, initScale: 1, seed: 4, speed: 0.37, tStar: 0.6 },
+  { layers: [6, 5, 7, 3], durations: 5, initScale: 1, seed: 5, response: 'ising', kappa: 30 },
+  { layers: [10, 6, 4], durations: 4, initScale: 1, seed: 6, objective: 'field', beta: 7, omega: 1.1 },
+];
+
+describe.each(CASES)('backends agree on %j', (options) => {
+  it('route probabilities are on the simplex and agree', async () => {
+    const nets = await perBackend(options);
+    const D = options.durations!;
+    for (const net of nets) {
+      for (let l = 0; l + 1 < options.layers.length; l++) {
+        const p = net.probabilities(l);
+        const R = options.layers[l + 1]! * D;
+        for (let u = 0; u < options.layers[l]!; u++) {
+          const row = p.subarray(u * R, (u + 1) * R);
+          expect(row.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+          expect(Math.min(...row)).toBeGreaterThan(0);
+        }
+        expect(relErr(p, nets[2]!.probabilities(l))).toBeLessThan(1e-6);
+        const w = net.transfer(l), ref = nets[2]!.transfer(l);
+        expect(relErr(w.re, ref.re)).toBeLessThan(1e-5);
+        expect(relErr(w.im, ref.im)).toBeLessThan(1e-5);
+      }
+      for (let l = 1; l < options.layers.length; l++) {
+        const g = net.propagators(l), ref = nets[2]!.propagators(l);
+        expect(relErr(g.re, ref.re)).toBeLessThan(1e-5);
+        expect(relErr(g.im, ref.im)).toBeLessThan(1e-5);
+      }
+    }
+    nets.forEach((n) => n.dispose());
+  });
+
+  it('moments, probabilities and gains agree within 1e-5', async () => {
+    const nets = await perBackend(options);
+    const C = options.layers[options.layers.length - 1]!;
+    const { images, labels } = randomData(options.seed! + 100, 9, options.layers[0]!, C);
+    const [simd, scalar, js] = nets.map((n) => ({
+      moments: n.moments(images),
+      proba: n.predictProba(images),
+      gains: n.gains(images, labels),
+      energy: n.energy(images, labels),
+    }));
+    for (const got of [simd!, scalar!]) {
+      expect(relErr(got.moments, js!.moments)).toBeLessThan(1e-5);
+      expect(relErr(got.proba, js!.proba)).toBeLessThan(1e-5);
+      expect(relErr(got.energy, js!.energy)).toBeLessThan(1e-5);
+      got.gains.forEach((g, l) => expect(relErr(g, js!.gains[l]!)).toBeLessThan(1e-5));
+    }
+    // the gains are not trivially zero
+    expect(Math.max(...js!.gains[0]!.map(Math.abs))).toBeGreaterThan(1e-4);
+    nets.forEach((n) => n.dispose());
+  });
+
+  it('training steps move the logits identically', async () => {
+    const nets = await perBackend({ ...options, eta: 0.5, batchSize: 4 });
+    const C = options.layers[options.layers.length - 1]!;
+    const { images, labels } = randomData(options.seed! + 200, 12, options.layers[0]!, C);
+    const initial = options.layers.slice(1).map((_, l) => nets[2]!.logits(l));
+    for (const net of nets) net.fit({ images, labels }, { epochs: 2, schedule: 'constant' });
+    for (let l = 0; l + 1 < options.layers.length; l++) {
+      const ref = nets[2]!.logits(l);
+      expect(relErr(ref, initial[l]!)).toBeGreaterThan(1e-3); // the update did something
+      for (const net of nets.slice(0, 2)) expect(relErr(net.logits(l), ref)).toBeLessThan(1e-4);
+    }
+    nets.forEach((n) => n.dispose());
+  });
+});
+
+describe('backend selection', () => {
+  it('auto picks simd on Node 20 and reports it', async () => {
+    const net = await InterferenceNetwork.create({ layers: [4, 2] });
+    expect(net.backendName).toBe('simd');
+    net.dispose();
+  });
+
+  it('an unknown backend is an E_OPTION error', async () => {
+    await expect(InterferenceNetwork.create({ layers: [4, 2], backend: 'gpu' as never })).rejects.toMatchObject({ code: 'E_OPTION' });
+  });
+});

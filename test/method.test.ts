@@ -1,0 +1,146 @@
+// The method itself (DESIGN.md §3, §5): gains are exact derivatives, and the phasor forward pass is
+// the Fourier transform of the worldlines' arrival-time distribution.
+import { describe, expect, it } from 'vitest';
+import { InterferenceNetwork } from '../src/network.js';
+import type { FfitOptions } from '../src/options.js';
+import { BACKENDS, randomData } from './helpers/nets.js';
+import { amplitudes64, fieldTerm64, logLikelihood64, moments64, relErr, type Lattice } from './helpers/oracle.js';
+
+function latticeOf(net: InterferenceNetwork): Lattice {
+  const o = net.options;
+  const pos = (l: number) => (o.positions ? o.positions[l]! : Array.from({ length: o.layers[l]! }, (_, i) => i / (o.layers[l]! - 1)));
+  return {
+    sizes: [...o.layers], D: o.durations, omega: o.omega, tStar: o.tStar,
+    delay: (l, u, v) => (Number.isFinite(o.speed) ? Math.abs(pos(l + 1)[v]! - pos(l)[u]!) / o.speed : 0),
+  };
+}
+
+const probs64 = (net: InterferenceNetwork) => net.options.layers.slice(1).map((_, l) => Float64Array.from(net.probabilities(l)));
+
+const FD_CASES: FfitOptions[] = [
+  { layers: [5, 3], durations: 4, initScale: 1, seed: 11, beta: 3 },
+  { layers: [6, 4, 3], durations: 3, initScale: 1, seed: 12, beta: 4 },
+  { layers: [5, 3, 4, 2], durations: 2, initScale: 1, seed: 13, beta: 5, speed: 0.7, tStar: 0.4 },
+  { layers: [7, 5, 3], durations: 4, initScale: 1, seed: 14, beta: 2, objective: 'field' },
+  { layers: [4, 3, 3], durations: 5, initScale: 1, seed: 15, beta: 3, objective: 'field', speed: 1.3, tStar: 1.7, omega: 0.9 },
+];
+
+describe.each(BACKENDS)('gains equal finite differences (%s backend)', (backend) => {
+  it.each(FD_CASES)('on %j', async (options) => {
+    const net = await InterferenceNetwork.create({ ...options, backend });
+    const lat = latticeOf(net);
+    const C = options.layers[options.layers.length - 1]!;
+    const { images, labels } = randomData(options.seed!, 3, options.layers[0]!, C);
+    const gains = net.gains(images, labels);
+    const p = probs64(net);
+    const n0 = options.layers[0]!;
+    // mean over the batch of log P(y|x) (boltzmann) or β Σ h M = −β E_field (field)
+    const objective = (): number => {
+      let total = 0;
+      for (let b = 0; b < labels.length; b++) {
+        const M = moments64(lat, amplitudes64(lat, p, images.subarray(b * n0, (b + 1) * n0)));
+        total += options.objective === 'field' ? options.beta! * fieldTerm64(M, labels[b]!) : logLikelihood64(M, labels[b]!, options.beta!);
+      }
+      return total / labels.length;
+    };
+    const eps = 1e-6;
+    for (let l = 0; l < p.length; l++) {
+      const fd = new Float64Array(p[l]!.length);
+      for (let i = 0; i < fd.length; i++) {
+        const keep = p[l]![i]!;
+        p[l]![i] = keep + eps;
+        const up = objective();
+        p[l]![i] = keep - eps;
+        const down = objective();
+        p[l]![i] = keep;
+        fd[i] = (up - down) / (2 * eps);
+      }
+      expect(relErr(gains[l]!, fd)).toBeLessThan(2e-4);
+      expect(Math.max(...fd.map(Math.abs))).toBeGreaterThan(1e-3);
+    }
+    net.dispose();
+  });
+});
+
+/** Every worldline source → target as (probability, duration), by brute force over all route chains. */
+function enumerateWorldlines(lat: Lattice, p: Float64Array[], source: number): { target: number; prob: number; tau: number }[] {
+  const out: { target: number; prob: number; tau: number }[] = [];
+  const walk = (l: number, u: number, prob: number, tau: number): void => {
+    if (l === lat.sizes.length - 1) {
+      out.push({ target: u, prob, tau });
+      return;
+    }
+    const nOut = lat.sizes[l + 1]!;
+    for (let v = 0; v < nOut; v++) {
+      for (let d = 0; d < lat.D; d++) walk(l + 1, v, prob * p[l]![(u * nOut + v) * lat.D + d]!, tau + lat.delay(l, u, v) + d);
+    }
+  };
+  walk(0, source, 1, 0);
+  return out;
+}
+
+describe.each(BACKENDS)('worldline enumeration (%s backend)', (backend) => {
+  it.each([
+    { layers: [3, 2, 2], durations: 3, initScale: 1, seed: 21 },
+    { layers: [4, 3, 2, 3], durations: 2, initScale: 1, seed: 22, speed: 0.45, tStar: 0.3 },
+    { layers: [2, 4, 2], durations: 5, initScale: 2, seed: 23, omega: 0.77 },
+  ] as FfitOptions[])('h_k(τ) transformed at ω equals the phasor forward pass on %j', async (options) => {
+    const net = await InterferenceNetwork.create({ ...options, backend });
+    const lat = latticeOf(net);
+    const p = probs64(net);
+    const n0 = options.layers[0]!, C = options.layers[options.layers.length - 1]!;
+    const { images } = randomData(options.seed!, 4, n0, C);
+    const amps = net.amplitudes(images);
+    for (let b = 0; b < 4; b++) {
+      const x = images.subarray(b * n0, (b + 1) * n0);
+      const total = x.reduce((s, v) => s + v, 0);
+      // arrival-time distribution h_k(τ) = Σ_i a⁰_i Σ_{worldlines i→k of duration τ} Π p
+      const h = Array.from({ length: C }, () => new Map<number, number>());
+      let count = 0;
+      for (let i = 0; i < n0; i++) {
+        for (const w of enumerateWorldlines(lat, p, i)) {
+          const key = Math.round(w.tau * 1e9) / 1e9;
+          h[w.target]!.set(key, (h[w.target]!.get(key) ?? 0) + (x[i]! / total) * w.prob);
+          count++;
+        }
+      }
+      // every worldline exists: Π_ℓ N_{ℓ+1} D chains per source
+      expect(count).toBe(n0 * options.layers.slice(1).reduce((s, n) => s * n * options.durations!, 1));
+      for (let k = 0; k < C; k++) {
+        let re = 0, im = 0;
+        for (const [tau, mass] of h[k]!) {
+          re += mass * Math.cos(lat.omega * tau);
+          im -= mass * Math.sin(lat.omega * tau);
+        }
+        expect(amps.re[b * C + k]!).toBeCloseTo(re, 6);
+        expect(amps.im[b * C + k]!).toBeCloseTo(im, 6);
+      }
+      // flow is conserved: the arrival-time distributions hold all the source intensity
+      const mass = h.reduce((s, m) => s + [...m.values()].reduce((a, v) => a + v, 0), 0);
+      expect(mass).toBeCloseTo(1, 6);
+    }
+    net.dispose();
+  });
+});
+
+describe('repeatability', () => {
+  const data = randomData(5, 40, 12, 3);
+  const train = async (seed: number, backend: 'simd' | 'js') => {
+    const net = await InterferenceNetwork.create({ layers: [12, 7, 3], seed, backend, batchSize: 8 });
+    net.fit(data, { epochs: 2 });
+    const out = [0, 1].map((l) => new Uint8Array(net.logits(l).buffer));
+    net.dispose();
+    return out;
+  };
+
+  it.each(['simd', 'js'] as const)('same seed gives the same bits (%s)', async (backend) => {
+    const [a, b] = [await train(7, backend), await train(7, backend)];
+    expect(Buffer.compare(a[0]!, b[0]!)).toBe(0);
+    expect(Buffer.compare(a[1]!, b[1]!)).toBe(0);
+  });
+
+  it('different seeds give different logits', async () => {
+    const [a, b] = [await train(7, 'simd'), await train(8, 'simd')];
+    expect(Buffer.compare(a[0]!, b[0]!)).not.toBe(0);
+  });
+});
