@@ -129,6 +129,8 @@ export class InterferenceNetwork {
   readonly classes: number;
   /** Examples trained on so far. */
   examplesSeen = 0;
+  /** What the model file carried in `meta` (empty for a new network). */
+  meta: Record<string, unknown> = {};
 
   private backend: Backend | null;
   private readonly layers: Layer[];
@@ -228,6 +230,7 @@ export class InterferenceNetwork {
     checkMemory(resolved);
     const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend), logits);
     net.examplesSeen = Number(doc.examplesSeen) || 0;
+    if (doc.meta && typeof doc.meta === 'object') net.meta = { ...doc.meta };
     return net;
   }
 

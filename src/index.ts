@@ -1,0 +1,20 @@
+/**
+ * ffit: feed-forward induced interference training (arXiv:2008.11111) on a space-time lattice,
+ * with WebAssembly SIMD kernels. This entry point is browser-safe (no `fs`, no `process`); the
+ * Node-only helpers (MNIST from disk, atomic model files) are in `ffit/node`.
+ */
+export { InterferenceNetwork } from './network.js';
+export type {
+  BatchMetrics, EpochRecord, Evaluation, FitOptions, Images, LabelledSet, Labels, ModelJSON, Schedule,
+} from './network.js';
+export { defaults, resolveOptions, sitePositions } from './options.js';
+export type { FfitOptions, Objective, ResolvedOptions, Response, Topology } from './options.js';
+export { BACKENDS, createBackend, resolveBackend, simdSupported } from './backend/index.js';
+export type { Backend, BackendChoice, BackendName } from './backend/index.js';
+export { FfitError } from './errors.js';
+export type { FfitErrorCode } from './errors.js';
+export { Rng } from './rng.js';
+export { encodeIdx, parseIdx, parseImages, parseLabels } from './data/idx.js';
+export type { IdxArray, IdxImages, IdxLabels } from './data/idx.js';
+export { fromIdx, indicesOf, sampleShots, selectClasses, splitValidation, subset } from './data/dataset.js';
+export type { Dataset } from './data/dataset.js';

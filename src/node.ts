@@ -1,0 +1,4 @@
+/** Node-only helpers of ffit: MNIST and IDX directories from disk, atomic model files. */
+export { loadIdxDir, loadMnist, MNIST_FILES, resolveMnistDir } from './data/mnist.js';
+export { loadModel, saveModel } from './node/model-file.js';
+export * from './index.js';

