@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `ffit` command line: `ffit train` (what `npm start` runs) and `ffit evaluate`.
+ * The `ffit` command line: `ffit train` (what `npm start` runs), `ffit evaluate` and
+ * `ffit experiment …` (src/experiments/command.ts).
  * Argument parsing is commander's, progress bars are cli-progress's; this file only wires them
  * to the library. Errors print one line (`ffit: …`) and exit 1; `--debug` adds the stack.
  */
@@ -10,6 +11,7 @@ import { BACKENDS, type BackendChoice } from './backend/index.js';
 import { selectClasses, sampleShots, splitValidation, type Dataset } from './data/dataset.js';
 import { loadMnist } from './data/mnist.js';
 import { FfitError } from './errors.js';
+import { experimentCommand } from './experiments/command.js';
 import { InterferenceNetwork, type EpochRecord, type Schedule } from './network.js';
 import { loadModel, saveModel } from './node/model-file.js';
 import { Rng } from './rng.js';
@@ -217,6 +219,7 @@ function program(): Command {
     .option('--json', 'print one JSON object as the last line of stdout', false)
     .option('--debug', 'print stack traces on errors', false)
     .action(async (flags: EvaluateFlags) => evaluate(flags));
+  cmd.addCommand(experimentCommand());
   return cmd;
 }
 
