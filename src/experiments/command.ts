@@ -4,9 +4,11 @@
  * writes results, CSVs, SVG figures and `report.md` into `--out`, and prints where they are.
  * `--quick` is the reduced protocol (fewer seeds, trials and shot counts; minutes, not tens of minutes).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, type BackendChoice } from '../backend/index.js';
-import { check } from '../errors.js';
+import { FfitError, check } from '../errors.js';
 import { backpropMethod, logregMethod } from '../baselines/tfjs.js';
 import { loadExperimentData } from './data.js';
 import { runDynamics, type DynamicsConfig } from './dynamics.js';
@@ -14,7 +16,7 @@ import { runFewshot, type FewshotConfig } from './fewshot.js';
 import { runForgetting, type ForgettingConfig } from './forgetting.js';
 import { ffitMethod, METHOD_IDS, type Method, type MethodId } from './methods.js';
 import { ExperimentProgress } from './progress.js';
-import type { Files } from './report.js';
+import type { ExperimentResult } from './report.js';
 import { DEFAULT_LIMITS, type SearchLimits } from './search.js';
 import { parseShots, type Shots } from './splits.js';
 
@@ -83,10 +85,13 @@ function limitsOf(flags: CommonFlags, quick: Partial<SearchLimits>): SearchLimit
 /** The report module (and with it vega) is loaded only when an experiment runs, not on every `ffit` call. */
 const report = () => import('./report.js');
 
-async function finish(name: string, out: string, files: Files, lines: string[]): Promise<void> {
-  const written = (await report()).writeFiles(out, files);
+/** Writes `results.json` first (the raw numbers survive whatever happens next), then the rest of the report. */
+async function finish(out: string, result: ExperimentResult, lines: string[]): Promise<void> {
+  const r = await report();
+  r.writeFiles(out, { 'results.json': r.resultsJson(result) });
+  const written = r.writeFiles(out, await r.reportFiles(result));
   for (const l of lines) console.log(l);
-  console.log(`ffit: ${name}: wrote ${written.length} files to ${out} (report: ${written.find((p) => p.endsWith('report.md'))})`);
+  console.log(`ffit: ${result.experiment}: wrote ${written.length} files to ${out} (report: ${written.find((p) => p.endsWith('report.md'))})`);
 }
 
 const QUICK_LIMITS: Partial<SearchLimits> = { maxUpdates: 400, maxExamples: 25_000 };
@@ -97,7 +102,7 @@ function withCommon(cmd: Command, what: string): Command {
     .option('--quick', 'reduced protocol: fewer seeds, trials and shot counts (minutes instead of tens of minutes)', false)
     .option('--seeds <n>', 'evaluation seeds (0 … n−1); default 5, --quick 2', int('--seeds'))
     .option('--selection-seeds <n>', 'selection folds (seeds 1000 …); default 2, --quick 1', int('--selection-seeds'))
-    .option('--trials <n>', 'hyperparameter trials per method (same budget for every method); default 6, --quick 2', int('--trials'))
+    .option('--trials <n>', 'hyperparameter trials per method (same budget for every method); default 8, --quick 2', int('--trials'))
     .option('--methods <list>', `methods to compare, comma-separated subset of ${METHOD_IDS.join(',')}`, methodList, [...METHOD_IDS])
     .option('--max-updates <n>', `most updates per training run (default ${DEFAULT_LIMITS.maxUpdates}, --quick ${QUICK_LIMITS.maxUpdates})`, int('--max-updates'))
     .option('--max-examples <n>', `most training examples processed per run (default ${DEFAULT_LIMITS.maxExamples}, --quick ${QUICK_LIMITS.maxExamples})`, int('--max-examples'))
@@ -117,7 +122,7 @@ async function fewshot(flags: FewshotFlags): Promise<void> {
     shots: flags.shots ?? (flags.quick ? [1, 10, 100, 'all'] : [1, 2, 5, 10, 20, 50, 100, 'all']),
     seeds: seedsFrom(0, flags.seeds ?? (flags.quick ? 2 : 5)),
     selectionSeeds: seedsFrom(1000, flags.selectionSeeds ?? (flags.quick ? 1 : 2)),
-    trials: flags.trials ?? (flags.quick ? 2 : 6),
+    trials: flags.trials ?? (flags.quick ? 2 : 8),
     validation: 0.1,
     limits: limitsOf(flags, QUICK_LIMITS),
     detailShots: [],
@@ -134,7 +139,7 @@ async function fewshot(flags: FewshotFlags): Promise<void> {
     }).join(''));
   }
   lines.push(`(test accuracy, mean ± s.d. over ${config.seeds.length} seeds; ${result.seconds.toFixed(0)} s)`);
-  await finish('fewshot', flags.out ?? 'results/fewshot', await (await report()).fewshotFiles(result), lines);
+  await finish(flags.out ?? 'results/fewshot', result, lines);
 }
 
 interface DynamicsFlags extends CommonFlags {
@@ -147,7 +152,7 @@ async function dynamics(flags: DynamicsFlags): Promise<void> {
     steps: flags.steps,
     seeds: seedsFrom(0, flags.seeds ?? (flags.quick ? 2 : 5)),
     selectionSeeds: seedsFrom(1000, flags.selectionSeeds ?? (flags.quick ? 1 : 2)),
-    trials: flags.trials ?? (flags.quick ? 2 : 6),
+    trials: flags.trials ?? (flags.quick ? 2 : 8),
     validation: 0.1,
     testPerClass: flags.testPerClass ?? (flags.quick ? 50 : 100),
     testSeed: 4242,
@@ -159,7 +164,7 @@ async function dynamics(flags: DynamicsFlags): Promise<void> {
     const end = result.curve.find((p) => p.method === m.id && p.step === config.steps)!;
     return `${m.label}: test accuracy after ${config.steps} online examples ${(100 * end.accuracyMean).toFixed(2)} ± ${(100 * end.accuracyStd).toFixed(2)} %`;
   });
-  await finish('dynamics', flags.out ?? 'results/dynamics', await (await report()).dynamicsFiles(result), lines);
+  await finish(flags.out ?? 'results/dynamics', result, lines);
 }
 
 interface ForgettingFlags extends CommonFlags {
@@ -177,7 +182,7 @@ async function forgetting(flags: ForgettingFlags): Promise<void> {
     maxEpochs: flags.maxEpochs ?? null,
     seeds: seedsFrom(0, flags.seeds ?? (flags.quick ? 2 : 5)),
     selectionSeeds: seedsFrom(1000, flags.selectionSeeds ?? (flags.quick ? 1 : 2)),
-    trials: flags.trials ?? (flags.quick ? 2 : 6),
+    trials: flags.trials ?? (flags.quick ? 2 : 8),
     validation: 0.1,
     limits: limitsOf(flags, QUICK_LIMITS),
   };
@@ -189,7 +194,7 @@ async function forgetting(flags: ForgettingFlags): Promise<void> {
     return `${m.label}: {0,1} ${(100 * get('A after A')).toFixed(1)} % after task A → ${(100 * get('A after B')).toFixed(1)} % after task B; ` +
       `all four ${(100 * get('all after B')).toFixed(1)} %`;
   });
-  await finish('forgetting', flags.out ?? 'results/forgetting', await (await report()).forgettingFiles(result), lines);
+  await finish(flags.out ?? 'results/forgetting', result, lines);
 }
 
 /** The `experiment` command with its three subcommands, to be added to the `ffit` program. */
@@ -212,5 +217,22 @@ export function experimentCommand(): Command {
     .option('--criterion <f>', 'validation accuracy on the current task that ends its training', fraction('--criterion'), 0.95)
     .option('--max-epochs <n>', 'most epochs per task (default: the epochs chosen for each method on the joint 4-class problem)', int('--max-epochs'))
     .action(async (flags: ForgettingFlags) => forgetting(flags));
+  exp.command('report')
+    .description('rebuild report.md, the CSVs and the figures of an experiment from its results.json (no training)')
+    .argument('<dir>', 'directory holding the results.json an experiment wrote')
+    .option('--debug', 'print stack traces on errors', false)
+    .action(async (dir: string) => {
+      const path = join(dir, 'results.json');
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (err) {
+        throw new FfitError('E_DATA', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); pass the --out directory of an experiment.`);
+      }
+      const r = await report();
+      const result = r.parseResults(text, path);
+      const written = r.writeFiles(dir, await r.reportFiles(result));
+      console.log(`ffit: ${result.experiment}: rebuilt ${written.length} files in ${dir}`);
+    });
   return exp;
 }

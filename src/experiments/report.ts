@@ -19,7 +19,7 @@ import {
   dynamicsCurveCsv, dynamicsPointsCsv, dynamicsResultSchema, fewshotResultSchema, fewshotRunsCsv, fewshotSummaryCsv,
   forgettingDuringCsv, forgettingResultSchema, forgettingRunsCsv, forgettingSummaryCsv, selectionCsv, type CsvSpec,
 } from './schema.js';
-import { mean, std, type Selection } from './search.js';
+import { MIN_TRIAL_UPDATES, mean, std, type Selection } from './search.js';
 import type { Shots } from './splits.js';
 
 /** File name → contents. */
@@ -59,6 +59,43 @@ function json<T>(schema: z.ZodType<T>, value: T): string {
   return JSON.stringify(value, null, 1) + '\n';
 }
 
+/** Any experiment's raw results. */
+export type ExperimentResult = FewshotResult | DynamicsResult | ForgettingResult;
+
+/** `results.json` of any experiment, validated against its schema. */
+export function resultsJson(r: ExperimentResult): string {
+  if (r.experiment === 'fewshot') return json(fewshotResultSchema, r);
+  if (r.experiment === 'dynamics') return json(dynamicsResultSchema, r);
+  return json(forgettingResultSchema, r);
+}
+
+/** Every file of any experiment's report. */
+export function reportFiles(r: ExperimentResult): Promise<Files> {
+  if (r.experiment === 'fewshot') return fewshotFiles(r);
+  if (r.experiment === 'dynamics') return dynamicsFiles(r);
+  return forgettingFiles(r);
+}
+
+/**
+ * Reads and validates a `results.json` written by any experiment.
+ *
+ * @throws FfitError `E_DATA` when the file is missing, not JSON, or not a results document.
+ */
+export function parseResults(text: string, path: string): ExperimentResult {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new FfitError('E_DATA', `${path} is not JSON (${(err as Error).message}); pass the results.json an experiment wrote.`);
+  }
+  const kind = (doc as { experiment?: unknown } | null)?.experiment;
+  const schema = kind === 'fewshot' ? fewshotResultSchema : kind === 'dynamics' ? dynamicsResultSchema : kind === 'forgetting' ? forgettingResultSchema : null;
+  if (!schema) throw new FfitError('E_DATA', `${path} is not experiment results ("experiment" is ${JSON.stringify(kind)}, expected fewshot, dynamics or forgetting).`);
+  const r = schema.safeParse(doc);
+  if (!r.success) throw new FfitError('E_DATA', `${path} does not match the ${String(kind)} results schema: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}.`);
+  return r.data as ExperimentResult;
+}
+
 const hpCells = (hp: Hyperparameters): Record<string, string> => ({
   batch: String(hp.batch), epochs: String(hp.epochs), beta: cell(hp.beta), eta: cell(hp.eta),
   learning_rate: cell(hp.learningRate), schedule: hp.schedule ?? (hp.learningRate !== undefined ? 'constant (Adam)' : ''),
@@ -81,6 +118,8 @@ const fmtHp = (hp: Hyperparameters): string => [
   hp.beta !== undefined ? `β = ${hp.beta}` : '', hp.eta !== undefined ? `η = ${hp.eta}` : '',
   hp.learningRate !== undefined ? `Adam step ${hp.learningRate}` : '', hp.schedule ? `${hp.schedule} schedule` : '',
 ].filter(Boolean).join(', ');
+/** `1 seed`, `5 seeds`. */
+const seedsWord = (n: number): string => `${n} seed${n === 1 ? '' : 's'}`;
 const minutes = (s: number): string => (s < 120 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
 const envLine = (e: { node: string; cpus: number; loadStart: number; loadEnd: number; startedAt: string }, seconds: number): string =>
   `Run started ${e.startedAt}, took ${minutes(seconds)} on ${e.cpus} cores (Node ${e.node}); 1-minute load average ` +
@@ -172,7 +211,7 @@ export async function fewshotFiles(r: FewshotResult): Promise<Files> {
   const band: BandRow[] = r.summary.map((x) => ({ method: labelOf(r, x.method), x: xOf(x.shots), mean: x.mean, std: x.std }));
   const ticks = r.config.shots.map(xOf);
   const accuracySvg = await bandPlot(band, {
-    title: `Test accuracy vs shots per class (MNIST ${r.data.classes.join(',')}, ${r.config.seeds.length} seeds)`,
+    title: `Test accuracy vs shots per class (MNIST ${r.data.classes.join(',')}, ${seedsWord(r.config.seeds.length)})`,
     x: 'training examples per class (log scale; rightmost = all)', y: 'test accuracy', logX: true, percent: true,
     xTicks: ticks, xLabels: meanAll ? { [perClassAll]: `all (${Math.round(perClassAll)})` } : undefined,
   });
@@ -206,11 +245,11 @@ export async function fewshotFiles(r: FewshotResult): Promise<Files> {
   };
   if (detail.length) {
     files['per-class.svg'] = await groupedBars(perClassRows, {
-      title: `Per-class test accuracy (mean over ${r.config.seeds.length} seeds)`, x: 'digit', y: 'test accuracy', facet: 'shots per class', facets,
+      title: `Per-class test accuracy (mean over ${seedsWord(r.config.seeds.length)})`, x: 'digit', y: 'test accuracy', facet: 'shots per class', facets,
       groups: r.data.classes.map(String),
     });
     files['confusion.svg'] = await confusionGrid(confusion, {
-      title: `Confusion matrices (test set, summed over ${r.config.seeds.length} seeds; cells: fraction of the true digit)`,
+      title: `Confusion matrices (test set, summed over ${seedsWord(r.config.seeds.length)}; cells: fraction of the true digit)`,
       facet: 'shots per class', facets, methods: ids.map((m) => labelOf(r, m)),
     });
   }
@@ -219,7 +258,7 @@ export async function fewshotFiles(r: FewshotResult): Promise<Files> {
   L.push(`# Few-shot learning on MNIST ${r.data.classes.join(', ')}: FFIT vs backprop vs logistic regression`, '');
   L.push(`Generated by \`ffit experiment fewshot\`. ${envLine(r.environment, r.seconds)}`, '');
   L.push('## Headline: test accuracy (%)', '');
-  L.push(`Mean ± sample standard deviation over ${r.config.seeds.length} seeds (seeds ${r.config.seeds.join(', ')}); ` +
+  L.push(`Mean ± sample standard deviation over ${seedsWord(r.config.seeds.length)} (seeds ${r.config.seeds.join(', ')}); ` +
     `test set: all ${r.data.testCount} MNIST test images of the digits ${r.data.classes.join(', ')}. Bold: highest mean.`, '');
   L.push(`| shots per class | ${ids.map((m) => labelOf(r, m)).join(' | ')} |`, `| --- | ${ids.map(() => '---:').join(' | ')} |`);
   for (const s of r.config.shots) {
@@ -253,8 +292,9 @@ export async function fewshotFiles(r: FewshotResult): Promise<Files> {
     `${sel0?.foldSeeds.length ?? r.config.selectionSeeds.length} selection fold(s) and scored by mean validation accuracy (ties: lower validation loss). ` +
     'Trial 0 is the method\'s usual setting (FFIT β = 60, η = 10; Adam step 10⁻³; batch 32); the other trials are random search, log-uniform over ' +
     r.methods.map((m) => `${m.label}: ${(fewshotRanges[m.id] ?? '')}`).join('; ') + '. ' +
-    `The batch size and number of epochs of trial j are the same for every method, drawn from batches {${r.config.limits.batches.join(', ')}} ` +
-    `and epochs {${r.config.limits.epochs.join(', ')}} within at most ${r.config.limits.maxUpdates} updates and ${r.config.limits.maxExamples} training examples per run, ` +
+    `The batch size and number of epochs of trial j are the same for every method: a batch from {${r.config.limits.batches.join(', ')}}, then the epochs from ` +
+    `{${r.config.limits.epochs.join(', ')}} whose number of updates is nearest a target drawn log-uniformly between ${MIN_TRIAL_UPDATES} and the most the limits allow ` +
+    `(at most ${r.config.limits.maxUpdates} updates and ${r.config.limits.maxExamples} training examples per run; trial 0 makes at least 3 passes and 1000 updates where the limits allow), ` +
     'so every method gets the same candidate numbers of passes. The test set is never passed to the selection code.',
     '',
   );
@@ -319,16 +359,16 @@ export async function dynamicsFiles(r: DynamicsResult): Promise<Files> {
     'curve.csv': curveCsv,
     'selection.csv': selCsv,
     'accuracy.svg': await bandPlot(r.curve.map((p) => ({ method: labelOf(r, p.method), x: p.step, mean: p.accuracyMean, std: p.accuracyStd })), {
-      title: `Test accuracy during online learning (${r.data.testSubsetCount} fixed test images, ${n} seeds)`, x: steps, y: 'test accuracy', percent: true, points: false, zeroY: true,
+      title: `Test accuracy during online learning (${r.data.testSubsetCount} fixed test images, ${seedsWord(n)})`, x: steps, y: 'test accuracy', percent: true, points: false, zeroY: true,
     }),
     'loss.svg': await bandPlot(r.curve.map((p) => ({ method: labelOf(r, p.method), x: p.step, mean: p.lossMean, std: p.lossStd })), {
-      title: `Test loss −log P(y|x) during online learning (${n} seeds)`, x: steps, y: 'mean −log P(y|x) (nats)', points: false, zeroY: true,
+      title: `Test loss −log P(y|x) during online learning (${seedsWord(n)})`, x: steps, y: 'mean −log P(y|x) (nats)', points: false, zeroY: true,
     }),
   };
   const ffit = r.curve.filter((p) => p.method === 'ffit' && p.energyMean !== null);
   if (ffit.length) {
     files['energy.svg'] = await bandPlot(ffit.map((p) => ({ method: 'FFIT', x: p.step, mean: p.energyMean!, std: p.energyStd! })), {
-      title: `FFIT: mean instantaneous target energy E on the test subset (${n} seeds)`, x: steps, y: 'E = −Σ h_k M_k − (J/2) Σ M_k² (dimensionless)', points: false,
+      title: `FFIT: mean instantaneous target energy E on the test subset (${seedsWord(n)})`, x: steps, y: 'E = −Σ h_k M_k − (J/2) Σ M_k² (dimensionless)', points: false,
     });
     const ent: BandRow[] = [];
     for (let l = 0; l < layers; l++) {
@@ -342,7 +382,7 @@ export async function dynamicsFiles(r: DynamicsResult): Promise<Files> {
   const L: string[] = [];
   L.push(`# Learning dynamics: online learning from the first example (MNIST ${r.data.classes.join(', ')})`, '');
   L.push(`Generated by \`ffit experiment dynamics\`. ${envLine(r.environment, r.seconds)}`, '');
-  L.push(`## Test accuracy (%) after k examples, mean ± s.d. over ${n} seeds`, '');
+  L.push(`## Test accuracy (%) after k examples, mean ± s.d. over ${seedsWord(n)}`, '');
   L.push(`| examples seen | ${ids.map((m) => labelOf(r, m)).join(' | ')} |`, `| ---: | ${ids.map(() => '---:').join(' | ')} |`);
   for (const s of checkpoints) L.push(`| ${s} | ${ids.map((m) => { const p = at(m, s); return p ? pm(p.accuracyMean, p.accuracyStd) : '—'; }).join(' | ')} |`);
   L.push('', '![Test accuracy during online learning](accuracy.svg)', '', '![Test loss during online learning](loss.svg)', '');
@@ -400,9 +440,9 @@ function dynamicsFindings(r: DynamicsResult, checkpoints: number[]): string[] {
 function entropyPlot(rows: BandRow[], seeds: number): Promise<string> {
   return renderSvg({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `FFIT: mean route entropy per site (mean over ${seeds} seeds)`,
+    title: { text: `FFIT: mean route entropy per site (mean over ${seedsWord(seeds)})`, subtitle: 'uniform routing = ln(N_{ℓ+1}·D): ln 256 ≈ 5.55 nats (layer 0), ln 16 ≈ 2.77 nats (layer 1) for 784→64→4, D = 4' },
     width: 560,
-    height: 320,
+    height: 160,
     config: { font: 'sans-serif', view: { stroke: null } },
     data: { values: rows.map((r) => ({ layer: r.method, step: r.x, entropy: r.mean })) },
     mark: { type: 'line', strokeWidth: 2 },
@@ -466,7 +506,7 @@ export async function forgettingFiles(r: ForgettingResult): Promise<Files> {
     'during-b.csv': duringCsv,
     'selection.csv': toCsv(selectionCsv, selectionRows(r.selections, String(r.config.shots))),
     'forgetting.svg': await groupedBars(bars, {
-      title: `Sequential learning: task A = {${A}}, then task B = {${B}} (${r.config.seeds.length} seeds)`, x: 'test accuracy on', y: 'test accuracy',
+      title: `Sequential learning: task A = {${A}}, then task B = {${B}} (${seedsWord(r.config.seeds.length)})`, x: 'test accuracy on', y: 'test accuracy',
       groups: shown.map((s) => names[s]),
     }),
     'during-b.svg': await bandPlot(during, {
@@ -478,7 +518,7 @@ export async function forgettingFiles(r: ForgettingResult): Promise<Files> {
   const L: string[] = [];
   L.push(`# Forgetting: learn {${A}}, then {${B}} (MNIST)`, '');
   L.push(`Generated by \`ffit experiment forgetting\`. ${envLine(r.environment, r.seconds)}`, '');
-  L.push(`## Test accuracy (%), mean ± s.d. over ${r.config.seeds.length} seeds`, '');
+  L.push(`## Test accuracy (%), mean ± s.d. over ${seedsWord(r.config.seeds.length)}`, '');
   L.push(`| | ${ids.map((m) => labelOf(r, m)).join(' | ')} |`, `| --- | ${ids.map(() => '---:').join(' | ')} |`);
   for (const metric of r.summary.filter((x) => x.method === ids[0]).map((x) => x.metric)) {
     const name = (names as Record<string, string>)[metric] ?? `forgetting on {${A}} (after A − after B, points)`;

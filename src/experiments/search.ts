@@ -3,9 +3,10 @@
  *
  * Every method gets `trials` configurations per cell. Trial 0 is the method's usual setting
  * (FFIT: β = 60, η = 10; Adam: 10⁻³) with batch 32 and a default number of epochs; trials 1 … are
- * random search (log-uniform in each method's ranges). The shared part of a trial — batch size and
- * epochs — is drawn from one generator, so trial j of every method trains with the same batch
- * size and the same number of passes; only the method's own knobs differ.
+ * random search (log-uniform in each method's ranges; the number of updates log-uniform too). The
+ * shared part of a trial — batch size and epochs — is drawn from one generator, so trial j of every
+ * method trains with the same batch size and the same number of passes; only the method's own
+ * knobs differ.
  *
  * {@link selectHyperparameters} takes training and validation examples only: its signature has no
  * place for test data, so model selection cannot see the test set.
@@ -60,15 +61,35 @@ export function feasibleSchedules(n: number, limits: SearchLimits): Map<number, 
 
 /**
  * The default schedule of trial 0: batch 32 (or the nearest feasible), and the fewest epochs that
- * show the model at least 3 passes and 2000 examples, within the limits.
+ * make at least 3 passes and 1000 updates (the project's `ffit train` default, 3 epochs of batch 32
+ * on the full set, is 2091 updates), or the most the limits allow.
  */
 export function defaultSchedule(n: number, limits: SearchLimits): { batch: number; epochs: number } {
   const feasible = feasibleSchedules(n, limits);
   const batches = [...feasible.keys()];
   const batch = batches.reduce((a, b) => (Math.abs(b - Math.min(32, n)) < Math.abs(a - Math.min(32, n)) ? b : a));
   const epochs = feasible.get(batch)!;
-  const want = Math.max(3, Math.ceil(2000 / n));
-  return { batch, epochs: epochs.find((e) => e >= want) ?? epochs[epochs.length - 1]! };
+  return { batch, epochs: epochs.find((e) => e >= 3 && updatesOf(n, batch, e) >= 1000) ?? epochs[epochs.length - 1]! };
+}
+
+/** Fewest updates a random trial aims for (its target is log-uniform from here to the most its batch allows). */
+export const MIN_TRIAL_UPDATES = 100;
+
+/**
+ * A random schedule: a batch size uniformly from the feasible ones, then the feasible number of
+ * epochs whose update count is nearest (in log scale) to a target drawn log-uniformly between
+ * {@link MIN_TRIAL_UPDATES} and the most updates that batch allows. Drawing the *updates*
+ * rather than the epochs keeps trials from spending most of the budget on a handful of steps.
+ */
+function randomSchedule(n: number, feasible: Map<number, number[]>, rng: Rng): { batch: number; epochs: number } {
+  const batches = [...feasible.keys()];
+  const batch = batches[rng.int(batches.length)]!;
+  const epochs = feasible.get(batch)!;
+  const most = updatesOf(n, batch, epochs[epochs.length - 1]!);
+  const least = Math.min(MIN_TRIAL_UPDATES, most);
+  const target = Math.exp(Math.log(least) + rng.float() * Math.log(most / least));
+  const distance = (e: number): number => Math.abs(Math.log(updatesOf(n, batch, e) / target));
+  return { batch, epochs: epochs.reduce((a, e) => (distance(e) < distance(a) ? e : a)) };
 }
 
 const round3 = (x: number): number => Number(x.toPrecision(3));
@@ -82,7 +103,6 @@ export function sampleTrials(method: Pick<Method, 'id' | 'ranges'>, n: number, t
   limits: SearchLimits, fixed: Partial<Hyperparameters> = {}): Hyperparameters[] {
   check(Number.isInteger(trials) && trials >= 1, `the search budget must be at least 1 trial per method; got ${trials}.`);
   const feasible = feasibleSchedules(n, limits);
-  const batches = [...feasible.keys()];
   const shared = new Rng(seed);
   const own = new Rng(seed ^ 0x5bd1e995 ^ hashId(method.id));
   const out: Hyperparameters[] = [];
@@ -92,9 +112,7 @@ export function sampleTrials(method: Pick<Method, 'id' | 'ranges'>, n: number, t
       hp = { ...defaultSchedule(n, limits) };
       for (const r of method.ranges) hp[r.name] = r.default;
     } else {
-      const batch = batches[shared.int(batches.length)]!;
-      const epochsList = feasible.get(batch)!;
-      hp = { batch, epochs: epochsList[shared.int(epochsList.length)]! };
+      hp = randomSchedule(n, feasible, shared);
       for (const r of method.ranges) hp[r.name] = round3(Math.exp(Math.log(r.min) + own.float() * Math.log(r.max / r.min)));
     }
     out.push({ ...hp, ...fixed });
