@@ -231,15 +231,11 @@ function checkCsv(path: string, spec: CsvSpec): Record<string, string>[] {
   return rows;
 }
 
-/**
- * `--quick` with its knobs turned further down (one seed, one trial, fewer shots/steps): the full
- * `--quick` takes 15–70 s per experiment on this shared machine, too long for `npm test`; these
- * flags shrink the same code path.
- */
+/** `ffit experiment … --quick` exactly as a user runs it (15–40 s each on this shared 2-core machine). */
 describe('ffit experiment --quick writes every file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ffit-exp-'));
   const run = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, 'experiment', ...args, '--quick', '--seeds', '1', '--trials', '1', '--no-progress'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CLI, 'experiment', ...args, '--quick', '--no-progress'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     return r.stdout;
@@ -247,9 +243,11 @@ describe('ffit experiment --quick writes every file', () => {
 
   it('fewshot', () => {
     const out = join(dir, 'fewshot');
-    const stdout = run('fewshot', '--out', out, '--shots', '1,5', '--max-updates', '20');
-    expect(stdout).toMatch(/wrote 8 files/);
-    expect(readdirSync(out).sort()).toEqual(['accuracy-vs-shots.svg', 'confusion.svg', 'per-class.svg', 'report.md', 'results.json', 'runs.csv', 'selection.csv', 'summary.csv']);
+    const stdout = run('fewshot', '--out', out);
+    expect(stdout).toMatch(/wrote 9 files/);
+    expect(readdirSync(out).sort()).toEqual([
+      'accuracy-vs-shots.svg', 'confusion.svg', 'paired-difference.svg', 'per-class.svg', 'report.md', 'results.json', 'runs.csv', 'selection.csv', 'summary.csv',
+    ]);
     const result = fewshotResultSchema.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
     const runs = checkCsv(join(out, 'runs.csv'), fewshotRunsCsv(4));
     expect(runs).toHaveLength(result.runs.length);
@@ -257,7 +255,8 @@ describe('ffit experiment --quick writes every file', () => {
     checkCsv(join(out, 'summary.csv'), fewshotSummaryCsv);
     checkCsv(join(out, 'selection.csv'), selectionCsv);
     const axes: Record<string, string> = {
-      'accuracy-vs-shots.svg': 'training examples per class', 'per-class.svg': 'digit', 'confusion.svg': 'predicted digit',
+      'accuracy-vs-shots.svg': 'training examples per class', 'paired-difference.svg': 'training examples per class',
+      'per-class.svg': 'digit', 'confusion.svg': 'predicted digit',
     };
     for (const [svg, axis] of Object.entries(axes)) {
       const text = readFileSync(join(out, svg), 'utf8');
@@ -277,26 +276,29 @@ describe('ffit experiment --quick writes every file', () => {
 
   it('dynamics', () => {
     const out = join(dir, 'dynamics');
-    run('dynamics', '--out', out, '--steps', '12', '--test-per-class', '10');
+    run('dynamics', '--out', out);
     expect(readdirSync(out).sort()).toEqual(['accuracy.svg', 'curve.csv', 'energy.svg', 'entropy.svg', 'loss.svg', 'points.csv', 'report.md', 'results.json', 'selection.csv']);
     const result = dynamicsResultSchema.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
-    expect(result.points).toHaveLength(3 * 13);
+    expect(result.points).toHaveLength(2 * 3 * 201); // 2 seeds × 3 methods × (200 updates + the untrained model)
     const points = checkCsv(join(out, 'points.csv'), dynamicsPointsCsv);
     expect(points.filter((p) => p.method === 'ffit').every((p) => p.test_energy !== '' && p.entropy_layer_1 !== '')).toBe(true);
     expect(points.filter((p) => p.method !== 'ffit').every((p) => p.test_energy === '')).toBe(true);
     checkCsv(join(out, 'curve.csv'), dynamicsCurveCsv);
     checkCsv(join(out, 'selection.csv'), selectionCsv);
-    // the same stream for every method: one stream per seed, 12 distinct pool examples
-    expect(result.streams).toHaveLength(1);
-    expect(new Set(result.streams[0]!.trainIndices).size).toBe(12);
+    // one stream per seed, 200 distinct pool examples, 50 of each digit, the same for every method
+    expect(result.streams).toHaveLength(2);
+    for (const st of result.streams) {
+      expect(new Set(st.trainIndices).size).toBe(200);
+      expect(indicesSha256(Int32Array.from(st.trainIndices))).toBe(st.trainSha256);
+    }
   }, 120_000);
 
   it('forgetting', () => {
     const out = join(dir, 'forgetting');
-    run('forgetting', '--out', out, '--shots', '10', '--max-epochs', '3', '--max-updates', '20');
+    run('forgetting', '--out', out);
     expect(readdirSync(out).sort()).toEqual(['during-b.csv', 'during-b.svg', 'forgetting.svg', 'report.md', 'results.json', 'runs.csv', 'selection.csv', 'summary.csv']);
     const result = forgettingResultSchema.parse(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
-    expect(new Set(result.runs.map((r) => r.trainSha256)).size).toBe(1);
+    for (const seed of [0, 1]) expect(new Set(result.runs.filter((r) => r.seed === seed).map((r) => r.trainSha256)).size).toBe(1);
     checkCsv(join(out, 'runs.csv'), forgettingRunsCsv);
     checkCsv(join(out, 'summary.csv'), forgettingSummaryCsv);
     checkCsv(join(out, 'during-b.csv'), forgettingDuringCsv);
@@ -305,7 +307,7 @@ describe('ffit experiment --quick writes every file', () => {
 
   it('bad flags and bad results files fail with one clear line', () => {
     const bad = join(dir, 'bad');
-    run('dynamics', '--out', bad, '--steps', '4', '--test-per-class', '2', '--methods', 'logreg');
+    run('dynamics', '--out', bad, '--steps', '4', '--test-per-class', '2', '--methods', 'logreg', '--seeds', '1', '--trials', '1');
     writeFileSync(join(bad, 'results.json'), JSON.stringify({ experiment: 'dynamics', config: {} }));
     const r0 = spawnSync(process.execPath, [CLI, 'experiment', 'report', bad], { encoding: 'utf8' });
     expect(r0.status).toBe(1);
@@ -316,5 +318,5 @@ describe('ffit experiment --quick writes every file', () => {
     const m = spawnSync(process.execPath, [CLI, 'experiment', 'fewshot', '--methods', 'ffit,sgd'], { encoding: 'utf8' });
     expect(m.status).toBe(1);
     expect(m.stderr).toMatch(/unknown method "sgd"/);
-  });
+  }, 60_000);
 });

@@ -9,10 +9,20 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 
 /** Colours and names of the methods, the same in every figure. */
 const METHOD_SCALE = {
-  domain: ['FFIT', 'backprop MLP', 'logistic regression'],
-  range: ['#d62728', '#1f77b4', '#7f7f7f'],
+  domain: ['FFIT', 'backprop MLP', 'logistic regression', 'FFIT − backprop MLP', 'FFIT − logistic regression'],
+  range: ['#d62728', '#1f77b4', '#7f7f7f', '#1f77b4', '#7f7f7f'],
 };
-const colorBy = () => ({ field: 'method', type: 'nominal' as const, title: 'method', scale: METHOD_SCALE, legend: { labelLimit: 300 } });
+/** Colour encoding of `method`, with only the methods present in `rows` in the legend. */
+const colorBy = (rows: readonly { method: string }[], title = 'method') => {
+  const present = new Set(rows.map((r) => r.method));
+  const domain = METHOD_SCALE.domain.filter((m) => present.has(m));
+  const extra = [...present].filter((m) => !METHOD_SCALE.domain.includes(m));
+  const range = domain.map((m) => METHOD_SCALE.range[METHOD_SCALE.domain.indexOf(m)]!);
+  return {
+    field: 'method', type: 'nominal' as const, title, legend: { labelLimit: 300 },
+    scale: extra.length ? undefined : { domain, range },
+  };
+};
 const CONFIG = { font: 'sans-serif', view: { stroke: null }, axis: { grid: true, gridOpacity: 0.5 } };
 
 /** Renders a Vega-Lite spec to an SVG document. */
@@ -43,8 +53,14 @@ function bandRows(rows: readonly BandRow[], clamp01: boolean) {
 export function bandPlot(rows: readonly BandRow[], o: {
   title: string; x: string; y: string; logX?: boolean; percent?: boolean; xTicks?: number[]; xLabels?: Record<number, string>;
   zeroY?: boolean; points?: boolean; subtitle?: string;
+  /** Clamp the band to [0, 1] (default: when `percent`). */
+  clamp?: boolean;
+  /** Draw a horizontal rule at y = 0 (for differences). */
+  zeroRule?: boolean;
+  /** Legend title (default `method`). */
+  legend?: string;
 }): Promise<string> {
-  const values = bandRows(rows, !!o.percent);
+  const values = bandRows(rows, o.clamp ?? !!o.percent);
   const labelExpr = o.xLabels
     ? Object.entries(o.xLabels).reduce((acc, [v, label]) => `datum.value == ${v} ? '${label}' : ${acc}`, 'datum.label')
     : undefined;
@@ -64,14 +80,15 @@ export function bandPlot(rows: readonly BandRow[], o: {
     layer: [
       {
         mark: { type: 'area', opacity: 0.18 },
-        encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { zero: o.zeroY ?? false } }, y2: { field: 'hi' }, color: colorBy() },
+        encoding: { x, y: { field: 'lo', type: 'quantitative', scale: { zero: o.zeroY ?? false } }, y2: { field: 'hi' }, color: colorBy(rows, o.legend) },
       },
+      ...(o.zeroRule ? [{ data: { values: [{ zero: 0 }] }, mark: { type: 'rule' as const, color: 'black', strokeDash: [4, 3] }, encoding: { y: { field: 'zero', type: 'quantitative' as const } } }] : []),
       {
         mark: { type: 'line', point: o.points ?? true, strokeWidth: 2 },
         encoding: {
           x,
           y: { field: 'mean', type: 'quantitative', title: o.y, axis: yAxis, scale: { zero: o.zeroY ?? false } },
-          color: colorBy(),
+          color: colorBy(rows, o.legend),
           tooltip: [{ field: 'method' }, { field: 'x' }, { field: 'mean', format: '.4f' }, { field: 'std', format: '.4f' }],
         },
       },
@@ -99,10 +116,10 @@ export function groupedBars(rows: readonly BarRow[], o: { title: string; x: stri
       {
         mark: { type: 'bar' as const },
         encoding: {
-          x: { field: 'group', type: 'nominal' as const, title: o.x, sort: o.groups ?? null, axis: { labelAngle: 0 } },
+          x: { field: 'group', type: 'nominal' as const, title: o.x, sort: o.groups ?? null, axis: { labelAngle: 0, labelLimit: 240 } },
           xOffset: { field: 'method', type: 'nominal' as const, sort: METHOD_SCALE.domain },
           y: { field: 'mean', type: 'quantitative' as const, title: o.y, axis: { format: '.0%' }, scale: { domain: [0, 1] } },
-          color: colorBy(),
+          color: colorBy(rows),
           tooltip: [{ field: 'method' }, { field: 'group' }, { field: 'mean', format: '.4f' }, { field: 'std', format: '.4f' }],
         },
       },

@@ -179,11 +179,14 @@ function fewshotFindings(r: FewshotResult): string[] {
       return { s, d, clear: d > 2 * se && p.wins === p.diffs.length, behind: d < -2 * se };
     });
     const clear = verdicts.filter((v) => v.clear).map((v) => v.s), behind = verdicts.filter((v) => v.behind).map((v) => v.s);
+    const at = (xs: Shots[]): string => `${xs.map(String).join(', ')} shot${xs.length === 1 && xs[0] === 1 ? '' : 's'} per class`;
     let verdict: string;
-    if (clear.length === few.length) verdict = `supported: FFIT beats the backprop MLP on every seed at ${few.join(', ')} shots, by more than two standard errors of the paired difference.`;
-    else if (behind.length > 0) verdict = `not supported: FFIT is behind the backprop MLP by more than two standard errors at ${behind.join(', ')} shots` + (clear.length ? `, though clearly ahead at ${clear.join(', ')}.` : '.');
-    else if (clear.length > 0) verdict = `partly supported: FFIT is clearly ahead of the backprop MLP only at ${clear.join(', ')} shots; at ${few.filter((s) => !clear.includes(s)).join(', ')} the difference is within two standard errors.`;
-    else verdict = `not supported: at ${few.join(', ')} shots the paired differences to the backprop MLP are within two standard errors (no clear advantage either way).`;
+    if (clear.length === few.length) verdict = `supported: FFIT beats the backprop MLP on every seed at ${at(few)}, by more than two standard errors of the paired difference.`;
+    else if (behind.length > 0) verdict = `not supported: FFIT is behind the backprop MLP by more than two standard errors at ${at(behind)}` + (clear.length ? `, though clearly ahead at ${at(clear)}.` : '.');
+    else if (clear.length > 0) verdict = `partly supported: FFIT is clearly ahead of the backprop MLP only at ${at(clear)}; at ${at(few.filter((s) => !clear.includes(s)))} the difference is within two standard errors.`;
+    else verdict = `not supported: at ${at(few)} the paired differences to the backprop MLP are within two standard errors (no clear advantage either way).`;
+    const within = few.filter((s) => !clear.includes(s) && !behind.includes(s));
+    if (behind.length > 0 && within.length > 0) verdict += ` At ${at(within)} the two are within two standard errors of each other.`;
     out.push(`The paper's claim that FFIT learns better than backprop from few examples (here: ≤ 10 shots per class) is ${verdict}`);
   }
   return out;
@@ -216,6 +219,16 @@ export async function fewshotFiles(r: FewshotResult): Promise<Files> {
     xTicks: ticks, xLabels: meanAll ? { [perClassAll]: `all (${Math.round(perClassAll)})` } : undefined,
   });
 
+  const diffRows: BandRow[] = [];
+  if (ids.includes('ffit')) {
+    for (const other of ids.filter((m) => m !== 'ffit')) {
+      for (const s of r.config.shots) {
+        const p = paired(r.runs, s, other);
+        if (p) diffRows.push({ method: `FFIT − ${labelOf(r, other)}`, x: xOf(s), mean: mean(p.diffs), std: std(p.diffs) });
+      }
+    }
+  }
+
   const detail = r.config.detailShots.filter((s) => r.config.shots.includes(s));
   const perClassRows: BarRow[] = [];
   const confusion: ConfusionCell[] = [];
@@ -243,6 +256,14 @@ export async function fewshotFiles(r: FewshotResult): Promise<Files> {
     'selection.csv': selCsv,
     'accuracy-vs-shots.svg': accuracySvg,
   };
+  if (diffRows.length) {
+    files['paired-difference.svg'] = await bandPlot(diffRows, {
+      title: 'FFIT minus each baseline, paired by seed (same training examples)',
+      subtitle: 'line: mean paired difference of test accuracy; band: ± 1 standard deviation over seeds; above 0: FFIT better',
+      x: 'training examples per class (log scale; rightmost = all)', y: 'difference in test accuracy (percentage points)', logX: true, percent: true, clamp: false,
+      zeroRule: true, legend: 'comparison', xTicks: ticks, xLabels: meanAll ? { [perClassAll]: `all (${Math.round(perClassAll)})` } : undefined,
+    });
+  }
   if (detail.length) {
     files['per-class.svg'] = await groupedBars(perClassRows, {
       title: `Per-class test accuracy (mean over ${seedsWord(r.config.seeds.length)})`, x: 'digit', y: 'test accuracy', facet: 'shots per class', facets,
@@ -270,6 +291,7 @@ export async function fewshotFiles(r: FewshotResult): Promise<Files> {
   L.push('', '![Test accuracy against shots per class, mean ± 1 s.d. over seeds](accuracy-vs-shots.svg)', '');
   L.push('## What the numbers show', '');
   for (const f of fewshotFindings(r)) L.push(`- ${f}`);
+  if (diffRows.length) L.push('', '![FFIT minus each baseline, paired by seed](paired-difference.svg)', '');
   L.push('- Standard deviations are over seeds; each seed changes the training examples, the initial state and the order of updates together. ' +
     'The paired differences above compare methods on the same examples, which removes most of the example-to-example spread.', '');
 
@@ -323,7 +345,8 @@ export async function fewshotFiles(r: FewshotResult): Promise<Files> {
   L.push('', 'Wall-clock seconds of one training run with the chosen hyperparameters (evaluation excluded), on the shared machine described above.', '');
   L.push('## Files', '', '- `results.json`: everything (configuration, every trial, every split, every run); schema in `src/experiments/schema.ts`.',
     '- `runs.csv`: one row per (method, shots, seed); `summary.csv`: mean, s.d., min, max per (method, shots); `selection.csv`: every selection trial.',
-    '- `accuracy-vs-shots.svg`' + (detail.length ? ', `per-class.svg`, `confusion.svg`' : '') + ': the figures above (Vega-Lite, rendered in Node).', '');
+    '- `accuracy-vs-shots.svg`' + (diffRows.length ? ', `paired-difference.svg`' : '') + (detail.length ? ', `per-class.svg`, `confusion.svg`' : '') +
+    ': the figures above (Vega-Lite, rendered to SVG in Node).', '');
   files['report.md'] = L.join('\n');
   return files;
 }
@@ -488,8 +511,9 @@ export async function forgettingFiles(r: ForgettingResult): Promise<Files> {
     'A after A': `{${A}} after task A`, 'A after B': `{${A}} after task B`, 'B after B': `{${B}} after task B`,
     'all after B': 'all four after task B', 'A task-aware after B': `{${A}} after B, argmax over {${A}} only`,
   };
+  const short: Record<(typeof shown)[number], string> = { ...names, 'A task-aware after B': `{${A}} after B, task-aware` };
   const bars: BarRow[] = r.summary.filter((x) => (shown as readonly string[]).includes(x.metric))
-    .map((x) => ({ method: labelOf(r, x.method), group: names[x.metric as (typeof shown)[number]], mean: x.mean, std: x.std }));
+    .map((x) => ({ method: labelOf(r, x.method), group: short[x.metric as (typeof shown)[number]], mean: x.mean, std: x.std }));
   const maxEpoch = Math.max(...r.runs.map((x) => x.duringB.length - 1));
   const during: BandRow[] = [];
   for (const m of ids) {
@@ -506,8 +530,9 @@ export async function forgettingFiles(r: ForgettingResult): Promise<Files> {
     'during-b.csv': duringCsv,
     'selection.csv': toCsv(selectionCsv, selectionRows(r.selections, String(r.config.shots))),
     'forgetting.svg': await groupedBars(bars, {
-      title: `Sequential learning: task A = {${A}}, then task B = {${B}} (${seedsWord(r.config.seeds.length)})`, x: 'test accuracy on', y: 'test accuracy',
-      groups: shown.map((s) => names[s]),
+      title: `Sequential learning: task A = {${A}}, then task B = {${B}} (${seedsWord(r.config.seeds.length)})`,
+      x: `test images (task-aware: argmax over {${A}}'s targets only)`, y: 'test accuracy',
+      groups: shown.map((s) => short[s]),
     }),
     'during-b.svg': await bandPlot(during, {
       title: `Accuracy on task A's digits {${A}} while training task B`, x: 'epochs of task B (0 = after task A)', y: `test accuracy on {${A}}`,
