@@ -117,10 +117,13 @@ const BLOCK: i32 = 64;
 // ---------------------------------------------------------------------------------------------
 // Sources (DESIGN.md §3): a⁰_i = x_i / Σ_j x_j.
 
+const F32_MIN_NORMAL: f32 = 1.17549435e-38;
+
 /**
  * Normalises `batch` rows of `n` non-negative intensities to unit total.
  * `x` (batch × n, f32) → `a` (batch × n, f32). Returns the index of the first row that is not a
- * valid source (a NaN, an infinity, a negative value, or a zero total), or −1 when all are valid.
+ * valid source (a NaN, an infinity, a negative value, a total that is zero, subnormal or overflows
+ * f32), or −1 when all are valid.
  */
 export function sources(x: usize, batch: i32, n: i32, a: usize): i32 {
   for (let b = 0; b < batch; b++) {
@@ -146,7 +149,8 @@ export function sources(x: usize, batch: i32, n: i32, a: usize): i32 {
       total += v;
       lo = min(lo, v);
     }
-    if (!(lo >= 0) || !(total > 0) || total == Infinity) return b;
+    // a total below the smallest normal f32 has no finite reciprocal: 0 · ∞ would make NaN sources
+    if (!(lo >= 0) || !(total >= F32_MIN_NORMAL) || total == Infinity) return b;
     const inv: f32 = 1 / total;
     i = 0;
     if (ASC_FEATURE_SIMD) {

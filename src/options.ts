@@ -78,9 +78,37 @@ export function defaults(): Omit<ResolvedOptions, 'layers' | 'omega'> {
 
 const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x);
 const isNum = (x: unknown): x is number => typeof x === 'number' && !Number.isNaN(x);
+/** A received value for messages: JSON where it is exact, String() for NaN, ±Infinity and non-JSON values. */
+function show(x: unknown): string {
+  if (typeof x === 'number' || typeof x === 'bigint' || x === undefined) return String(x);
+  try {
+    return JSON.stringify(x) ?? String(x);
+  } catch {
+    return String(x);
+  }
+}
 
 /** Largest site count per layer and route count per layer that the API accepts before sizing memory. */
 export const MAX_SITES = 1 << 24;
+
+/**
+ * Bounds of the numeric options. Wide enough for any experiment, narrow enough that every quantity
+ * the Float32 kernels form stays finite: β·ΔM (|M| ≤ 1), the logit step η·β·gain, ω·t*, the travel
+ * phase ω·|Δpos|/c, κ|z| and J·M². Beyond them the kernels would produce ∞ and then NaN.
+ */
+export const LIMITS = {
+  durations: 1024,
+  batchSize: 65536,
+  beta: 1e6,
+  eta: 1e12,
+  kappa: 1e6,
+  coupling: 1e6,
+  omega: 1e6,
+  tStar: 1e9,
+  speedMin: 1e-9,
+  position: 1e9,
+  initScale: 80,
+} as const;
 
 /**
  * Fills defaults and validates every field. Throws `FfitError('E_OPTION')` naming the field, the
@@ -97,27 +125,28 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
 
   const layers = options.layers;
   check(Array.isArray(layers) && layers.length >= 2,
-    `layers must list at least two layer sizes (sources … targets), e.g. [784, 64, 4]; got ${JSON.stringify(layers)}.`);
+    `layers must list at least two layer sizes (sources … targets), e.g. [784, 64, 4]; got ${show(layers)}.`);
   layers.forEach((n, i) => check(isInt(n) && n >= 1 && n <= MAX_SITES,
-    `layers[${i}] must be an integer from 1 to ${MAX_SITES}; got ${JSON.stringify(n)}.`));
+    `layers[${i}] must be an integer from 1 to ${MAX_SITES}; got ${show(n)}.`));
   check(layers[layers.length - 1]! >= 2, `The last layer holds one target per class and needs at least 2 sites; got ${layers[layers.length - 1]}.`);
-  check(o.topology === 'dense', `topology must be "dense" (causal and local are not implemented yet); got ${JSON.stringify(o.topology)}.`);
-  check(isInt(o.durations) && o.durations >= 1 && o.durations <= 1024, `durations (D) must be an integer from 1 to 1024; got ${JSON.stringify(o.durations)}.`);
-  check(isNum(o.speed) && o.speed > 0, `speed (c) must be a positive number or Infinity; got ${JSON.stringify(o.speed)}.`);
+  check(o.topology === 'dense', `topology must be "dense" (causal and local are not implemented yet); got ${show(o.topology)}.`);
+  const L = Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, v >= 1e6 ? v.toExponential().replace('e+', 'e') : String(v)])) as Record<keyof typeof LIMITS, string>;
+  check(isInt(o.durations) && o.durations >= 1 && o.durations <= LIMITS.durations, `durations (D) must be an integer from 1 to ${L.durations}; got ${show(o.durations)}.`);
+  check(isNum(o.speed) && o.speed >= LIMITS.speedMin, `speed (c) must be a number ≥ ${L.speedMin} (space units per tick) or Infinity (no travel time); got ${show(o.speed)}.`);
   const omega = options.omega ?? (2 * Math.PI) / o.durations;
-  check(isNum(omega) && Number.isFinite(omega), `omega must be a finite number (radians per tick); got ${JSON.stringify(options.omega)}.`);
-  check(isNum(o.tStar) && Number.isFinite(o.tStar), `tStar must be a finite number (ticks); got ${JSON.stringify(o.tStar)}.`);
-  check(isNum(o.beta) && Number.isFinite(o.beta) && o.beta > 0, `beta must be a finite number > 0; got ${JSON.stringify(o.beta)}.`);
-  check(isNum(o.eta) && Number.isFinite(o.eta) && o.eta >= 0, `eta must be a finite number ≥ 0; got ${JSON.stringify(o.eta)}.`);
-  check(isInt(o.batchSize) && o.batchSize >= 1 && o.batchSize <= 65536, `batchSize must be an integer from 1 to 65536; got ${JSON.stringify(o.batchSize)}.`);
-  check(o.objective === 'boltzmann' || o.objective === 'field', `objective must be "boltzmann" or "field"; got ${JSON.stringify(o.objective)}.`);
-  check(o.response === 'linear' || o.response === 'ising', `response must be "linear" or "ising"; got ${JSON.stringify(o.response)}.`);
-  check(isNum(o.kappa) && Number.isFinite(o.kappa) && o.kappa > 0, `kappa must be a finite number > 0; got ${JSON.stringify(o.kappa)}.`);
-  check(isNum(o.coupling) && Number.isFinite(o.coupling) && o.coupling >= 0, `coupling (J) must be a finite number ≥ 0; got ${JSON.stringify(o.coupling)}.`);
-  check(isNum(o.initScale) && Number.isFinite(o.initScale) && o.initScale >= 0 && o.initScale <= 80,
-    `initScale must be a number from 0 to 80; got ${JSON.stringify(o.initScale)}.`);
-  check(isInt(o.seed) && Math.abs(o.seed) <= 2 ** 31 - 1, `seed must be an integer in ±(2^31 − 1); got ${JSON.stringify(o.seed)}.`);
-  check(BACKENDS.includes(o.backend), `backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(o.backend)}.`);
+  check(isNum(omega) && Math.abs(omega) <= LIMITS.omega, `omega must be a number from −${L.omega} to ${L.omega} (radians per tick); got ${show(options.omega)}.`);
+  check(isNum(o.tStar) && Math.abs(o.tStar) <= LIMITS.tStar, `tStar must be a number from −${L.tStar} to ${L.tStar} (ticks); got ${show(o.tStar)}.`);
+  check(isNum(o.beta) && o.beta > 0 && o.beta <= LIMITS.beta, `beta must be a number > 0 and ≤ ${L.beta} (inverse temperature); got ${show(o.beta)}.`);
+  check(isNum(o.eta) && o.eta >= 0 && o.eta <= LIMITS.eta, `eta must be a number from 0 to ${L.eta} (learning rate); got ${show(o.eta)}.`);
+  check(isInt(o.batchSize) && o.batchSize >= 1 && o.batchSize <= LIMITS.batchSize, `batchSize must be an integer from 1 to ${L.batchSize}; got ${show(o.batchSize)}.`);
+  check(o.objective === 'boltzmann' || o.objective === 'field', `objective must be "boltzmann" or "field"; got ${show(o.objective)}.`);
+  check(o.response === 'linear' || o.response === 'ising', `response must be "linear" or "ising"; got ${show(o.response)}.`);
+  check(isNum(o.kappa) && o.kappa > 0 && o.kappa <= LIMITS.kappa, `kappa must be a number > 0 and ≤ ${L.kappa}; got ${show(o.kappa)}.`);
+  check(isNum(o.coupling) && o.coupling >= 0 && o.coupling <= LIMITS.coupling, `coupling (J) must be a number from 0 to ${L.coupling}; got ${show(o.coupling)}.`);
+  check(isNum(o.initScale) && o.initScale >= 0 && o.initScale <= LIMITS.initScale,
+    `initScale must be a number from 0 to ${L.initScale}; got ${show(o.initScale)}.`);
+  check(isInt(o.seed) && Math.abs(o.seed) <= 2 ** 31 - 1, `seed must be an integer in ±(2^31 − 1); got ${show(o.seed)}.`);
+  check(BACKENDS.includes(o.backend), `backend must be one of ${BACKENDS.join(', ')}; got ${show(o.backend)}.`);
 
   let positions: number[][] | null = null;
   if (options.positions !== undefined && options.positions !== null) {
@@ -125,7 +154,7 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
       `positions must hold one array per layer (${layers.length}); got ${Array.isArray(options.positions) ? options.positions.length : typeof options.positions}.`);
     positions = options.positions.map((row, l) => {
       check(Array.isArray(row) && row.length === layers[l], `positions[${l}] must hold ${layers[l]} numbers, one per site.`);
-      row.forEach((x, i) => check(isNum(x) && Number.isFinite(x), `positions[${l}][${i}] must be a finite number; got ${JSON.stringify(x)}.`));
+      row.forEach((x, i) => check(isNum(x) && Math.abs(x) <= LIMITS.position, `positions[${l}][${i}] must be a number from −${L.position} to ${L.position} (space units); got ${show(x)}.`));
       return [...row];
     });
   }

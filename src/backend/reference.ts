@@ -1,4 +1,5 @@
 import { FfitError } from '../errors.js';
+import { F32_MAX, F32_MIN_NORMAL } from '../validate.js';
 import type { Backend, Complex, F32, I32, ObjectiveCode } from './types.js';
 
 /**
@@ -8,6 +9,15 @@ import type { Backend, Complex, F32, I32, ObjectiveCode } from './types.js';
  */
 export function createReferenceBackend(): Backend {
   return new ReferenceBackend();
+}
+
+/** Runs an allocation of `length` 4-byte elements, turning the engine's RangeError into `E_MEMORY`. */
+function allocate<T>(make: () => T, length: number): T {
+  try {
+    return make();
+  } catch (err) {
+    throw new FfitError('E_MEMORY', `Could not allocate ${(length * 4 / 2 ** 20).toFixed(1)} MiB for the js backend (${(err as Error).message}); use a smaller lattice or batch.`);
+  }
 }
 
 interface Stored extends F32 {
@@ -29,13 +39,15 @@ class ReferenceBackend implements Backend {
   }
 
   f32(length: number): F32 {
+    const data = allocate(() => new Float32Array(length), length);
     this.bytes += length * 4;
-    return { ptr: 0, length, data: new Float32Array(length) } as Stored;
+    return { ptr: 0, length, data } as Stored;
   }
 
   i32(length: number): I32 {
+    const data = allocate(() => new Int32Array(length), length);
     this.bytes += length * 4;
-    return { ptr: 0, length, data: new Int32Array(length) } as Stored;
+    return { ptr: 0, length, data } as Stored;
   }
 
   release(buf: F32 | I32): void {
@@ -68,7 +80,8 @@ class ReferenceBackend implements Backend {
         if (!(v >= 0) || v === Infinity) return b;
         total += v;
       }
-      if (!(total > 0) || !Number.isFinite(total)) return b;
+      // same rule as the f32 kernels: the total must be a normal, finite Float32
+      if (!(total >= F32_MIN_NORMAL) || !(total <= F32_MAX)) return b;
       for (let i = 0; i < n; i++) a[b * n + i] = x[b * n + i]! / total;
     }
     return -1;

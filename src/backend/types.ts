@@ -46,7 +46,7 @@ export interface Backend {
   /** Frees everything; the backend must not be used afterwards. */
   dispose(): void;
 
-  /** a⁰ = x / Σx per row; returns the first invalid row (NaN, ∞, negative, zero total) or −1. */
+  /** a⁰ = x / Σx per row; returns the first invalid row (NaN, ∞, negative, total zero, subnormal or beyond Float32) or −1. */
   sources(x: F32, batch: number, n: number, a: F32): number;
   /** θ (nIn × nOut × D) → p (same shape, rows on the simplex) → W (nIn × nOut complex). */
   transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void;
