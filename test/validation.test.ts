@@ -34,6 +34,21 @@ describe('IDX files', () => {
     await expectFfit(() => parseIdx(gzipSync(Uint8Array.of(1, 2, 3, 4, 5)), 'png.gz'), 'E_IDX_MAGIC', 'png.gz is not an IDX file');
   });
 
+  it('gzip trailers: a changed CRC-32 or length, a truncated or damaged stream, never a 4 GiB allocation', async () => {
+    const gz = gzipSync(images, { level: 0 }); // stored block: a changed data byte still inflates
+    expect(Array.from(parseIdx(gz).data)).toEqual(Array.from(images.subarray(16)));
+    const flipped = gz.slice();
+    flipped[gz.length - 8 - 3] ^= 0x01; // a pixel inside the stored block
+    await expectFfit(() => parseIdx(flipped, 'a.gz'), 'E_IDX_GZIP', 'a.gz is not valid gzip data (CRC-32 0x', 'differs from 0x', 'in its trailer');
+    const length = gz.slice();
+    length.set([0xff, 0xff, 0xff, 0xff], gz.length - 4);
+    const rss = process.memoryUsage().rss;
+    await expectFfit(() => parseIdx(length, 'b.gz'), 'E_IDX_GZIP', 'its trailer records 4294967295 bytes, it decompresses to 28');
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
+    await expectFfit(() => parseIdx(gz.subarray(0, gz.length - 3), 'c.gz'), 'E_IDX_GZIP', 'c.gz is not valid gzip data');
+    await expectFfit(() => parseIdx(Uint8Array.of(0x1f, 0x8b), 'd.gz'), 'E_IDX_GZIP', 'd.gz is not valid gzip data');
+  });
+
   it('dimension counts: huge declared sizes, zero-sized images, images and labels swapped', async () => {
     const huge = encodeIdx([1, 1, 1], Uint8Array.of(1));
     new DataView(huge.buffer).setUint32(4, 0xffffffff);
