@@ -4,6 +4,8 @@
  * Argument parsing is commander's, progress bars are cli-progress's; this file only wires them
  * to the library. Errors print one line (`ffit: …`) and exit 1; `--debug` adds the stack.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { BACKENDS, type BackendChoice } from './backend/index.js';
@@ -268,10 +270,10 @@ const COMMANDER_CODES: Record<string, FfitErrorCode> = {
 };
 
 /**
- * Runs the CLI. Every failure ends as one line on stderr, `ffit: <problem and fix> [E_CODE]`, and
+ * Runs the CLI on `argv` (`process.argv` layout: node, script, command, flags…). Every failure ends as one line on stderr, `ffit: <problem and fix> [E_CODE]`, and
  * exit status 1 (`--debug` adds the stack); help is exit status 0.
  */
-async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   try {
     await program().parseAsync(argv);
   } catch (err) {
@@ -296,4 +298,13 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv);
+/** True when this file is the program (`node dist/cli.js`, or `npx ffit` through its symlink), not an import. */
+function isProgram(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) await main(process.argv);

@@ -632,7 +632,7 @@ function checkMemory(o: ResolvedOptions): void {
   const bytes = floats * 4;
   if (bytes > 4 * 1024 ** 3 - 2 ** 24) {
     const logits = sizes.slice(1).reduce((t, n, l) => t + sizes[l]! * n * D * 4, 0);
-    throw new FfitError('E_MEMORY', `The lattice ${sizes.join('→')} with D = ${D} and batch ${cap} needs about ` +
+    throw new FfitError('E_MEMORY', `The lattice ${sizes.join('→')} with D = ${D} and buffers for ${cap} examples needs about ` +
       `${(bytes / 2 ** 30).toFixed(2)} GiB of memory (its route logits alone ${(logits / 2 ** 30).toFixed(2)} GiB), more than the ` +
       '4 GiB a WebAssembly instance can address; use fewer sites, fewer durations or a smaller batch. Nothing was allocated.');
   }

@@ -9,7 +9,7 @@ const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 
-describe('ffit train / evaluate', () => {
+describe('ffit train / evaluate', { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'ffit-cli-'));
   const model = join(dir, 'model.json');
 
@@ -47,7 +47,7 @@ describe('ffit train / evaluate', () => {
     [['train', '--data', '/nonexistent/dir'], /does not exist.*E_DATA/],
     [['train', '--layers', '100,4'], /--layers must start with 784.*E_OPTION/],
     [['train', '--classes', '1,1'], /listed twice.*E_OPTION/],
-    [['train', '--eta', '-1'], /eta must be a finite number ≥ 0.*E_OPTION/],
+    [['train', '--eta', '-1'], /--eta: eta must be a number from 0 to 1e12.*E_OPTION/],
     [['evaluate', '--model', '/nonexistent/model.json'], /Cannot read model file.*E_MODEL/],
   ])('%j fails with one clear line', (args, message) => {
     const r = run(...args);
