@@ -227,9 +227,9 @@ export class InterferenceNetwork {
     return this.be.name;
   }
 
-  /** Bytes of memory the backend holds (WebAssembly memory size). */
+  /** Bytes of memory the backend holds (WebAssembly memory size); 0 after {@link dispose}. */
   get memoryBytes(): number {
-    return this.be.memoryBytes();
+    return this.backend?.memoryBytes() ?? 0;
   }
 
   private get be(): Backend {

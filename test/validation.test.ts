@@ -258,9 +258,10 @@ describe('disposed networks', () => {
     const net = await InterferenceNetwork.create({ layers: [2, 2] });
     net.dispose();
     net.dispose(); // twice is harmless
-    for (const call of [() => net.predict([1, 1]), () => net.toJSON(), () => net.logits(0), () => net.memoryBytes, () => net.trainBatch([1, 1], [0])]) {
+    for (const call of [() => net.predict([1, 1]), () => net.toJSON(), () => net.logits(0), () => net.probabilities(0), () => net.trainBatch([1, 1], [0]), () => net.routeEntropy()]) {
       await expectFfit(call, 'E_DISPOSED', 'This network was disposed; create a new one');
     }
+    expect(net.memoryBytes).toBe(0);
   });
 });
 
