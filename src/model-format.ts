@@ -347,16 +347,20 @@ function leBytesToF32(bytes: Uint8Array, l: number, source: string): Float32Arra
 }
 
 function toBase64(bytes: Uint8Array): string {
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
+  // chunks of 8 Ki bytes: apply() with far more arguments is slower, and may exceed the stack
+  const parts: string[] = [];
+  for (let i = 0; i < bytes.length; i += 0x2000) {
+    parts.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 0x2000) as unknown as number[]));
+  }
+  return btoa(parts.join(''));
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Alphabet and trailing padding; with length % 4 = 0 this is exactly padded standard base64. */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Strict standard base64 (padding required, no whitespace) → bytes. */
 function fromBase64(b64: string, l: number, source: string): Uint8Array {
-  check(BASE64.test(b64), `The logits of layer ${l} in ${source} are not valid base64 (standard alphabet, padded); the file is damaged: use the file that ffit saved.`, 'E_MODEL');
+  check(b64.length % 4 === 0 && BASE64.test(b64), `The logits of layer ${l} in ${source} are not valid base64 (standard alphabet, padded); the file is damaged: use the file that ffit saved.`, 'E_MODEL');
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
