@@ -432,6 +432,7 @@ export class InterferenceNetwork {
    * seeded generator. Returns one record per epoch. Throws like {@link trainBatch}.
    */
   fit(train: LabelledSet, fitOptions: FitOptions = {}): EpochRecord[] {
+    check(typeof fitOptions === 'object' && fitOptions !== null, 'fit options must be an object such as { epochs: 3 } (or left out).');
     const { epochs = 3, shuffle = true, schedule = 'linear' } = fitOptions;
     check(Number.isInteger(epochs) && epochs >= 1, `epochs must be an integer ≥ 1; got ${JSON.stringify(epochs)}.`);
     check(['constant', 'linear', 'cosine'].includes(schedule), `schedule must be "constant", "linear" or "cosine"; got ${JSON.stringify(schedule)}.`);

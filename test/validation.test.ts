@@ -214,6 +214,7 @@ describe('options out of range', () => {
     const set = { images: [1, 1], labels: [0] };
     await expectFfit(() => net.fit(set, { epochs: 0 }), 'E_OPTION', 'epochs must be an integer ≥ 1; got 0');
     await expectFfit(() => net.fit(set, { schedule: 'step' as never }), 'E_OPTION', 'schedule must be "constant", "linear" or "cosine"; got "step"');
+    await expectFfit(() => net.fit(set, null as never), 'E_OPTION', 'fit options must be an object');
   });
 
   it('the limits are the documented ones', () => {
