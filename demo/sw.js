@@ -26,10 +26,11 @@ self.addEventListener('fetch', (event) => {
         if (response.ok) await cache.put(request, response.clone());
         return response;
       } catch {
-        return (await cache.match(request, { ignoreSearch: true })) ?? (await cache.match('./')) ?? Response.error();
+        return (await cache.match(request, { ignoreSearch: true, ignoreVary: true })) ?? (await cache.match('./', { ignoreVary: true })) ?? Response.error();
       }
     }
-    // hashed assets and data never change under one version: cache first
-    return (await cache.match(request)) ?? fetch(request);
+    // hashed assets and data never change under one version: cache first. ignoreVary: servers send
+    // `Vary: Origin`, and module scripts are fetched with an Origin header that addAll's requests lack
+    return (await cache.match(request, { ignoreVary: true })) ?? fetch(request);
   })());
 });
