@@ -27,8 +27,6 @@ const demo = {
   backend: null as string | null,
   points: [] as ProgressPoint[],
   epochs: [] as EpochRecord[],
-  /** Progress-bar values seen while training (the page kept running meanwhile). */
-  progressSeen: 0,
   result: null as RunResult | null,
   prediction: null as { predicted: number; digit: number; proba: number[] } | null,
   worldlines: null as WorldlineView | null,
@@ -42,6 +40,8 @@ let worker: Worker;
 let files: { name: string; bytes: ArrayBuffer }[] | null = null;
 let source = '';
 let requestId = 0;
+/** Set while a stopped worker's replacement reloads the same data: keeps the "Stopped" status. */
+let respawned = false;
 
 function spawn(): void {
   worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
@@ -88,7 +88,8 @@ function receive(msg: FromWorker): void {
       demo.data = { source: msg.source, trainCount: msg.trainCount, testCount: msg.testCount };
       $('data-status').textContent = `${msg.source}: ${msg.trainCount} training and ${msg.testCount ?? 'no'} test images ` +
         `(digits ${msg.digits.join(', ')})${msg.testCount === null ? '; 20 % of the training images will be the test set' : ''}.`;
-      setState('idle', 'Ready: press Train.');
+      setState('idle', respawned ? undefined : 'Ready: press Train.');
+      respawned = false;
       return;
     case 'started':
       demo.backend = msg.backend;
@@ -99,7 +100,6 @@ function receive(msg: FromWorker): void {
       demo.points.push(msg.point);
       const bar = $<HTMLProgressElement>('progress');
       bar.value = msg.point.done / msg.point.total;
-      if (bar.value < 1) demo.progressSeen++;
       scheduleCharts();
       return;
     }
@@ -159,6 +159,7 @@ async function loadSlice(): Promise<void> {
 
 function useFiles(list: { name: string; bytes: ArrayBuffer }[], from: string): void {
   files = list;
+  respawned = false;
   source = from;
   $('error').hidden = true;
   send({ type: 'data', source, files });
@@ -202,7 +203,6 @@ $<HTMLFormElement>('controls').addEventListener('submit', (e) => {
   demo.points = [];
   demo.epochs = [];
   demo.result = null;
-  demo.progressSeen = 0;
   demo.error = null;
   $('error').hidden = true;
   $<HTMLProgressElement>('progress').value = 0;
@@ -215,6 +215,7 @@ $<HTMLFormElement>('controls').addEventListener('submit', (e) => {
 
 function stop(): void {
   worker.terminate();
+  respawned = files !== null;
   spawn();
   setState('idle', 'Stopped. The network is discarded; press Train to start again.');
 }

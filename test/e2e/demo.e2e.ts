@@ -196,6 +196,12 @@ describe('demo page in headless Chromium', () => {
     expect(zero.digit).toBe(0);
     expect(zero.proba.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
     expect(await page.textContent('#pred-class')).toBe('0');
+    await page.click('#pad-worldlines');
+    await waitFor(page, 'd.worldlines.digit === null', 20); // the drawn 0, not a test example
+    const view = (await demoState(page)).worldlines!;
+    expect(view.predicted).toBe(0);
+    expect(view.worldlines).toHaveLength(40);
+    expect(view.worldlines.every((w) => w.sites[2] === 0)).toBe(true);
     mkdirSync(`${ROOT}build/e2e`, { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
@@ -209,6 +215,17 @@ describe('demo page in headless Chromium', () => {
     expect(browserRun.result.trainCount).toBe(400);
     expectSameRun(browserRun.result, node.result);
     node.net.dispose();
+  });
+
+  it('stops a running training at once (the page answers while the worker computes)', async () => {
+    await setControls(page, { ...RUNS.simd, epochs: 200 }); // 600 000 examples: half a minute or more
+    await page.click('#train');
+    await waitFor(page, 'd.points.length > 0', 30);
+    await page.click('#stop');
+    const s = await demoState(page);
+    expect(s.state).toBe('idle');
+    expect(s.result).toBeNull();
+    expect(await page.textContent('#status')).toMatch(/^Stopped/);
   });
 
   it('shows a clear error for a bad setting', async () => {
