@@ -8,12 +8,12 @@
  * and two SHA-256 checksums (of the raw logits bytes, and of the RFC 8785 canonical JSON of the
  * whole document without its `checksum` member). Hashing is `@noble/hashes` (synchronous, same
  * code in Node and browsers); canonical JSON is `canonicalize` (RFC 8785); structure checks are
- * `zod`. Version 1 files (no checksum, written by ffit 0.1 before this format) are migrated.
+ * `zod/mini` (the tree-shakable build, for small browser bundles). Version 1 files (no checksum, written by ffit 0.1 before this format) are migrated.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { FfitError, type FfitErrorCode } from './errors.js';
 import { resolveOptions, type FfitOptions, type ResolvedOptions } from './options.js';
 
@@ -167,11 +167,12 @@ function plainJson(value: Record<string, unknown>, what: string): Record<string,
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (a SHA-256)');
+const hex64 = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits (a SHA-256)'));
 const record = z.record(z.string(), z.unknown());
+const count = z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
 
 const layerV2 = z.strictObject({
-  shape: z.array(z.number().int().min(1).max(2 ** 32)).min(1).max(8),
+  shape: z.array(z.int().check(z.minimum(1), z.maximum(2 ** 32))).check(z.minLength(1), z.maxLength(8)),
   encoding: z.literal(LOGITS_ENCODING),
   data: z.string(),
 });
@@ -180,12 +181,9 @@ const documentV2 = z.strictObject({
   format: z.literal(MODEL_FORMAT),
   version: z.literal(2),
   options: record,
-  training: z.strictObject({
-    examplesSeen: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-    metrics: record,
-  }),
+  training: z.strictObject({ examplesSeen: count, metrics: record }),
   meta: record,
-  logits: z.array(layerV2).min(1),
+  logits: z.array(layerV2).check(z.minLength(1)),
   checksum: z.strictObject({ algorithm: z.literal('sha256'), logits: hex64, manifest: hex64 }),
 });
 
@@ -193,9 +191,9 @@ const documentV1 = z.object({
   format: z.literal(MODEL_FORMAT),
   version: z.literal(1),
   options: record,
-  logits: z.array(z.string()).min(1),
-  examplesSeen: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  meta: record.optional(),
+  logits: z.array(z.string()).check(z.minLength(1)),
+  examplesSeen: count,
+  meta: z.optional(record),
 });
 
 /**
@@ -233,12 +231,24 @@ export function decodeModel(input: unknown, source = 'the model'): DecodedModel 
   return fail('E_MODEL_VERSION', `${source} has format version ${JSON.stringify(version) ?? 'missing'}, which no ffit writes (known versions: ${MODEL_VERSIONS_READ.join(', ')}); the file is damaged: use the file that ffit saved.`);
 }
 
-function parse<T>(schema: z.ZodType<T>, doc: unknown, source: string): T {
-  const result = schema.safeParse(doc);
+function parse<T>(schema: z.ZodMiniType<T>, doc: unknown, source: string): T {
+  const result = z.safeParse(schema, doc);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const path = issue.path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), '');
-  return fail('E_MODEL', `${source} is malformed at "${path || '(top level)'}": ${issue.message}. The file was edited or damaged; use the file that ffit saved.`);
+  return fail('E_MODEL', `${source} is malformed at "${path || '(top level)'}": ${describeIssue(issue)}. The file was edited or damaged; use the file that ffit saved.`);
+}
+
+/** Words for a zod issue (zod/mini carries no locale, so its own messages are only "Invalid input"). */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type': return `expected ${issue.expected === 'int' ? 'an integer' : `a value of type ${issue.expected}`}`;
+    case 'invalid_value': return `expected ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}`;
+    case 'too_small': return issue.origin === 'array' ? `expected at least ${issue.minimum} entries` : `expected a number ≥ ${issue.minimum}`;
+    case 'too_big': return issue.origin === 'array' ? `expected at most ${issue.maximum} entries` : `expected a number ≤ ${issue.maximum}`;
+    case 'unrecognized_keys': return `unknown member${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    default: return issue.message;
+  }
 }
 
 function decodeV2(doc: z.infer<typeof documentV2>, source: string): DecodedModel {
