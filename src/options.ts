@@ -41,6 +41,16 @@ export interface FfitOptions {
   kappa?: number;
   /** Ising coupling J ≥ 0 in the target energy E = −Σ h M − (J/2) Σ M². Default 1. */
   coupling?: number;
+  /**
+   * Renormalise every hidden layer to unit total amplitude, `a^ℓ ← a^ℓ / Σ_v |a^ℓ_v|` per example
+   * (ℓ = 1 … L−1), as the sources are (DESIGN.md §3). Without it amplitudes shrink by about
+   * `|Σ_d p e^{−iωd}|` ≪ 1 per layer (uniform routing over D durations sums to 0 at ω = 2π/D) and
+   * lattices deeper than two layers do not learn. For a linear lattice it only rescales the target
+   * amplitudes by a positive factor per example, i.e. it is an inverse temperature that adapts to
+   * the amplitude scale: predictions are unchanged, the gains stay exact derivatives with the
+   * factors held at their feed-forward values (README "Deep lattices"). Default true.
+   */
+  renormalize?: boolean;
   /** Half-width of the uniform noise of the initial logits θ ∈ [−s, s]. Default 0.1. */
   initScale?: number;
   /** Seed of the initial logits and of data shuffling (integer). Default 0. */
@@ -70,6 +80,7 @@ export function defaults(): Omit<ResolvedOptions, 'layers' | 'omega'> {
     response: 'linear',
     kappa: 1,
     coupling: 1,
+    renormalize: true,
     initScale: 0.1,
     seed: 0,
     backend: 'auto',
@@ -114,6 +125,7 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   check(o.response === 'linear' || o.response === 'ising', `response must be "linear" or "ising"; got ${JSON.stringify(o.response)}.`);
   check(isNum(o.kappa) && Number.isFinite(o.kappa) && o.kappa > 0, `kappa must be a finite number > 0; got ${JSON.stringify(o.kappa)}.`);
   check(isNum(o.coupling) && Number.isFinite(o.coupling) && o.coupling >= 0, `coupling (J) must be a finite number ≥ 0; got ${JSON.stringify(o.coupling)}.`);
+  check(typeof o.renormalize === 'boolean', `renormalize must be true or false; got ${JSON.stringify(o.renormalize)}.`);
   check(isNum(o.initScale) && Number.isFinite(o.initScale) && o.initScale >= 0 && o.initScale <= 80,
     `initScale must be a number from 0 to 80; got ${JSON.stringify(o.initScale)}.`);
   check(isInt(o.seed) && Math.abs(o.seed) <= 2 ** 31 - 1, `seed must be an integer in ±(2^31 − 1); got ${JSON.stringify(o.seed)}.`);

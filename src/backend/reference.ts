@@ -261,4 +261,24 @@ class ReferenceBackend implements Backend {
     }
     return nIn > 0 ? total / nIn : 0;
   }
+
+  renormalize(z: Complex, batch: number, n: number, scaleB: F32): void {
+    const zr = this.arr(z.re), zi = this.arr(z.im), scale = this.arr(scaleB);
+    // s = 1 / Σ_v |z_v|: the hidden layer carries unit total amplitude again, like the sources
+    for (let b = 0; b < batch; b++) {
+      let total = 0;
+      for (let v = 0; v < n; v++) total += Math.hypot(zr[b * n + v]!, zi[b * n + v]!);
+      const s = total > 0 && Number.isFinite(total) ? 1 / total : 1;
+      scale[b] = s;
+      for (let v = 0; v < n; v++) {
+        zr[b * n + v] = zr[b * n + v]! * s;
+        zi[b * n + v] = zi[b * n + v]! * s;
+      }
+    }
+  }
+
+  scaleRows(xB: F32, batch: number, n: number, scaleB: F32): void {
+    const x = this.arr(xB), scale = this.arr(scaleB);
+    for (let b = 0; b < batch; b++) for (let i = 0; i < n; i++) x[b * n + i] = x[b * n + i]! * scale[b]!;
+  }
 }

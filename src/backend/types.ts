@@ -75,4 +75,11 @@ export interface Backend {
   ): void;
   /** Mean entropy (nats) of `nIn` route distributions of `R` entries each. */
   entropy(prob: F32, nIn: number, R: number): number;
+  /**
+   * Renormalised hidden layer (README "Deep lattices"): per row of `batch × n` complex amplitudes,
+   * z ← s·z with s = 1/Σ_v|z_v| (s = 1 for a zero or non-finite total); s is written to `scale`.
+   */
+  renormalize(z: Complex, batch: number, n: number, scale: F32): void;
+  /** In place: x[b, :] ← x[b, :] · scale[b] over `batch × n` reals. */
+  scaleRows(x: F32, batch: number, n: number, scale: F32): void;
 }

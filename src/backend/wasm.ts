@@ -26,6 +26,8 @@ interface Kernels {
   update(theta: number, sRe: number, sIm: number, rotRe: number, rotIm: number, nIn: number, nOut: number,
     D: number, cosD: number, sinD: number, cosT: number, sinT: number, scale: number, recentre: number): void;
   entropy(prob: number, nIn: number, R: number): number;
+  renormalize(zRe: number, zIm: number, batch: number, n: number, scale: number): void;
+  scaleRows(x: number, batch: number, n: number, scale: number): void;
 }
 
 /** WebAssembly pages are 64 KiB; wasm32 memory stops at 4 GiB. */
@@ -192,5 +194,13 @@ class WasmBackend implements Backend {
 
   entropy(prob: F32, nIn: number, R: number): number {
     return this.kernels.entropy(prob.ptr, nIn, R);
+  }
+
+  renormalize(z: Complex, batch: number, n: number, scale: F32): void {
+    this.kernels.renormalize(z.re.ptr, z.im.ptr, batch, n, scale.ptr);
+  }
+
+  scaleRows(x: F32, batch: number, n: number, scale: F32): void {
+    this.kernels.scaleRows(x.ptr, batch, n, scale.ptr);
   }
 }
