@@ -645,3 +645,150 @@ export function scaleRows(x: usize, batch: i32, n: i32, scale: usize): void {
     for (let i = 0; i < n; i++) st(xr, i, ld(xr, i) * s);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sparse topologies (DESIGN.md §1, `causal` and `local`): layers that store only their routes.
+//
+// A layer's routes are compressed sparse rows: `offsets` (i32, nIn + 1) and `targets` (i32, one
+// next-layer site per route, strictly ascending within a site's row). Route j owns θ, p at
+// [j·D, j·D + D) and W, rot, S at j. Every kernel costs O(routes), never O(nIn × nOut). A row whose
+// targets are contiguous (always so for causal and local lattices with ordered positions) runs
+// through the dense SIMD row loops; any other row through a scalar gather/scatter.
+
+// @ts-ignore: decorator
+@inline function ldi(p: usize, i: i32): i32 {
+  return load<i32>(p + (<usize>i << 2));
+}
+
+/** Whether row [o0, o1) of `targets` is the contiguous run targets[o0], targets[o0] + 1, … (ascending rows). */
+// @ts-ignore: decorator
+@inline function contiguous(targets: usize, o0: i32, o1: i32): bool {
+  return ldi(targets, o1 - 1) - ldi(targets, o0) == o1 - o0 - 1;
+}
+
+/** `transfer` per site over its own routes: p = softmax of the site's routes × D logits, W per route. */
+export function transferSparse(
+  theta: usize, prob: usize, wRe: usize, wIm: usize, rotRe: usize, rotIm: usize,
+  offsets: usize, nIn: i32, D: i32, cosD: usize, sinD: usize,
+): void {
+  for (let u = 0; u < nIn; u++) {
+    const o0 = ldi(offsets, u), o1 = ldi(offsets, u + 1);
+    const r = <usize>o0 << 2, t = <usize>(o0 * D) << 2;
+    transfer(theta + t, prob + t, wRe + r, wIm + r, rotRe != 0 ? rotRe + r : 0, rotIm != 0 ? rotIm + r : 0,
+      1, o1 - o0, D, cosD, sinD);
+  }
+}
+
+/** z (batch × nOut complex) = a (batch × nIn; real when `aIm` is 0) through the routes' W (routes complex). */
+export function forwardSparse(
+  aRe: usize, aIm: usize, batch: i32, nIn: i32, offsets: usize, targets: usize,
+  wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize,
+): void {
+  memory.fill(zRe, 0, <usize>(batch * nOut) << 2);
+  memory.fill(zIm, 0, <usize>(batch * nOut) << 2);
+  for (let b = 0; b < batch; b++) {
+    const zr = zRe + (<usize>(b * nOut) << 2);
+    const zi = zIm + (<usize>(b * nOut) << 2);
+    for (let u = 0; u < nIn; u++) {
+      const ar = ld(aRe, b * nIn + u);
+      const ai: f32 = aIm != 0 ? ld(aIm, b * nIn + u) : 0;
+      if (ar == 0 && ai == 0) continue;
+      const o0 = ldi(offsets, u), o1 = ldi(offsets, u + 1);
+      if (contiguous(targets, o0, o1)) {
+        const v0 = <usize>ldi(targets, o0) << 2;
+        cmacRow(zr + v0, zi + v0, ar, ai, wRe + (<usize>o0 << 2), wIm + (<usize>o0 << 2), o1 - o0);
+        continue;
+      }
+      for (let j = o0; j < o1; j++) {
+        const v = ldi(targets, j), a = ld(wRe, j), c = ld(wIm, j);
+        st(zr, v, ld(zr, v) + (ar * a - ai * c));
+        st(zi, v, ld(zi, v) + (ar * c + ai * a));
+      }
+    }
+  }
+}
+
+/** G (C × nIn complex), G[k,u] = Σ_{routes j of u} W[j] · Gnext[k, targets[j]] (Gnext C × nOut). */
+export function propagateSparse(
+  wRe: usize, wIm: usize, offsets: usize, targets: usize, nIn: i32, nOut: i32,
+  gNextRe: usize, gNextIm: usize, C: i32, gRe: usize, gIm: usize,
+): void {
+  for (let k = 0; k < C; k++) {
+    const nr = gNextRe + (<usize>(k * nOut) << 2);
+    const ni = gNextIm + (<usize>(k * nOut) << 2);
+    for (let u = 0; u < nIn; u++) {
+      const o0 = ldi(offsets, u), o1 = ldi(offsets, u + 1);
+      let re: f32 = 0, im: f32 = 0;
+      if (contiguous(targets, o0, o1)) {
+        const v0 = <usize>ldi(targets, o0) << 2;
+        const wr = wRe + (<usize>o0 << 2), wi = wIm + (<usize>o0 << 2), gr = nr + v0, gi = ni + v0;
+        const n = o1 - o0;
+        let v = 0;
+        if (ASC_FEATURE_SIMD) {
+          let sr = f32x4.splat(0), si = f32x4.splat(0);
+          for (; v + 4 <= n; v += 4) {
+            const a = vld(wr, v), b = vld(wi, v), c = vld(gr, v), d = vld(gi, v);
+            sr = f32x4.add(sr, f32x4.sub(f32x4.mul(a, c), f32x4.mul(b, d)));
+            si = f32x4.add(si, f32x4.add(f32x4.mul(a, d), f32x4.mul(b, c)));
+          }
+          re = hsum(sr);
+          im = hsum(si);
+        }
+        for (; v < n; v++) {
+          const a = ld(wr, v), b = ld(wi, v), c = ld(gr, v), d = ld(gi, v);
+          re += a * c - b * d;
+          im += a * d + b * c;
+        }
+      } else {
+        for (let j = o0; j < o1; j++) {
+          const v = ldi(targets, j);
+          const a = ld(wRe, j), b = ld(wIm, j), c = ld(nr, v), d = ld(ni, v);
+          re += a * c - b * d;
+          im += a * d + b * c;
+        }
+      }
+      st(gRe, k * nIn + u, re);
+      st(gIm, k * nIn + u, im);
+    }
+  }
+}
+
+/** S (routes complex) += Σ_b a[b,u] · Γ[b, targets[j]] for every route j of u (a real when `aIm` is 0). */
+export function accumulateSparse(
+  aRe: usize, aIm: usize, batch: i32, nIn: i32, gamRe: usize, gamIm: usize, nOut: i32,
+  offsets: usize, targets: usize, sRe: usize, sIm: usize,
+): void {
+  for (let b = 0; b < batch; b++) {
+    const gr = gamRe + (<usize>(b * nOut) << 2);
+    const gi = gamIm + (<usize>(b * nOut) << 2);
+    for (let u = 0; u < nIn; u++) {
+      const ar = ld(aRe, b * nIn + u);
+      const ai: f32 = aIm != 0 ? ld(aIm, b * nIn + u) : 0;
+      if (ar == 0 && ai == 0) continue;
+      const o0 = ldi(offsets, u), o1 = ldi(offsets, u + 1);
+      if (contiguous(targets, o0, o1)) {
+        const v0 = <usize>ldi(targets, o0) << 2;
+        cmacRow(sRe + (<usize>o0 << 2), sIm + (<usize>o0 << 2), ar, ai, gr + v0, gi + v0, o1 - o0);
+        continue;
+      }
+      for (let j = o0; j < o1; j++) {
+        const v = ldi(targets, j), c = ld(gr, v), d = ld(gi, v);
+        st(sRe, j, ld(sRe, j) + (ar * c - ai * d));
+        st(sIm, j, ld(sIm, j) + (ar * d + ai * c));
+      }
+    }
+  }
+}
+
+/** `update` per site over its own routes (θ routes × D, S and rot per route); S is zeroed. */
+export function updateSparse(
+  theta: usize, sRe: usize, sIm: usize, rotRe: usize, rotIm: usize, offsets: usize, nIn: i32,
+  D: i32, cosD: usize, sinD: usize, cosT: f32, sinT: f32, scale: f32, recentreRows: i32,
+): void {
+  for (let u = 0; u < nIn; u++) {
+    const o0 = ldi(offsets, u), o1 = ldi(offsets, u + 1);
+    const r = <usize>o0 << 2, t = <usize>(o0 * D) << 2;
+    update(theta + t, sRe + r, sIm + r, rotRe != 0 ? rotRe + r : 0, rotIm != 0 ? rotIm + r : 0,
+      1, o1 - o0, D, cosD, sinD, cosT, sinT, scale, recentreRows);
+  }
+}

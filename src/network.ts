@@ -1,7 +1,8 @@
-import { createBackend, resolveBackend, type Backend, type BackendChoice, type BackendName, type Complex, type F32, type I32 } from './backend/index.js';
+import { createBackend, resolveBackend, type Backend, type BackendChoice, type BackendName, type Complex, type F32, type I32, type Routes } from './backend/index.js';
 import { FfitError, check } from './errors.js';
 import { resolveOptions, sitePositions, type FfitOptions, type ResolvedOptions } from './options.js';
 import { Rng } from './rng.js';
+import { buildRoutes, type RouteTable } from './topology.js';
 
 /** Pixels or intensities, flat, row-major: `count × N_0` values ≥ 0 (any scale: each row is normalised). */
 export type Images = Uint8Array | Uint8ClampedArray | Float32Array | Float64Array | readonly number[];
@@ -108,6 +109,12 @@ const CHUNK = 256;
 interface Layer {
   nIn: number;
   nOut: number;
+  /** Routes in backend memory for `causal` / `local`; null for `dense` (dense kernels). */
+  routes: Routes | null;
+  /** The same routes on the JavaScript side (null for `dense`). */
+  table: RouteTable | null;
+  /** Number of routes: N_ℓ N_{ℓ+1} (dense) or table.count. */
+  count: number;
   theta: F32;
   prob: F32;
   w: Complex;
@@ -156,7 +163,7 @@ export class InterferenceNetwork {
   /** Per hidden layer ℓ (index ℓ; 0 and L unused): the renormalisation factor s_ℓ of each example. */
   private scales!: F32[];
 
-  private constructor(options: ResolvedOptions, backend: Backend, logits: Float32Array[] | null) {
+  private constructor(options: ResolvedOptions, backend: Backend, logits: Float32Array[] | null, tables: (RouteTable | null)[]) {
     this.options = Object.freeze(options);
     this.backend = backend;
     const { layers: sizes, durations: D, omega, tStar } = options;
@@ -175,13 +182,16 @@ export class InterferenceNetwork {
     this.layers = [];
     for (let l = 0; l + 1 < sizes.length; l++) {
       const nIn = sizes[l]!, nOut = sizes[l + 1]!;
+      const table = tables[l]!;
+      const count = table ? table.count : nIn * nOut;
       const layer: Layer = {
-        nIn, nOut,
-        theta: backend.f32(nIn * nOut * D),
-        prob: backend.f32(nIn * nOut * D),
-        w: this.complex(nIn * nOut),
-        rot: Number.isFinite(options.speed) ? this.complex(nIn * nOut) : null,
-        s: this.complex(nIn * nOut),
+        nIn, nOut, table, count,
+        routes: table ? this.upload(table) : null,
+        theta: backend.f32(count * D),
+        prob: backend.f32(count * D),
+        w: this.complex(count),
+        rot: Number.isFinite(options.speed) ? this.complex(count) : null,
+        s: this.complex(count),
       };
       this.layers.push(layer);
       this.initLayer(layer, l, logits ? logits[l]! : null);
@@ -199,9 +209,10 @@ export class InterferenceNetwork {
    */
   static async create(options: FfitOptions): Promise<InterferenceNetwork> {
     const resolved = resolveOptions(options);
-    checkMemory(resolved);
+    const tables = tablesOf(resolved);
+    checkMemory(resolved, tables);
     const backend = await createBackend(resolved.backend);
-    return new InterferenceNetwork(resolved, backend, null);
+    return new InterferenceNetwork(resolved, backend, null, tables);
   }
 
   /**
@@ -221,16 +232,18 @@ export class InterferenceNetwork {
     const { speed, ...rest } = doc.options;
     const resolved = resolveOptions({ ...rest, speed: speed === 'Infinity' ? Infinity : speed, backend: backend ?? 'auto' } as FfitOptions);
     const sizes = resolved.layers;
+    const tables = tablesOf(resolved);
     check(Array.isArray(doc.logits) && doc.logits.length === sizes.length - 1, `The model has ${doc.logits?.length} logit arrays; its lattice needs ${sizes.length - 1}.`, 'E_MODEL');
     const logits = doc.logits.map((b64, l) => {
       const arr = fromBase64F32(b64);
-      const want = sizes[l]! * sizes[l + 1]! * resolved.durations;
-      check(arr.length === want, `Layer ${l} of the model holds ${arr.length} logits; ${sizes[l]}×${sizes[l + 1]}×${resolved.durations} = ${want} expected.`, 'E_MODEL');
+      const routes = tables[l] ? tables[l]!.count : sizes[l]! * sizes[l + 1]!;
+      const want = routes * resolved.durations;
+      check(arr.length === want, `Layer ${l} of the model holds ${arr.length} logits; ${routes} routes × ${resolved.durations} durations = ${want} expected.`, 'E_MODEL');
       for (const v of arr) check(Number.isFinite(v), `Layer ${l} of the model holds a non-finite logit; the file is corrupt.`, 'E_MODEL');
       return arr;
     });
-    checkMemory(resolved);
-    const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend), logits);
+    checkMemory(resolved, tables);
+    const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend), logits, tables);
     net.examplesSeen = Number(doc.examplesSeen) || 0;
     if (doc.meta && typeof doc.meta === 'object') net.meta = { ...doc.meta };
     return net;
@@ -255,6 +268,14 @@ export class InterferenceNetwork {
     return { re: this.be.f32(n), im: this.be.f32(n) };
   }
 
+  /** Copies a route table into backend memory. */
+  private upload(table: RouteTable): Routes {
+    const offsets = this.be.i32(table.offsets.length), targets = this.be.i32(table.count);
+    this.be.viewI32(offsets).set(table.offsets);
+    this.be.viewI32(targets).set(table.targets);
+    return { offsets, targets, count: table.count };
+  }
+
   private initLayer(layer: Layer, l: number, logits: Float32Array | null): void {
     const { initScale, omega, speed } = this.options;
     const theta = this.be.view(layer.theta);
@@ -264,11 +285,14 @@ export class InterferenceNetwork {
       // travel phase e^{−iωδ(u,v)}, δ = |pos(v) − pos(u)| / c   (DESIGN.md §1, §3)
       const pu = sitePositions(this.options, l), pv = sitePositions(this.options, l + 1);
       const re = this.be.view(layer.rot.re), im = this.be.view(layer.rot.im);
+      const t = layer.table;
       for (let u = 0; u < layer.nIn; u++) {
-        for (let v = 0; v < layer.nOut; v++) {
+        const j0 = t ? t.offsets[u]! : u * layer.nOut, j1 = t ? t.offsets[u + 1]! : (u + 1) * layer.nOut;
+        for (let j = j0; j < j1; j++) {
+          const v = t ? t.targets[j]! : j - j0;
           const phase = -omega * (Math.abs(pv[v]! - pu[u]!) / speed);
-          re[u * layer.nOut + v] = Math.cos(phase);
-          im[u * layer.nOut + v] = Math.sin(phase);
+          re[j] = Math.cos(phase);
+          im[j] = Math.sin(phase);
         }
       }
     }
@@ -299,11 +323,15 @@ export class InterferenceNetwork {
   private refresh(): void {
     if (!this.dirty) return;
     const be = this.be, D = this.options.durations, C = this.classes;
-    for (const L of this.layers) be.transfer(L.theta, L.prob, L.w, L.rot, L.nIn, L.nOut, D, this.cosD, this.sinD);
+    for (const L of this.layers) {
+      if (L.routes) be.transferSparse(L.theta, L.prob, L.w, L.rot, L.routes, L.nIn, D, this.cosD, this.sinD);
+      else be.transfer(L.theta, L.prob, L.w, L.rot, L.nIn, L.nOut, D, this.cosD, this.sinD);
+    }
     // G^ℓ = W^ℓ G^{ℓ+1} for ℓ = L−1 … 1; g[i] holds G^{i+1}
     for (let l = this.layers.length - 1; l >= 1; l--) {
       const L = this.layers[l]!;
-      be.propagate(L.w, L.nIn, L.nOut, this.g[l]!, C, this.g[l - 1]!);
+      if (L.routes) be.propagateSparse(L.w, L.routes, L.nIn, L.nOut, this.g[l]!, C, this.g[l - 1]!);
+      else be.propagate(L.w, L.nIn, L.nOut, this.g[l]!, C, this.g[l - 1]!);
     }
     this.dirty = false;
   }
@@ -331,7 +359,9 @@ export class InterferenceNetwork {
     this.refresh();
     for (let l = 0; l < this.layers.length; l++) {
       const L = this.layers[l]!;
-      be.forward(this.a[l]!.re, l === 0 ? null : this.a[l]!.im, count, L.nIn, L.w, L.nOut, this.a[l + 1]!);
+      const aIm = l === 0 ? null : this.a[l]!.im;
+      if (L.routes) be.forwardSparse(this.a[l]!.re, aIm, count, L.nIn, L.w, L.routes, L.nOut, this.a[l + 1]!);
+      else be.forward(this.a[l]!.re, aIm, count, L.nIn, L.w, L.nOut, this.a[l + 1]!);
       if (l + 1 === this.layers.length) break;
       if (o.renormalize) be.renormalize(this.a[l + 1]!, count, L.nOut, this.scales[l + 1]!);
       if (o.response === 'ising') be.ising(this.a[l + 1]!, count * L.nOut, o.kappa);
@@ -407,7 +437,7 @@ export class InterferenceNetwork {
     // θ ← θ + η ḡ, ḡ = (β / batch) Re(e^{iω(t*−τ)} S)   (DESIGN.md §5.6)
     const scale = (etaScale * o.eta * o.beta) / count;
     for (const L of this.layers) {
-      be.update(L.theta, L.s, L.rot, L.nIn, L.nOut, o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale, true);
+      this.applyUpdate(L, L.theta, scale, true);
     }
     this.dirty = true;
     this.examplesSeen += count;
@@ -426,13 +456,15 @@ export class InterferenceNetwork {
       const L = this.layers[l]!;
       if (this.options.renormalize && l < top) be.scaleRows(this.fieldB, count, C, this.scales[l + 1]!);
       be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, this.gamma);
-      be.accumulate(this.a[l]!.re, l === 0 ? null : this.a[l]!.im, count, L.nIn, this.gamma, L.nOut, L.s);
+      const aIm = l === 0 ? null : this.a[l]!.im;
+      if (L.routes) be.accumulateSparse(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.routes, L.s);
+      else be.accumulate(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.s);
     }
   }
 
   /**
    * Route gains ḡ of DESIGN.md §5.5 averaged over a labelled batch, without updating anything:
-   * one `N_ℓ × N_{ℓ+1} × D` array per layer (units of log-probability per unit probability). For a
+   * one `routes × D` array per layer (dense: `N_ℓ × N_{ℓ+1} × D`; units of log-probability per unit probability). For a
    * `linear` lattice ḡ = ∂ mean log P(y|x) / ∂p (`boltzmann`) or β ∂ mean Σ_k h_k M_k / ∂p (`field`).
    */
   gains(images: Images, labels: Labels): Float32Array[] {
@@ -447,12 +479,19 @@ export class InterferenceNetwork {
     this.feed(count, this.labels);
     this.accumulateGains(count);
     return this.layers.map((L) => {
-      const out = be.f32(L.nIn * L.nOut * o.durations);
-      be.update(out, L.s, L.rot, L.nIn, L.nOut, o.durations, this.cosD, this.sinD, this.cosT, this.sinT, o.beta / count, false);
+      const out = be.f32(L.count * o.durations);
+      this.applyUpdate(L, out, o.beta / count, false);
       const copy = be.view(out).slice();
       be.release(out);
       return copy;
     });
+  }
+
+  /** θ += scale · Re(e^{iωt*} rot e^{−iωd} S), S ← 0, with the layer's dense or sparse kernel. */
+  private applyUpdate(L: Layer, theta: F32, scale: number, recentre: boolean): void {
+    const o = this.options;
+    if (L.routes) this.be.updateSparse(theta, L.s, L.rot, L.routes, L.nIn, o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale, recentre);
+    else this.be.update(theta, L.s, L.rot, L.nIn, L.nOut, o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale, recentre);
   }
 
   /**
@@ -572,18 +611,34 @@ export class InterferenceNetwork {
     return { count, accuracy: correct / k, energy: energy / k, momentY: momentY / k, loss: loss / k, confusion };
   }
 
-  /** Route probabilities p of layer ℓ: a copy, `N_ℓ × N_{ℓ+1} × D`, each site's row sums to 1. */
+  /**
+   * The routes of layer ℓ (DESIGN.md §1) as compressed sparse rows (copies): `offsets` (`N_ℓ + 1`)
+   * and `targets` (one next-layer site per route, ascending per site). Route j's logits,
+   * probabilities and gains are entries `j·D … j·D + D − 1` of {@link logits}, {@link probabilities}
+   * and {@link gains}, its transfer entry j of {@link transfer}. Dense layers: route j = u·N_{ℓ+1} + v.
+   */
+  routes(layer: number): RouteTable {
+    const L = this.layerAt(layer);
+    if (L.table) return { offsets: L.table.offsets.slice(), targets: L.table.targets.slice(), count: L.count };
+    return {
+      offsets: Int32Array.from({ length: L.nIn + 1 }, (_, u) => u * L.nOut),
+      targets: Int32Array.from({ length: L.count }, (_, j) => j % L.nOut),
+      count: L.count,
+    };
+  }
+
+  /** Route probabilities p of layer ℓ: a copy, `routes × D` (dense: `N_ℓ × N_{ℓ+1} × D`), each site's routes sum to 1. */
   probabilities(layer: number): Float32Array {
     this.refresh();
     return this.be.view(this.layerAt(layer).prob).slice();
   }
 
-  /** Route logits θ of layer ℓ: a copy, `N_ℓ × N_{ℓ+1} × D`, each site's maximum is 0 after an update. */
+  /** Route logits θ of layer ℓ: a copy, `routes × D` (dense: `N_ℓ × N_{ℓ+1} × D`), each site's maximum is 0 after an update. */
   logits(layer: number): Float32Array {
     return this.be.view(this.layerAt(layer).theta).slice();
   }
 
-  /** Complex transfer W^ℓ (DESIGN.md §3): copies `{re, im}`, each `N_ℓ × N_{ℓ+1}`, |W_uv| ≤ Σ_d p. */
+  /** Complex transfer W^ℓ (DESIGN.md §3): copies `{re, im}`, one entry per route (dense: `N_ℓ × N_{ℓ+1}`), |W_j| ≤ Σ_d p. */
   transfer(layer: number): { re: Float32Array; im: Float32Array } {
     this.refresh();
     const w = this.layerAt(layer).w;
@@ -618,7 +673,9 @@ export class InterferenceNetwork {
   /** Mean route entropy per site (nats) of each layer; ln(N_{ℓ+1} D) is uniform routing. */
   routeEntropy(): number[] {
     this.refresh();
-    return this.layers.map((L) => this.be.entropy(L.prob, L.nIn, L.nOut * this.options.durations));
+    const D = this.options.durations;
+    // a sparse layer's rows differ in length: sum every row's entropy (one "row" of all routes), then average
+    return this.layers.map((L) => (L.routes ? this.be.entropy(L.prob, 1, L.count * D) / L.nIn : this.be.entropy(L.prob, L.nIn, L.nOut * D)));
   }
 
   private layerAt(layer: number): Layer {
@@ -646,11 +703,19 @@ export class InterferenceNetwork {
   }
 }
 
+/** The route table of every layer (null for dense layers). Throws `E_OPTION` for a site without routes. */
+function tablesOf(o: ResolvedOptions): (RouteTable | null)[] {
+  return o.layers.slice(1).map((_, l) => (o.topology === 'dense' ? null : buildRoutes(o, l)));
+}
+
 /** Rejects lattices whose buffers exceed wasm32 memory before anything is allocated. */
-function checkMemory(o: ResolvedOptions): void {
+function checkMemory(o: ResolvedOptions, tables: (RouteTable | null)[]): void {
   const sizes = o.layers, D = o.durations;
   let floats = 0;
-  for (let l = 0; l + 1 < sizes.length; l++) floats += sizes[l]! * sizes[l + 1]! * (2 * D + 6);
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const t = tables[l];
+    floats += t ? t.count * (2 * D + 8) + sizes[l]! : sizes[l]! * sizes[l + 1]! * (2 * D + 6);
+  }
   const cap = Math.max(o.batchSize, CHUNK);
   floats += cap * sizes.reduce((s, n) => s + 3 * n, 0) + 2 * sizes[sizes.length - 1]! * sizes.reduce((s, n) => s + n, 0);
   const bytes = floats * 4;

@@ -1,8 +1,11 @@
 import { BACKENDS, type BackendChoice } from './backend/index.js';
 import { check } from './errors.js';
 
-/** Route topology of a layer (DESIGN.md §1). Only `dense` is implemented so far. */
-export type Topology = 'dense';
+/**
+ * Route topology of every layer (DESIGN.md §1): `dense` (every site to every next-layer site),
+ * `causal` (to same-or-later positions: a GPT's causal mask) or `local` (within `radius`).
+ */
+export type Topology = 'dense' | 'causal' | 'local';
 /** What the update rule drives (DESIGN.md §5.2). */
 export type Objective = 'boltzmann' | 'field';
 /** Hidden site response (DESIGN.md §3). Target sites are always linear. */
@@ -15,13 +18,24 @@ export type Response = 'linear' | 'ising';
 export interface FfitOptions {
   /** Sites per layer `N_0 … N_L` (L ≥ 1): N_0 sources (e.g. 784 pixels), N_L = C ≥ 2 targets. */
   layers: readonly number[];
-  /** Route topology, DESIGN.md §1. Default `dense`. */
+  /** Route topology, DESIGN.md §1. `causal` needs `sequence` or `positions`. Default `dense`. */
   topology?: Topology;
+  /** Reach of the `local` topology: routes join sites with |pos(v) − pos(u)| ≤ radius (space units, > 0). Default 1. */
+  radius?: number;
+  /**
+   * Sequence length S ≥ 1 (0 = no sequence): the sites of every layer but the last are grouped by
+   * sequence position, site i of N at position ⌊i·S/N⌋ (N must be a multiple of S), and the targets
+   * sit at the last position S − 1 (DESIGN.md §1, `causal`). Positions are then in tokens. Default 0.
+   */
+  sequence?: number;
   /** Durations per route pair `D ≥ 1` (integer, ticks). Default 4. */
   durations?: number;
   /** Signal speed `c > 0` (space units per tick); `Infinity` means δ(u,v) = 0. Default `Infinity`. */
   speed?: number;
-  /** Site positions per layer (space units), `layers[ℓ]` finite numbers each; default `i / (N_ℓ − 1)` in [0, 1]. */
+  /**
+   * Site positions per layer (space units), `layers[ℓ]` finite numbers each; default the sequence
+   * positions when `sequence` > 0, else `i / (N_ℓ − 1)` in [0, 1].
+   */
   positions?: readonly (readonly number[])[];
   /** Angular frequency ω of the source wave (radians per tick). Default `2π / D`. */
   omega?: number;
@@ -69,6 +83,8 @@ export type ResolvedOptions = Required<Omit<FfitOptions, 'positions' | 'omega'>>
 export function defaults(): Omit<ResolvedOptions, 'layers' | 'omega'> {
   return {
     topology: 'dense',
+    radius: 1,
+    sequence: 0,
     durations: 4,
     speed: Infinity,
     positions: null,
@@ -112,7 +128,16 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   layers.forEach((n, i) => check(isInt(n) && n >= 1 && n <= MAX_SITES,
     `layers[${i}] must be an integer from 1 to ${MAX_SITES}; got ${JSON.stringify(n)}.`));
   check(layers[layers.length - 1]! >= 2, `The last layer holds one target per class and needs at least 2 sites; got ${layers[layers.length - 1]}.`);
-  check(o.topology === 'dense', `topology must be "dense" (causal and local are not implemented yet); got ${JSON.stringify(o.topology)}.`);
+  check(o.topology === 'dense' || o.topology === 'causal' || o.topology === 'local',
+    `topology must be "dense", "causal" or "local"; got ${JSON.stringify(o.topology)}.`);
+  check(isNum(o.radius) && o.radius > 0, `radius must be a number > 0 (space units); got ${JSON.stringify(o.radius)}.`);
+  check(isInt(o.sequence) && o.sequence >= 0 && o.sequence <= MAX_SITES, `sequence must be an integer ≥ 0 (0 = no sequence); got ${JSON.stringify(o.sequence)}.`);
+  if (o.sequence > 0) {
+    layers.slice(0, -1).forEach((n, i) => check(n % o.sequence === 0,
+      `With sequence ${o.sequence}, layers[${i}] (${n} sites) must be a multiple of ${o.sequence}: each position holds the same number of sites.`));
+  }
+  check(o.topology !== 'causal' || o.sequence > 0 || (options.positions !== undefined && options.positions !== null),
+    'The causal topology needs sequence positions: set sequence (e.g. 28 for MNIST rows) or positions.');
   check(isInt(o.durations) && o.durations >= 1 && o.durations <= 1024, `durations (D) must be an integer from 1 to 1024; got ${JSON.stringify(o.durations)}.`);
   check(isNum(o.speed) && o.speed > 0, `speed (c) must be a positive number or Infinity; got ${JSON.stringify(o.speed)}.`);
   const omega = options.omega ?? (2 * Math.PI) / o.durations;
@@ -144,9 +169,13 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   return { ...o, layers: [...layers], positions, omega };
 }
 
-/** Site positions of layer ℓ: the given ones, or `i / (N − 1)` spread over [0, 1] (0.5 for one site). */
+/**
+ * Site positions of layer ℓ (DESIGN.md §1): the given ones; else with `sequence` S the position
+ * ⌊i·S/N⌋ of site i (targets: S − 1); else `i / (N − 1)` spread over [0, 1] (0.5 for one site).
+ */
 export function sitePositions(o: ResolvedOptions, layer: number): number[] {
   if (o.positions) return o.positions[layer]!;
-  const n = o.layers[layer]!;
+  const n = o.layers[layer]!, S = o.sequence;
+  if (S > 0) return Array.from({ length: n }, (_, i) => (layer === o.layers.length - 1 ? S - 1 : Math.floor((i * S) / n)));
   return Array.from({ length: n }, (_, i) => (n === 1 ? 0.5 : i / (n - 1)));
 }
