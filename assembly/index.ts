@@ -792,3 +792,64 @@ export function updateSparse(
       1, o1 - o0, D, cosD, sinD, cosT, sinT, scale, recentreRows);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Worldline tools (DESIGN.md §1, §3): arrival-time distributions and source-resolved intensities.
+
+/**
+ * One layer of the arrival-time distribution h (DESIGN.md §3, linear response) on a grid of
+ * `q` steps per tick: hOut[v, t + shift_j + d·q] += p(j, d) · hIn[u, t] for every route j = u→v
+ * and duration d. `hIn` is nIn × Tin, `hOut` nOut × Tout (zeroed here; the caller makes
+ * Tout ≥ Tin + max shift + (D−1)·q). `offsets` 0 means a dense layer (route j = u·nOut + v,
+ * `targets` unused); `shift` (i32 per route, travel time δ in grid steps) 0 means none.
+ */
+export function arrivals(
+  hIn: usize, nIn: i32, Tin: i32, offsets: usize, targets: usize, nOut: i32,
+  prob: usize, D: i32, shift: usize, q: i32, hOut: usize, Tout: i32,
+): void {
+  memory.fill(hOut, 0, <usize>(nOut * Tout) << 2);
+  for (let u = 0; u < nIn; u++) {
+    const hu = hIn + (<usize>(u * Tin) << 2);
+    // the support of h[u] (a source is a single tick; most of a deep layer's grid is empty)
+    let t0 = 0, t1 = Tin;
+    while (t0 < t1 && ld(hu, t0) == 0) t0++;
+    while (t1 > t0 && ld(hu, t1 - 1) == 0) t1--;
+    if (t0 == t1) continue;
+    const o0 = offsets != 0 ? ldi(offsets, u) : u * nOut;
+    const o1 = offsets != 0 ? ldi(offsets, u + 1) : (u + 1) * nOut;
+    for (let j = o0; j < o1; j++) {
+      const v = offsets != 0 ? ldi(targets, j) : j - o0;
+      const s = shift != 0 ? ldi(shift, j) : 0;
+      for (let d = 0; d < D; d++) {
+        const p = ld(prob, j * D + d);
+        if (p == 0) continue;
+        const hv = hOut + (<usize>(v * Tout + s + d * q) << 2);
+        let t = t0;
+        if (ASC_FEATURE_SIMD) {
+          const k = f32x4.splat(p);
+          for (; t + 4 <= t1; t += 4) vst(hv, t, f32x4.add(vld(hv, t), f32x4.mul(k, vld(hu, t))));
+        }
+        for (; t < t1; t++) st(hv, t, ld(hv, t) + p * ld(hu, t));
+      }
+    }
+  }
+}
+
+/** out[v] += Σ_b |z[b, v]|² over `batch` rows of `n` complex values (incoherent intensity per site). */
+export function intensity(zRe: usize, zIm: usize, batch: i32, n: i32, out: usize): void {
+  for (let b = 0; b < batch; b++) {
+    const zr = zRe + (<usize>(b * n) << 2);
+    const zi = zIm + (<usize>(b * n) << 2);
+    let v = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; v + 4 <= n; v += 4) {
+        const a = vld(zr, v), c = vld(zi, v);
+        vst(out, v, f32x4.add(vld(out, v), f32x4.add(f32x4.mul(a, a), f32x4.mul(c, c))));
+      }
+    }
+    for (; v < n; v++) {
+      const a = ld(zr, v), c = ld(zi, v);
+      st(out, v, ld(out, v) + (a * a + c * c));
+    }
+  }
+}

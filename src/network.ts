@@ -683,6 +683,139 @@ export class InterferenceNetwork {
     return this.layers[layer]!;
   }
 
+  /** Loads one image as the source row 0 and checks it is one image. */
+  private loadOne(image: Images): number[] {
+    const n0 = this.options.layers[0]!;
+    check(this.checkImages(image) === 1, `Pass exactly one image of ${n0} values; got ${image.length / n0} images.`, 'E_SHAPE');
+    this.load(image, n0, null, 0, 1);
+    return Array.from(this.be.view(this.a[0]!.re).subarray(0, n0));
+  }
+
+  /**
+   * The arrival-time distribution of one image at every target (DESIGN.md §3, linear response):
+   * `h[k·T + t]` is the source intensity that reaches target k along worldlines of duration
+   * `t / resolution` ticks, `h_k(τ) = Σ_i a⁰_i Σ_{worldlines i→k of duration τ} Π p`, computed layer
+   * by layer in WebAssembly (`arrivals` kernel). Travel times δ = |Δpos|/c are rounded to the grid
+   * of `resolution` steps per tick (integer ≥ 1; default 1 for c = ∞, else 8): exact when δ·resolution
+   * is whole, else each phase is off by at most ω/(2·resolution). Σ_t h_k(t) e^{−iωt/resolution}
+   * is then the target amplitude of the lattice without renormalisation (with it, divided by
+   * Π_ℓ s_ℓ). The whole distribution sums to 1. Throws `E_SHAPE` unless `image` is one image,
+   * `E_OPTION` for a bad resolution.
+   */
+  arrivalTimes(image: Images, resolution?: number): { resolution: number; ticks: number; h: Float32Array } {
+    const o = this.options, be = this.be, D = o.durations, C = this.classes;
+    const q = resolution ?? (Number.isFinite(o.speed) ? 8 : 1);
+    check(Number.isInteger(q) && q >= 1 && q <= 1024, `resolution must be an integer from 1 to 1024 (grid steps per tick); got ${JSON.stringify(resolution)}.`);
+    this.loadOne(image);
+    this.refresh();
+    const temps: (F32 | I32)[] = [];
+    let T = 1;
+    let h = be.f32(o.layers[0]!);
+    temps.push(h);
+    be.view(h).set(be.view(this.a[0]!.re).subarray(0, o.layers[0]!));
+    try {
+      for (let l = 0; l < this.layers.length; l++) {
+        const L = this.layers[l]!;
+        let shift: I32 | null = null, most = 0;
+        if (Number.isFinite(o.speed)) {
+          const t = this.routes(l), pu = sitePositions(o, l), pv = sitePositions(o, l + 1);
+          shift = be.i32(L.count);
+          temps.push(shift);
+          const sv = be.viewI32(shift);
+          for (let u = 0; u < L.nIn; u++) {
+            for (let j = t.offsets[u]!; j < t.offsets[u + 1]!; j++) {
+              sv[j] = Math.round((Math.abs(pv[t.targets[j]!]! - pu[u]!) / o.speed) * q);
+              most = Math.max(most, sv[j]!);
+            }
+          }
+        }
+        const Tout = T + most + (D - 1) * q;
+        check(L.nOut * Tout <= 1 << 26, `The arrival-time grid of layer ${l + 1} would hold ${L.nOut * Tout} values; use a smaller resolution.`, 'E_MEMORY');
+        const next = be.f32(L.nOut * Tout);
+        temps.push(next);
+        be.arrivals(h, L.nIn, T, L.routes, L.nOut, L.prob, D, shift, q, next, Tout);
+        h = next;
+        T = Tout;
+      }
+      return { resolution: q, ticks: T, h: be.view(h).slice(0, C * T) };
+    } finally {
+      for (const buf of temps) be.release(buf);
+    }
+  }
+
+  /**
+   * Where worldlines of one image meet (DESIGN.md §1 self-attention events, §3 linear response):
+   * for each hidden layer ℓ = 1 … L−1 and site v, the coherent amplitude z_v = Σ_i c_i(v) of the
+   * contributions c_i(v) arriving from the sources i (with the renormalisation factors of this
+   * image's forward pass), the incoherent intensity Σ_i |c_i(v)|² and the number of lit sources
+   * (a⁰_i > 0) whose worldlines reach v. The interaction energy of the meeting dipoles is
+   * `−(J/2)(|z_v|² − Σ_i |c_i|²) = −J Σ_{i<j} Re(c_i c̄_j)` (negative where they interfere
+   * constructively). Contributions are fed forward in WebAssembly as a batch of one row per lit
+   * source. Throws `E_SHAPE` unless `image` is one image.
+   */
+  meetings(image: Images): { layer: number; re: Float32Array; im: Float32Array; incoherent: Float32Array; sources: Int32Array }[] {
+    const o = this.options, be = this.be, n0 = o.layers[0]!, top = this.layers.length;
+    const a0 = this.loadOne(image);
+    this.refresh();
+    const lit = a0.flatMap((v, i) => (v > 0 ? [i] : []));
+    // this image's coherent amplitudes and renormalisation factors, hidden sites linear
+    const coherent: { re: Float32Array; im: Float32Array }[] = [];
+    const factors: number[] = [];
+    for (let l = 0; l + 1 < top; l++) {
+      const L = this.layers[l]!, aIm = l === 0 ? null : this.a[l]!.im;
+      if (L.routes) be.forwardSparse(this.a[l]!.re, aIm, 1, L.nIn, L.w, L.routes, L.nOut, this.a[l + 1]!);
+      else be.forward(this.a[l]!.re, aIm, 1, L.nIn, L.w, L.nOut, this.a[l + 1]!);
+      if (o.renormalize) be.renormalize(this.a[l + 1]!, 1, L.nOut, this.scales[l + 1]!);
+      factors.push(o.renormalize ? be.view(this.scales[l + 1]!)[0]! : 1);
+      coherent.push({ re: be.view(this.a[l + 1]!.re).slice(0, L.nOut), im: be.view(this.a[l + 1]!.im).slice(0, L.nOut) });
+    }
+    const incoherent = this.layers.slice(0, -1).map((L) => be.f32(L.nOut));
+    try {
+      for (let start = 0; start < lit.length; start += this.capacity) {
+        const n = Math.min(this.capacity, lit.length - start);
+        const x = be.view(this.a[0]!.re);
+        x.fill(0, 0, n * n0);
+        for (let b = 0; b < n; b++) x[b * n0 + lit[start + b]!] = a0[lit[start + b]!]!;
+        for (let l = 0; l + 1 < top; l++) {
+          const L = this.layers[l]!, aIm = l === 0 ? null : this.a[l]!.im;
+          if (L.routes) be.forwardSparse(this.a[l]!.re, aIm, n, L.nIn, L.w, L.routes, L.nOut, this.a[l + 1]!);
+          else be.forward(this.a[l]!.re, aIm, n, L.nIn, L.w, L.nOut, this.a[l + 1]!);
+          const sc = this.scales[l + 1]!;
+          be.view(sc).fill(factors[l]!, 0, n);
+          be.scaleRows(this.a[l + 1]!.re, n, L.nOut, sc);
+          be.scaleRows(this.a[l + 1]!.im, n, L.nOut, sc);
+          be.intensity(this.a[l + 1]!, n, L.nOut, incoherent[l]!);
+        }
+      }
+      // which lit sources reach each site: bit sets pushed along the routes
+      const words = Math.ceil(n0 / 32);
+      let reach = new Uint32Array(n0 * words);
+      for (const i of lit) reach[i * words + (i >> 5)] = reach[i * words + (i >> 5)]! | (1 << (i & 31));
+      return coherent.map((c, l) => {
+        const t = this.routes(l), nOut = this.layers[l]!.nOut;
+        const next = new Uint32Array(nOut * words);
+        for (let u = 0; u < this.layers[l]!.nIn; u++) {
+          for (let j = t.offsets[u]!; j < t.offsets[u + 1]!; j++) {
+            const v = t.targets[j]!;
+            for (let w = 0; w < words; w++) next[v * words + w] = next[v * words + w]! | reach[u * words + w]!;
+          }
+        }
+        reach = next;
+        const sources = Int32Array.from({ length: nOut }, (_, v) => {
+          let k = 0;
+          for (let w = 0; w < words; w++) {
+            let x = next[v * words + w]!;
+            for (; x; k++) x &= x - 1;
+          }
+          return k;
+        });
+        return { layer: l + 1, re: c.re, im: c.im, incoherent: be.view(incoherent[l]!).slice(), sources };
+      });
+    } finally {
+      for (const buf of incoherent) be.release(buf);
+    }
+  }
+
   /** Serialises the options and logits (see {@link ModelJSON}); exact round trip. */
   toJSON(meta?: Record<string, unknown>): ModelJSON {
     const { backend: _backend, speed, ...rest } = this.options;

@@ -2,21 +2,10 @@
 // the Fourier transform of the worldlines' arrival-time distribution.
 import { describe, expect, it } from 'vitest';
 import { InterferenceNetwork } from '../src/network.js';
-import { sitePositions, type FfitOptions } from '../src/options.js';
-import { BACKENDS, randomData } from './helpers/nets.js';
-import { amplitudes64, fieldTerm64, logLikelihood64, moments64, relErr, routesOf, type Lattice } from './helpers/oracle.js';
+import type { FfitOptions } from '../src/options.js';
+import { BACKENDS, enumerateWorldlines, latticeOf, probs64, randomData } from './helpers/nets.js';
+import { amplitudes64, fieldTerm64, logLikelihood64, moments64, relErr } from './helpers/oracle.js';
 
-function latticeOf(net: InterferenceNetwork): Lattice {
-  const o = net.options;
-  const pos = o.layers.map((_, l) => sitePositions(o, l));
-  return {
-    sizes: [...o.layers], D: o.durations, omega: o.omega, tStar: o.tStar,
-    delay: (l, u, v) => (Number.isFinite(o.speed) ? Math.abs(pos[l + 1]![v]! - pos[l]![u]!) / o.speed : 0),
-    routes: o.layers.slice(1).map((_, l) => net.routes(l)),
-  };
-}
-
-const probs64 = (net: InterferenceNetwork) => net.options.layers.slice(1).map((_, l) => Float64Array.from(net.probabilities(l)));
 
 // `renormalize` (the default) holds the hidden layers' factors s_h(x) at their feed-forward values:
 // the gains are then exact derivatives of the objective with those factors fixed.
@@ -78,24 +67,6 @@ describe.each(BACKENDS)('gains equal finite differences (%s backend)', (backend)
     net.dispose();
   });
 });
-
-/** Every worldline source → target as (probability, duration), by brute force over all route chains. */
-function enumerateWorldlines(lat: Lattice, p: Float64Array[], source: number): { target: number; prob: number; tau: number }[] {
-  const out: { target: number; prob: number; tau: number }[] = [];
-  const walk = (l: number, u: number, prob: number, tau: number): void => {
-    if (l === lat.sizes.length - 1) {
-      out.push({ target: u, prob, tau });
-      return;
-    }
-    const { offsets, targets } = routesOf(lat, l);
-    for (let j = offsets[u]!; j < offsets[u + 1]!; j++) {
-      const v = targets[j]!;
-      for (let d = 0; d < lat.D; d++) walk(l + 1, v, prob * p[l]![j * lat.D + d]!, tau + lat.delay(l, u, v) + d);
-    }
-  };
-  walk(0, source, 1, 0);
-  return out;
-}
 
 describe.each(BACKENDS)('worldline enumeration (%s backend)', (backend) => {
   it.each([

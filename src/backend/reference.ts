@@ -393,4 +393,28 @@ class ReferenceBackend implements Backend {
       for (let j = j0; j < j1; j++) theta[j] = Math.max(theta[j]! - hi, -88);
     }
   }
+
+  arrivals(hInB: F32, nIn: number, Tin: number, routes: Routes | null, nOut: number, probB: F32, D: number,
+    shiftB: I32 | null, q: number, hOutB: F32, Tout: number): void {
+    const hIn = this.arr(hInB), p = this.arr(probB), hOut = this.arr(hOutB);
+    const off = routes ? this.ints(routes.offsets) : null, to = routes ? this.ints(routes.targets) : null;
+    const shift = shiftB ? this.ints(shiftB) : null;
+    hOut.fill(0, 0, nOut * Tout);
+    // h^{ℓ+1}_v(t + τ) += p(u→v,d) h^ℓ_u(t), τ = δ(u,v) + d on the grid   (DESIGN.md §3)
+    for (let u = 0; u < nIn; u++) {
+      const j0 = off ? off[u]! : u * nOut, j1 = off ? off[u + 1]! : (u + 1) * nOut;
+      for (let j = j0; j < j1; j++) {
+        const v = to ? to[j]! : j - j0;
+        for (let d = 0; d < D; d++) {
+          const o = v * Tout + (shift ? shift[j]! : 0) + d * q;
+          for (let t = 0; t < Tin; t++) hOut[o + t] = hOut[o + t]! + p[j * D + d]! * hIn[u * Tin + t]!;
+        }
+      }
+    }
+  }
+
+  intensity(z: Complex, batch: number, n: number, outB: F32): void {
+    const zr = this.arr(z.re), zi = this.arr(z.im), out = this.arr(outB);
+    for (let b = 0; b < batch; b++) for (let v = 0; v < n; v++) out[v] = out[v]! + zr[b * n + v]! ** 2 + zi[b * n + v]! ** 2;
+  }
 }

@@ -108,4 +108,15 @@ export interface Backend {
     theta: F32, s: Complex, rot: Complex | null, routes: Routes, nIn: number, D: number,
     cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, recentre: boolean,
   ): void;
+
+  // Worldline tools (DESIGN.md §1, §3)
+  /**
+   * One layer of the arrival-time distribution on a grid of `q` steps per tick:
+   * hOut[v, t + shift_j + d·q] += p(j,d) hIn[u, t] over routes j = u→v (dense when `routes` is null)
+   * and durations d; `hIn` nIn × Tin, `hOut` nOut × Tout (zeroed first), `shift` per route or null.
+   */
+  arrivals(hIn: F32, nIn: number, Tin: number, routes: Routes | null, nOut: number, prob: F32, D: number,
+    shift: I32 | null, q: number, hOut: F32, Tout: number): void;
+  /** out[v] += Σ_b |z[b,v]|² over `batch × n` complex values. */
+  intensity(z: Complex, batch: number, n: number, out: F32): void;
 }

@@ -38,6 +38,9 @@ interface Kernels {
     offsets: number, targets: number, sRe: number, sIm: number): void;
   updateSparse(theta: number, sRe: number, sIm: number, rotRe: number, rotIm: number, offsets: number, nIn: number,
     D: number, cosD: number, sinD: number, cosT: number, sinT: number, scale: number, recentre: number): void;
+  arrivals(hIn: number, nIn: number, Tin: number, offsets: number, targets: number, nOut: number, prob: number,
+    D: number, shift: number, q: number, hOut: number, Tout: number): void;
+  intensity(zRe: number, zIm: number, batch: number, n: number, out: number): void;
 }
 
 /** WebAssembly pages are 64 KiB; wasm32 memory stops at 4 GiB. */
@@ -240,5 +243,15 @@ class WasmBackend implements Backend {
   ): void {
     this.kernels.updateSparse(theta.ptr, s.re.ptr, s.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im), routes.offsets.ptr,
       nIn, D, cosD.ptr, sinD.ptr, cosT, sinT, scale, recentre ? 1 : 0);
+  }
+
+  arrivals(hIn: F32, nIn: number, Tin: number, routes: Routes | null, nOut: number, prob: F32, D: number,
+    shift: I32 | null, q: number, hOut: F32, Tout: number): void {
+    this.kernels.arrivals(hIn.ptr, nIn, Tin, routes ? routes.offsets.ptr : 0, routes ? routes.targets.ptr : 0, nOut,
+      prob.ptr, D, ptrOf(shift), q, hOut.ptr, Tout);
+  }
+
+  intensity(z: Complex, batch: number, n: number, out: F32): void {
+    this.kernels.intensity(z.re.ptr, z.im.ptr, batch, n, out.ptr);
   }
 }
