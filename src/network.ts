@@ -230,7 +230,9 @@ export class InterferenceNetwork {
     check(typeof doc === 'object' && doc !== null && doc.format === 'ffit-model', 'This is not an ffit model (missing "format": "ffit-model").', 'E_MODEL');
     check(doc.version === 1, `Unsupported model version ${JSON.stringify(doc.version)}; this ffit reads version 1.`, 'E_MODEL');
     const { speed, ...rest } = doc.options;
-    const resolved = resolveOptions({ ...rest, speed: speed === 'Infinity' ? Infinity : speed, backend: backend ?? 'auto' } as FfitOptions);
+    // files written before `renormalize` existed were trained without it
+    const renormalize = (rest as { renormalize?: boolean }).renormalize ?? false;
+    const resolved = resolveOptions({ ...rest, renormalize, speed: speed === 'Infinity' ? Infinity : speed, backend: backend ?? 'auto' } as FfitOptions);
     const sizes = resolved.layers;
     const tables = tablesOf(resolved);
     check(Array.isArray(doc.logits) && doc.logits.length === sizes.length - 1, `The model has ${doc.logits?.length} logit arrays; its lattice needs ${sizes.length - 1}.`, 'E_MODEL');

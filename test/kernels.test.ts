@@ -116,6 +116,22 @@ describe('sparse topologies store only their routes', () => {
     net.dispose();
   });
 
+  it('a trained sparse lattice survives toJSON / fromJSON bit for bit', async () => {
+    const net = await InterferenceNetwork.create({ layers: [12, 8, 3], topology: 'causal', sequence: 4, speed: 0.5, seed: 3 });
+    const { images, labels } = randomData(3, 20, 12, 3);
+    net.fit({ images, labels }, { epochs: 2 });
+    const json = net.toJSON();
+    const back = await InterferenceNetwork.fromJSON(JSON.stringify(json));
+    expect(back.options.topology).toBe('causal');
+    expect(back.options.renormalize).toBe(true);
+    expect(Array.from(back.moments(images))).toEqual(Array.from(net.moments(images)));
+    // a file from before `renormalize` existed was trained without it
+    const { renormalize: _r, ...old } = json.options;
+    const legacy = await InterferenceNetwork.fromJSON({ ...json, options: old as typeof json.options });
+    expect(legacy.options.renormalize).toBe(false);
+    for (const n of [net, back, legacy]) n.dispose();
+  });
+
   it('a site without routes is an E_OPTION error naming the fix', async () => {
     await expect(InterferenceNetwork.create({ layers: [9, 3, 2], topology: 'local', radius: 0.1 })).rejects.toMatchObject({ code: 'E_OPTION', message: /increase radius/ });
     await expect(InterferenceNetwork.create({ layers: [9, 3, 2], topology: 'causal' })).rejects.toMatchObject({ code: 'E_OPTION', message: /sequence/ });
