@@ -32,7 +32,7 @@ describe('ffit train / evaluate', () => {
       expect(ev.testAccuracy).toBeCloseTo(r.testAccuracy as number, 3);
       if (backend === 'simd') expect(ev.testAccuracy).toBe(r.testAccuracy);
     }
-  });
+  }, 120_000); // several CLI processes: far beyond vitest's 5 s default when the 2 cores are shared
 
   it('same seed, same result; another seed, another result', () => {
     const args = ['train', '--shots', '10', '--epochs', '2', '--json', '--no-save'];
@@ -40,7 +40,7 @@ describe('ffit train / evaluate', () => {
     const c = lastJson(run(...args, '--seed', '4').stdout);
     expect(a.testAccuracy).toBe(b.testAccuracy);
     expect(a.testAccuracy).not.toBe(c.testAccuracy);
-  });
+  }, 120_000);
 
   it('trains a causal lattice on MNIST rows and looks inside it with ffit worldlines', () => {
     const causal = join(dir, 'causal.json'), svg = join(dir, 'causal.svg');

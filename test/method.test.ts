@@ -20,6 +20,8 @@ const FD_CASES: FfitOptions[] = [
   // sparse topologies: a GPT-like causal lattice (2 positions) and light cones of finite radius
   { layers: [6, 4, 3], topology: 'causal', sequence: 2, durations: 3, initScale: 1, seed: 16, beta: 3, renormalize: false },
   { layers: [9, 6, 3, 2], topology: 'causal', sequence: 3, durations: 2, initScale: 1, seed: 17, beta: 2, speed: 0.8, tStar: 0.3 },
+  // the paper's first version: one duration, constant finite speed, phases from travel times only
+  { layers: [6, 4, 3], topology: 'causal', sequence: 2, durations: 1, initScale: 1, seed: 20, beta: 3, speed: 0.6 },
   { layers: [7, 5, 3], topology: 'local', radius: 0.3, durations: 4, initScale: 1, seed: 18, beta: 3, renormalize: false, speed: 0.5 },
   { layers: [6, 5, 3], topology: 'local', radius: 0.5, durations: 2, initScale: 1, seed: 19, beta: 2, objective: 'field',
     positions: [[0.9, 0.1, 0.5, 0.3, 0.7, 0.2], [0.6, 0, 1, 0.4, 0.2], [0.3, 0.8, 0.5]] },
