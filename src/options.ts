@@ -62,9 +62,12 @@ export interface FfitOptions {
    * lattices deeper than two layers do not learn. For a linear lattice it only rescales the target
    * amplitudes by a positive factor per example, i.e. it is an inverse temperature that adapts to
    * the amplitude scale: predictions are unchanged, the gains stay exact derivatives with the
-   * factors held at their feed-forward values (README "Deep lattices"). Default true.
+   * factors held at their feed-forward values (README "Deep lattices"). `auto` (the default)
+   * renormalises lattices with two or more hidden layers, where raw amplitudes vanish; a single
+   * hidden layer trains without it, and with it its effective step starts about Π s ≈ 30× larger
+   * (measured: `--shots 10 --batch 4 --epochs 10` 92.5 % raw, 86.9 % renormalised at η = 10).
    */
-  renormalize?: boolean;
+  renormalize?: boolean | 'auto';
   /** Half-width of the uniform noise of the initial logits θ ∈ [−s, s]. Default 0.1. */
   initScale?: number;
   /** Seed of the initial logits and of data shuffling (integer). Default 0. */
@@ -74,13 +77,15 @@ export interface FfitOptions {
 }
 
 /** {@link FfitOptions} with every default filled in. */
-export type ResolvedOptions = Required<Omit<FfitOptions, 'positions' | 'omega'>> & {
+export type ResolvedOptions = Required<Omit<FfitOptions, 'positions' | 'omega' | 'renormalize'>> & {
   positions: number[][] | null;
   omega: number;
+  /** `auto` resolved: true when the lattice has ≥ 2 hidden layers. */
+  renormalize: boolean;
 };
 
 /** Every default in one place (brain.js style); `layers` has none. */
-export function defaults(): Omit<ResolvedOptions, 'layers' | 'omega'> {
+export function defaults(): Omit<ResolvedOptions, 'layers' | 'omega' | 'renormalize'> & { renormalize: boolean | 'auto' } {
   return {
     topology: 'dense',
     radius: 1,
@@ -96,7 +101,7 @@ export function defaults(): Omit<ResolvedOptions, 'layers' | 'omega'> {
     response: 'linear',
     kappa: 1,
     coupling: 1,
-    renormalize: true,
+    renormalize: 'auto',
     initScale: 0.1,
     seed: 0,
     backend: 'auto',
@@ -120,7 +125,7 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
     check(known.has(key), `Unknown option "${key}"; known options are ${[...known].sort().join(', ')}.`);
   }
   const d = defaults();
-  const o = { ...d, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as ResolvedOptions & { omega?: number };
+  const o = { ...d, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Omit<ResolvedOptions, 'renormalize'> & { omega?: number; renormalize: boolean | 'auto' };
 
   const layers = options.layers;
   check(Array.isArray(layers) && layers.length >= 2,
@@ -150,10 +155,20 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   check(o.response === 'linear' || o.response === 'ising', `response must be "linear" or "ising"; got ${JSON.stringify(o.response)}.`);
   check(isNum(o.kappa) && Number.isFinite(o.kappa) && o.kappa > 0, `kappa must be a finite number > 0; got ${JSON.stringify(o.kappa)}.`);
   check(isNum(o.coupling) && Number.isFinite(o.coupling) && o.coupling >= 0, `coupling (J) must be a finite number ≥ 0; got ${JSON.stringify(o.coupling)}.`);
-  check(typeof o.renormalize === 'boolean', `renormalize must be true or false; got ${JSON.stringify(o.renormalize)}.`);
+  check(typeof o.renormalize === 'boolean' || o.renormalize === 'auto', `renormalize must be true, false or "auto"; got ${JSON.stringify(o.renormalize)}.`);
   check(isNum(o.initScale) && Number.isFinite(o.initScale) && o.initScale >= 0 && o.initScale <= 80,
     `initScale must be a number from 0 to 80; got ${JSON.stringify(o.initScale)}.`);
   check(isInt(o.seed) && Math.abs(o.seed) <= 2 ** 31 - 1, `seed must be an integer in ±(2^31 − 1); got ${JSON.stringify(o.seed)}.`);
+  // Uniform routing sums the duration phasors to |Σ_d e^{−iωd}| / D; where that vanishes every W
+  // is 0, no signal reaches a hidden site, and the gains of a hidden lattice stay 0 forever.
+  let re = 0, im = 0;
+  for (let d = 0; d < o.durations; d++) {
+    re += Math.cos(omega * d);
+    im -= Math.sin(omega * d);
+  }
+  check(!(o.initScale === 0 && layers.length > 2 && Math.hypot(re, im) < 1e-6 * o.durations),
+    `initScale 0 gives uniform routing, whose ${o.durations} duration phasors cancel (W = 0): a lattice with hidden layers ` +
+    'would never learn. Use initScale > 0 (default 0.1), or a single layer.');
   check(BACKENDS.includes(o.backend), `backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(o.backend)}.`);
 
   let positions: number[][] | null = null;
@@ -166,7 +181,9 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
       return [...row];
     });
   }
-  return { ...o, layers: [...layers], positions, omega };
+  // ≥ 2 hidden layers: raw amplitudes shrink too far to learn (README "Deep lattices")
+  const renormalize = o.renormalize === 'auto' ? layers.length > 3 : o.renormalize;
+  return { ...o, layers: [...layers], positions, omega, renormalize };
 }
 
 /**

@@ -32,7 +32,7 @@ describe('ffit train / evaluate', () => {
       expect(ev.testAccuracy).toBeCloseTo(r.testAccuracy as number, 3);
       if (backend === 'simd') expect(ev.testAccuracy).toBe(r.testAccuracy);
     }
-  }, 120_000); // several CLI processes: far beyond vitest's 5 s default when the 2 cores are shared
+  });
 
   it('same seed, same result; another seed, another result', () => {
     const args = ['train', '--shots', '10', '--epochs', '2', '--json', '--no-save'];
@@ -40,7 +40,7 @@ describe('ffit train / evaluate', () => {
     const c = lastJson(run(...args, '--seed', '4').stdout);
     expect(a.testAccuracy).toBe(b.testAccuracy);
     expect(a.testAccuracy).not.toBe(c.testAccuracy);
-  }, 120_000);
+  });
 
   it('trains a causal lattice on MNIST rows and looks inside it with ffit worldlines', () => {
     const causal = join(dir, 'causal.json'), svg = join(dir, 'causal.svg');
@@ -58,7 +58,7 @@ describe('ffit train / evaluate', () => {
     expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
     const ev = lastJson(execFileSync(process.execPath, [CLI, 'evaluate', '--model', causal, '--json'], { encoding: 'utf8' }));
     expect(ev.testAccuracy).toBe(r.testAccuracy); // the token order is restored from the model file
-  }, 120_000);
+  });
 
   it.each([
     [['train', '--beta', 'abc'], /--beta must be a number/],
@@ -66,6 +66,7 @@ describe('ffit train / evaluate', () => {
     [['train', '--layers', '100,4'], /--layers must start with 784.*E_OPTION/],
     [['train', '--classes', '1,1'], /listed twice.*E_OPTION/],
     [['train', '--eta', '-1'], /eta must be a finite number ≥ 0.*E_OPTION/],
+    [['train', '--init-scale', '0'], /duration phasors cancel.*E_OPTION/],
     [['evaluate', '--model', '/nonexistent/model.json'], /Cannot read model file.*E_MODEL/],
     [['train', '--topology', 'local', '--tokens', 'rows', '--radius', '3'], /has no route.*increase radius.*E_OPTION/],
     [['train', '--tokens', 'patches', '--patch', '5'], /patch must be a whole number dividing.*E_OPTION/],

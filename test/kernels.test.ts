@@ -117,7 +117,7 @@ describe('sparse topologies store only their routes', () => {
   });
 
   it('a trained sparse lattice survives toJSON / fromJSON bit for bit', async () => {
-    const net = await InterferenceNetwork.create({ layers: [12, 8, 3], topology: 'causal', sequence: 4, speed: 0.5, seed: 3 });
+    const net = await InterferenceNetwork.create({ layers: [12, 8, 3], topology: 'causal', sequence: 4, speed: 0.5, seed: 3, renormalize: true });
     const { images, labels } = randomData(3, 20, 12, 3);
     net.fit({ images, labels }, { epochs: 2 });
     const json = net.toJSON();

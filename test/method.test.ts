@@ -7,16 +7,16 @@ import { BACKENDS, enumerateWorldlines, latticeOf, probs64, randomData } from '.
 import { amplitudes64, fieldTerm64, logLikelihood64, moments64, relErr } from './helpers/oracle.js';
 
 
-// `renormalize` (the default) holds the hidden layers' factors s_h(x) at their feed-forward values:
+// `renormalize` (default with ≥ 2 hidden layers) holds the hidden layers' factors s_h(x) at their feed-forward values:
 // the gains are then exact derivatives of the objective with those factors fixed.
 const FD_CASES: FfitOptions[] = [
   { layers: [5, 3], durations: 4, initScale: 1, seed: 11, beta: 3 },
   { layers: [6, 4, 3], durations: 3, initScale: 1, seed: 12, beta: 4, renormalize: false },
-  { layers: [6, 4, 3], durations: 3, initScale: 1, seed: 12, beta: 0.2 },
+  { layers: [6, 4, 3], durations: 3, initScale: 1, seed: 12, beta: 0.2, renormalize: true },
   { layers: [5, 3, 4, 2], durations: 2, initScale: 1, seed: 13, beta: 5, speed: 0.7, tStar: 0.4, renormalize: false },
   { layers: [5, 3, 4, 2], durations: 2, initScale: 1, seed: 13, beta: 0.5, speed: 0.7, tStar: 0.4 },
   { layers: [7, 5, 3], durations: 4, initScale: 1, seed: 14, beta: 2, objective: 'field', renormalize: false },
-  { layers: [4, 3, 3], durations: 5, initScale: 1, seed: 15, beta: 3, objective: 'field', speed: 1.3, tStar: 1.7, omega: 0.9 },
+  { layers: [4, 3, 3], durations: 5, initScale: 1, seed: 15, beta: 3, objective: 'field', speed: 1.3, tStar: 1.7, omega: 0.9, renormalize: true },
   // sparse topologies: a GPT-like causal lattice (2 positions) and light cones of finite radius
   { layers: [6, 4, 3], topology: 'causal', sequence: 2, durations: 3, initScale: 1, seed: 16, beta: 3, renormalize: false },
   { layers: [9, 6, 3, 2], topology: 'causal', sequence: 3, durations: 2, initScale: 1, seed: 17, beta: 2, speed: 0.8, tStar: 0.3 },
