@@ -44,7 +44,7 @@ describe('ffit train / evaluate', () => {
 
   it('trains a causal lattice on MNIST rows and looks inside it with ffit worldlines', () => {
     const causal = join(dir, 'causal.json'), svg = join(dir, 'causal.svg');
-    const r = lastJson(execFileSync(process.execPath, [CLI, 'train', '--topology', 'causal', '--shots', '20', '--epochs', '3', '--json', '--out', causal], { encoding: 'utf8' }));
+    const r = lastJson(execFileSync(process.execPath, [CLI, 'train', '--topology', 'causal', '--renormalize', '--shots', '20', '--epochs', '3', '--json', '--out', causal], { encoding: 'utf8' }));
     expect(r.layers).toEqual([784, 224, 4]);
     expect(r.testAccuracy as number).toBeGreaterThan(0.8);
     const w = lastJson(execFileSync(process.execPath, [CLI, 'worldlines', '--model', causal, '--image', '3', '--top', '4', '--svg', svg, '--json'], { encoding: 'utf8' }));
