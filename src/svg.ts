@@ -1,10 +1,11 @@
 /**
  * Pictures of the space-time lattice (DESIGN.md §1, §3, §4) as standalone SVG text: the paper's
- * GPT-as-space-time-diagram for one input, and the target energy E(t) over one period. Scales,
- * colour maps and paths come from d3 (d3-scale, d3-scale-chromatic, d3-shape); this file only
- * lays them out. Browser-safe (returns a string).
+ * GPT-as-space-time-diagram for one input, and the target energy E(t) over one period. Ticks,
+ * colour map and paths come from d3 (d3-array, d3-scale-chromatic, d3-shape; not d3-scale, whose
+ * locale and time modules would double the browser bundle); this file only lays them out.
+ * Browser-safe (returns a string).
  */
-import { scaleLinear } from 'd3-scale';
+import { nice, ticks } from 'd3-array';
 import { interpolateSinebow } from 'd3-scale-chromatic';
 import { line } from 'd3-shape';
 import { check } from './errors.js';
@@ -30,6 +31,13 @@ export interface DiagramOptions {
 export function phaseColour(phase: number): string {
   const t = (((phase + Math.PI) / (2 * Math.PI)) % 1 + 1) % 1;
   return interpolateSinebow(t);
+}
+
+/** The affine map of [d0, d1] onto [r0, r1] (a degenerate domain is widened by ±1). */
+function linear(d0: number, d1: number, r0: number, r1: number): (v: number) => number {
+  if (!(d1 > d0)) [d0, d1] = [d0 - 1, d0 + 1];
+  const k = (r1 - r0) / (d1 - d0);
+  return (v) => r0 + (v - d0) * k;
 }
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -59,7 +67,7 @@ export function spaceTimeSvg(net: InterferenceNetwork, image: Images, options: D
   const cycle = energyOverPeriod(net, image, label, 128);
 
   const W = 960, H = 660, left = 70, right = 640, top = 118, bottom = H - 70;
-  const y = scaleLinear().domain([0, L]).range([bottom, top]);
+  const y = linear(0, L, bottom, top);
   // x of a site: its position scaled over the layer's span; several sites at one sequence position spread within it
   const xs = sizes.map((n, l) => {
     const pos = sitePositions(o, l);
@@ -69,7 +77,7 @@ export function spaceTimeSvg(net: InterferenceNetwork, image: Images, options: D
       const per = n / o.sequence, S = o.sequence;
       return pos.map((p, i) => left + ((p + ((i % per) + 0.5) / per) / S) * (right - left));
     }
-    const sx = scaleLinear().domain(hi > lo ? [lo, hi] : [lo - 1, lo + 1]).range([left + 4, right - 4]);
+    const sx = linear(lo, hi, left + 4, right - 4);
     return pos.map((p) => sx(p));
   });
   const out: string[] = [];
@@ -152,17 +160,18 @@ export function spaceTimeSvg(net: InterferenceNetwork, image: Images, options: D
 function energyPanel(cycle: ReturnType<typeof energyOverPeriod>, tStar: number, x: number, y: number, w: number, h: number): string {
   const e = Array.from(cycle.energy);
   const lo = Math.min(...e), hi = Math.max(...e);
-  const sx = scaleLinear().domain([0, cycle.period]).range([x, x + w]);
-  const sy = scaleLinear().domain(hi > lo ? [lo, hi] : [lo - 1, lo + 1]).range([y + h, y]).nice();
+  const sx = linear(0, cycle.period, x, x + w);
+  const [y0, y1] = hi > lo ? nice(lo, hi, 4) : [lo - 1, lo + 1];
+  const sy = linear(y0, y1, y + h, y);
   const path = line<number>().x((_, i) => sx(cycle.t[i]!)).y((v) => sy(v))(e) ?? '';
   const out: string[] = [];
   out.push(`<text x="${x}" y="${y - 24}" font-size="13" font-weight="bold">target energy E(t) over one period</text>`);
   out.push(`<text x="${x}" y="${y - 8}" fill="#555">E = −Σ h M(t) − (J/2) Σ M(t)², h of label ${cycle.label}</text>`);
   out.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#bbb"/>`);
-  for (const t of sy.ticks(4)) {
-    out.push(`<line x1="${x}" x2="${x + w}" y1="${f(sy(t))}" y2="${f(sy(t))}" stroke="#eee"/><text x="${x - 4}" y="${f(sy(t) + 4)}" text-anchor="end" font-size="10" fill="#555">${sy.tickFormat(4, '.1e')(t)}</text>`);
+  for (const t of ticks(y0, y1, 4)) {
+    out.push(`<line x1="${x}" x2="${x + w}" y1="${f(sy(t))}" y2="${f(sy(t))}" stroke="#eee"/><text x="${x - 4}" y="${f(sy(t) + 4)}" text-anchor="end" font-size="10" fill="#555">${t === 0 ? '0' : t.toExponential(1)}</text>`);
   }
-  for (const t of sx.ticks(4)) out.push(`<text x="${f(sx(t))}" y="${y + h + 14}" text-anchor="middle" font-size="10" fill="#555">${t}</text>`);
+  for (const t of ticks(0, cycle.period, 4)) out.push(`<text x="${f(sx(t))}" y="${y + h + 14}" text-anchor="middle" font-size="10" fill="#555">${t}</text>`);
   out.push(`<text x="${x + w / 2}" y="${y + h + 30}" text-anchor="middle" fill="#333">t (ticks)</text>`);
   out.push(`<path d="${path}" fill="none" stroke="#9467bd" stroke-width="2"/>`);
   const ts = ((tStar % cycle.period) + cycle.period) % cycle.period;
