@@ -292,6 +292,8 @@ function loadOptions(stored: Record<string, unknown>, source: string): ModelOpti
   for (const [key, v] of Object.entries(stored)) {
     raw[key] = v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v;
   }
+  // files written before `renormalize` existed were trained without it (its default is now "auto")
+  if (!('renormalize' in raw)) raw.renormalize = false;
   try {
     const { backend: _backend, ...options } = resolveOptions(raw as unknown as FfitOptions);
     return options;

@@ -66,14 +66,15 @@ describe.each(BACKENDS)('%s backend', (backend) => {
     net.dispose();
   });
 
-  it('online learning (batch 1) with η = 1e6 for 500 updates on one example per class', async () => {
-    const net = await InterferenceNetwork.create({ layers: [9, 4, 4, 2], durations: 3, batchSize: 1, eta: 1e6, backend, initScale: 2 });
+  it.each([false, true])('online learning (batch 1) with η = 1e6 for 500 updates on one example per class, renormalize %s', async (renormalize) => {
+    const net = await InterferenceNetwork.create({ layers: [9, 4, 4, 2], durations: 3, batchSize: 1, eta: 1e6, backend, initScale: 2, renormalize });
     const { images, labels } = randomData(5, 2, 9, 2);
     labels.set([0, 1]);
     for (let i = 0; i < 500; i++) net.trainBatch(images, labels, [i % 2]);
     expectSafe(net, images, labels);
-    // a run this violent still separates the two examples it saw
-    expect(Array.from(net.predict(images))).toEqual([0, 1]);
+    // without renormalisation a run this violent still separates the two examples it saw; with it,
+    // this run freezes in saturated one-hot routing that answers class 1 for both: safety only
+    if (!renormalize) expect(Array.from(net.predict(images))).toEqual([0, 1]);
     net.dispose();
   });
 });
