@@ -155,7 +155,7 @@ async function train(flags: TrainFlags): Promise<void> {
       },
       onEpoch: (r: EpochRecord) => log(
         `epoch ${r.epoch}/${flags.epochs}  train (running) ${pct(r.trainAccuracy)}  val ${pct(r.validation?.accuracy)}  ` +
-        `test ${pct(r.test?.accuracy)}  energy ${r.trainEnergy.toFixed(4)}  ${r.seconds.toFixed(2)} s  ` +
+        `test ${pct(r.test?.accuracy)}  train energy ${r.trainEnergy.toFixed(4)}  ${r.seconds.toFixed(2)} s  ` +
         `${Math.round(r.samplesPerSecond)} ex/s`),
     }));
     const trainEval = net.evaluate(trainSet.images, trainSet.labels);
