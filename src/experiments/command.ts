@@ -197,10 +197,14 @@ async function forgetting(flags: ForgettingFlags): Promise<void> {
   await finish(flags.out ?? 'results/forgetting', result, lines);
 }
 
-/** The `experiment` command with its three subcommands, to be added to the `ffit` program. */
-export function experimentCommand(): Command {
-  const exp = new Command('experiment')
-    .description('reproduce the paper\'s experiments against backprop baselines and write a report (fewshot, dynamics, forgetting)');
+/**
+ * The `experiment` command with its subcommands, to be added to the `ffit` program `parent`; it
+ * takes over the parent's settings (exit override, error output) so that errors end the same way.
+ */
+export function experimentCommand(parent?: Command): Command {
+  const exp = new Command('experiment');
+  if (parent) exp.copyInheritedSettings(parent);
+  exp.description('reproduce the paper\'s experiments against backprop baselines and write a report (fewshot, dynamics, forgetting)');
   withCommon(exp.command('fewshot'), 'fewshot')
     .description('test accuracy vs shots per class for FFIT, a backprop MLP and logistic regression on identical splits')
     .option('--shots <list>', 'shots per class, e.g. 1,2,5,10,20,50,100,all (default; --quick: 1,10,100,all)', shotsList)
