@@ -314,7 +314,7 @@ export async function fewshotFiles(r: FewshotResult): Promise<Files> {
     `${sel0?.foldSeeds.length ?? r.config.selectionSeeds.length} selection fold(s) and scored by mean validation accuracy (ties: lower validation loss). ` +
     'Trial 0 is the method\'s usual setting (FFIT β = 60, η = 10; Adam step 10⁻³; batch 32); the other trials are random search, log-uniform over ' +
     r.methods.map((m) => `${m.label}: ${(fewshotRanges[m.id] ?? '')}`).join('; ') + '. ' +
-    `The batch size and number of epochs of trial j are the same for every method: a batch from {${r.config.limits.batches.join(', ')}}, then the epochs from ` +
+    `The batch size and number of epochs of trial j are the same for every method: a batch from {${r.config.limits.batches.join(', ')}} (one larger than the training set is the whole set, so the tables show e.g. batch 40 at 10 shots), then the epochs from ` +
     `{${r.config.limits.epochs.join(', ')}} whose number of updates is nearest a target drawn log-uniformly between ${MIN_TRIAL_UPDATES} and the most the limits allow ` +
     `(at most ${r.config.limits.maxUpdates} updates and ${r.config.limits.maxExamples} training examples per run; trial 0 makes at least 3 passes and 1000 updates where the limits allow), ` +
     'so every method gets the same candidate numbers of passes. The test set is never passed to the selection code.',
