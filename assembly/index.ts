@@ -599,34 +599,33 @@ export function entropy(prob: usize, nIn: i32, R: i32): f64 {
 // ---------------------------------------------------------------------------------------------
 // Depth (README "Deep lattices"): renormalised hidden layers.
 
+/** Totals below this are recomputed from moduli prescaled by 2^64, whose squares cannot underflow. */
+const RENORM_RESCUE: f32 = 2.3283064e-10; // 2^-32
+const TWO64: f32 = 1.8446744e19; // 2^64, exact
+
 /**
  * In place on `batch` rows of `n` complex amplitudes: z ← s·z with s = 1 / Σ_v |z_v|, so that each
  * hidden layer again carries unit total amplitude, like the sources (DESIGN.md §3). Writes s per row
- * to `scale` (batch). A row whose total is 0 or not finite is left as it is, with s = 1.
+ * to `scale` (batch). The moduli of a small row are summed prescaled by 2^64 (exact), because
+ * |z|² underflows f32 below 2^-63. A row whose total is below 2^-64 (0 included) carries no usable
+ * signal (its arrivals cancelled to Float32 rounding residue) and would need s > 2^64: it is set to
+ * 0 with s = 0, so every row holds unit total amplitude or none. A non-finite total leaves the row
+ * as it is, with s = 1.
  */
 export function renormalize(zRe: usize, zIm: usize, batch: i32, n: i32, scale: usize): void {
   for (let b = 0; b < batch; b++) {
     const zr = zRe + (<usize>(b * n) << 2);
     const zi = zIm + (<usize>(b * n) << 2);
-    let total: f32 = 0;
-    let v = 0;
-    if (ASC_FEATURE_SIMD) {
-      let s = f32x4.splat(0);
-      for (; v + 4 <= n; v += 4) {
-        const a = vld(zr, v), c = vld(zi, v);
-        s = f32x4.add(s, f32x4.sqrt(f32x4.add(f32x4.mul(a, a), f32x4.mul(c, c))));
-      }
-      total = hsum(s);
-    }
-    for (; v < n; v++) {
-      const a = ld(zr, v), c = ld(zi, v);
-      total += Mathf.sqrt(a * a + c * c);
-    }
+    let total = modulusSum(zr, zi, n, 1);
     let s: f32 = 1;
-    if (total > 0 && total < Infinity) s = 1 / total;
+    if (total >= RENORM_RESCUE && total < Infinity) s = 1 / total;
+    else if (total < RENORM_RESCUE) {
+      total = modulusSum(zr, zi, n, TWO64); // total · 2^64, accurate
+      s = total >= 1 ? TWO64 / total : 0;
+    }
     st(scale, b, s);
     if (s == 1) continue;
-    v = 0;
+    let v = 0;
     if (ASC_FEATURE_SIMD) {
       const k = f32x4.splat(s);
       for (; v + 4 <= n; v += 4) {
@@ -639,6 +638,59 @@ export function renormalize(zRe: usize, zIm: usize, batch: i32, n: i32, scale: u
       st(zi, v, ld(zi, v) * s);
     }
   }
+}
+
+/** Σ_v |k·z_v| over one row of `n` complex values (k a power of two, so k·z is exact). */
+// @ts-ignore: decorator
+@inline function modulusSum(zr: usize, zi: usize, n: i32, k: f32): f32 {
+  let total: f32 = 0;
+  let v = 0;
+  if (ASC_FEATURE_SIMD) {
+    const m = f32x4.splat(k);
+    let s = f32x4.splat(0);
+    for (; v + 4 <= n; v += 4) {
+      const a = f32x4.mul(vld(zr, v), m), c = f32x4.mul(vld(zi, v), m);
+      s = f32x4.add(s, f32x4.sqrt(f32x4.add(f32x4.mul(a, a), f32x4.mul(c, c))));
+    }
+    total = hsum(s);
+  }
+  for (; v < n; v++) {
+    const a = ld(zr, v) * k, c = ld(zi, v) * k;
+    total += Mathf.sqrt(a * a + c * c);
+  }
+  return total;
+}
+
+/** Propagators whose largest component is below this are rescaled by {@link normalizeMax}. */
+const TINY_PROPAGATOR: f32 = 9.094947e-13; // 2^-40
+
+/**
+ * In place on `n` complex values: when the largest |re| or |im| is positive but below 2^-40,
+ * multiplies every value by 2^e, e ≥ 1 the power that brings it into [0.5, 1), and returns e (else
+ * returns 0 and changes nothing). Used on the worldline propagators G of a renormalised lattice,
+ * which shrink like the raw amplitudes while the renormalisation factors grow: the network carries
+ * 2^−e with the factors (in float64), so neither G underflows nor Π s overflows Float32.
+ */
+export function normalizeMax(re: usize, im: usize, n: i32): i32 {
+  let hi: f32 = 0;
+  for (let i = 0; i < n; i++) hi = max(hi, max(Mathf.abs(ld(re, i)), Mathf.abs(ld(im, i))));
+  if (!(hi > 0 && hi < TINY_PROPAGATOR)) return 0;
+  const e = powerToHalf(<f64>hi);
+  const k = Math.pow(2, <f64>e);
+  for (let i = 0; i < n; i++) {
+    st(re, i, <f32>(<f64>ld(re, i) * k));
+    st(im, i, <f32>(<f64>ld(im, i) * k));
+  }
+  return e;
+}
+
+/** The integer e with x·2^e in [0.5, 1), for 0 < x < ∞ (exact: the products are powers of two). */
+// @ts-ignore: decorator
+@inline function powerToHalf(x: f64): i32 {
+  let e = <i32>-Math.floor(Math.log2(x)) - 1;
+  while (x * Math.pow(2, <f64>e) >= 1) e--;
+  while (x * Math.pow(2, <f64>e) < 0.5) e++;
+  return e;
 }
 
 /** In place: x[b, :] ← x[b, :] · scale[b] for `batch` rows of `n` reals. */

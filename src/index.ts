@@ -7,7 +7,7 @@ export { InterferenceNetwork } from './network.js';
 export type {
   BatchMetrics, EpochRecord, Evaluation, FitOptions, Images, LabelledSet, Labels, ModelJSON, ModelJSONv1, Schedule,
 } from './network.js';
-export { defaults, LIMITS, resolveOptions, sitePositions } from './options.js';
+export { defaults, INIT_SCALE_MIN, LIMITS, resolveOptions, sitePositions } from './options.js';
 export { buildRoutes, connected } from './topology.js';
 export type { RouteTable } from './topology.js';
 export type { FfitOptions, Objective, ResolvedOptions, Response, Topology } from './options.js';

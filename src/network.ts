@@ -97,6 +97,13 @@ export interface FitOptions {
 /** Evaluation and prediction run in chunks of this many examples. */
 const CHUNK = 256;
 
+/**
+ * Cap of the factor μ = Π s · 2^{−e} that carries the induced field down a renormalised lattice
+ * (2^60). With |B| ≤ 1, |G| ≤ 1 and |a| ≤ 1 a logit step is at most 4√2 η β μ < 7e36 for η β ≤ 1e18
+ * (LIMITS), so θ and its recentring stay finite in Float32 (3.4e38).
+ */
+const MU_MAX = 2 ** 60;
+
 interface Layer {
   nIn: number;
   nOut: number;
@@ -138,8 +145,10 @@ export class InterferenceNetwork {
   private readonly sinD: F32;
   private readonly cosT: number;
   private readonly sinT: number;
-  /** G^ℓ for ℓ = 1 … L, each C × N_ℓ complex (transposed), G^L = I. */
+  /** G^ℓ for ℓ = 1 … L, each C × N_ℓ complex (transposed), G^L = I; stored as 2^{gExp} G (see refresh). */
   private readonly g: Complex[];
+  /** Power of two e_ℓ that {@link Backend.normalizeMax} applied to g[i] = G^{i+1} on top of g[i+1]'s (0 unless renormalised). */
+  private readonly gExp: number[];
   private readonly rng: Rng;
   private dirty = true;
   // batch buffers, sized for `capacity` examples
@@ -155,6 +164,10 @@ export class InterferenceNetwork {
   private fieldB!: F32;
   /** Per hidden layer ℓ (index ℓ; 0 and L unused): the renormalisation factor s_ℓ of each example. */
   private scales!: F32[];
+  /** Per example: the factor applied to the induced field on its way down (renormalised lattices). */
+  private fieldFactor!: F32;
+  /** Per example: the product of those factors so far, μ (float64). */
+  private mu = new Float64Array(0);
 
   private constructor(options: ResolvedOptions, backend: Backend, logits: Float32Array[] | null, tables: (RouteTable | null)[]) {
     this.options = Object.freeze(options);
@@ -190,6 +203,7 @@ export class InterferenceNetwork {
       this.initLayer(layer, l, logits ? logits[l]! : null);
     }
     this.g = sizes.slice(1).map((n) => this.complex(C * n));
+    this.gExp = this.g.map(() => 0);
     const gl = backend.view(this.g[this.g.length - 1]!.re);
     for (let k = 0; k < C; k++) gl[k * C + k] = 1;
     this.ensureCapacity(Math.max(options.batchSize, CHUNK));
@@ -290,7 +304,7 @@ export class InterferenceNetwork {
     const be = this.be;
     if (this.capacity > 0) {
       for (const buf of [this.x, this.labels, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB,
-        this.gamma.re, this.gamma.im, ...this.a.flatMap((c) => [c.re, c.im]), ...this.scales]) be.release(buf);
+        this.gamma.re, this.gamma.im, ...this.a.flatMap((c) => [c.re, c.im]), ...this.scales, this.fieldFactor]) be.release(buf);
     }
     const sizes = this.options.layers, C = this.classes;
     this.x = be.f32(n * sizes[0]!);
@@ -303,6 +317,8 @@ export class InterferenceNetwork {
     this.energyB = be.f32(n);
     this.fieldB = be.f32(n * C);
     this.scales = sizes.map(() => be.f32(n));
+    this.fieldFactor = be.f32(n);
+    this.mu = new Float64Array(n);
     this.capacity = n;
   }
 
@@ -314,11 +330,13 @@ export class InterferenceNetwork {
       if (L.routes) be.transferSparse(L.theta, L.prob, L.w, L.rot, L.routes, L.nIn, D, this.cosD, this.sinD);
       else be.transfer(L.theta, L.prob, L.w, L.rot, L.nIn, L.nOut, D, this.cosD, this.sinD);
     }
-    // G^ℓ = W^ℓ G^{ℓ+1} for ℓ = L−1 … 1; g[i] holds G^{i+1}
+    // G^ℓ = W^ℓ G^{ℓ+1} for ℓ = L−1 … 1; g[i] holds G^{i+1}. Renormalised, G shrinks with depth
+    // as the factors s grow: a tiny G is scaled by 2^e here and 2^−e travels with the factors.
     for (let l = this.layers.length - 1; l >= 1; l--) {
       const L = this.layers[l]!;
       if (L.routes) be.propagateSparse(L.w, L.routes, L.nIn, L.nOut, this.g[l]!, C, this.g[l - 1]!);
       else be.propagate(L.w, L.nIn, L.nOut, this.g[l]!, C, this.g[l - 1]!);
+      this.gExp[l - 1] = this.options.renormalize ? be.normalizeMax(this.g[l - 1]!, C * L.nIn) : 0;
     }
     this.dirty = false;
   }
@@ -429,14 +447,27 @@ export class InterferenceNetwork {
   /**
    * S^ℓ += Σ_batch a^ℓ ⊗ Γ^{ℓ+1}, Γ^{ℓ+1} = B · G^{ℓ+1}, for every layer (DESIGN.md §5.3–§5.5).
    * With `renormalize`, a^L = a^ℓ (s_{ℓ+1} W^{ℓ+1}) ⋯ (s_{L−1} W^{L−1}) sends the induced field
-   * down scaled by c_{ℓ+1} = Π_{m>ℓ} s_m per example: B is multiplied in place by s_{ℓ+1} on the way
-   * down (G stays per batch; the factors come from the forward pass, no backward pass).
+   * down scaled by c_{ℓ+1} = Π_{m>ℓ} s_m per example: B is multiplied in place by s_{ℓ+1} 2^{−e_{ℓ+1}}
+   * on the way down (G stays per batch, stored as 2^{e} G; the factors come from the forward pass,
+   * no backward pass). The field's total factor μ is capped at {@link MU_MAX}, which only a lattice
+   * whose output reacts to its routes more than 2^60 times as strongly as to its sources reaches:
+   * then |Γ| ≤ 2 μ and every logit step η β Re(…) stays below 1e37 within LIMITS (no ∞, no NaN).
    */
   private accumulateGains(count: number): void {
     const be = this.be, C = this.classes, top = this.layers.length - 1;
+    if (this.options.renormalize) this.mu.fill(1, 0, count);
     for (let l = top; l >= 0; l--) {
       const L = this.layers[l]!;
-      if (this.options.renormalize && l < top) be.scaleRows(this.fieldB, count, C, this.scales[l + 1]!);
+      if (this.options.renormalize && l < top) {
+        const s = be.view(this.scales[l + 1]!), f = be.view(this.fieldFactor), mu = this.mu, k = 2 ** -this.gExp[l]!;
+        for (let b = 0; b < count; b++) {
+          let m = s[b]! * k;
+          if (mu[b]! * m > MU_MAX) m = MU_MAX / mu[b]!;
+          f[b] = m;
+          mu[b] = mu[b]! * f[b]!;
+        }
+        be.scaleRows(this.fieldB, count, C, this.fieldFactor);
+      }
       be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, this.gamma);
       const aIm = l === 0 ? null : this.a[l]!.im;
       if (L.routes) be.accumulateSparse(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.routes, L.s);
@@ -634,8 +665,11 @@ export class InterferenceNetwork {
   propagators(layer: number): { re: Float32Array; im: Float32Array } {
     check(Number.isInteger(layer) && layer >= 1 && layer <= this.layers.length, `Propagators exist for layers 1 … ${this.layers.length}; got ${layer}.`);
     this.refresh();
-    const g = this.g[layer - 1]!;
-    return { re: this.be.view(g.re).slice(), im: this.be.view(g.im).slice() };
+    const g = this.g[layer - 1]!, re = this.be.view(g.re).slice(), im = this.be.view(g.im).slice();
+    // undo the powers of two of a renormalised lattice's tiny propagators (see refresh)
+    const k = 2 ** -this.gExp.slice(layer - 1).reduce((t, e) => t + e, 0);
+    if (k !== 1) for (let i = 0; i < re.length; i++) [re[i], im[i]] = [re[i]! * k, im[i]! * k];
+    return { re, im };
   }
 
   /**

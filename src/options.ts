@@ -68,7 +68,11 @@ export interface FfitOptions {
    * (measured: `--shots 10 --batch 4 --epochs 10` 92.5 % raw, 86.9 % renormalised at η = 10).
    */
   renormalize?: boolean | 'auto';
-  /** Half-width of the uniform noise of the initial logits θ ∈ [−s, s]. Default 0.1. */
+  /**
+   * Half-width of the uniform noise of the initial logits θ ∈ [−s, s], 0 … 80. With hidden layers and
+   * cancelling duration phasors (the default ω = 2π/D, D > 1) it must be ≥ {@link INIT_SCALE_MIN}.
+   * Default 0.1.
+   */
   initScale?: number;
   /** Seed of the initial logits and of data shuffling (integer). Default 0. */
   seed?: number;
@@ -143,6 +147,13 @@ export const LIMITS = {
 } as const;
 
 /**
+ * Smallest initScale > 0 accepted for lattices with hidden layers whose uniform routing cancels the
+ * duration phasors (ω D a multiple of 2π, e.g. the default ω = 2π/D): W is then the initial noise
+ * alone, and smaller noise is lost in Float32 rounding of the softmax and the phasor sum.
+ */
+export const INIT_SCALE_MIN = 1e-3;
+
+/**
  * Fills defaults and validates every field. Throws `FfitError('E_OPTION')` naming the field, the
  * value received and what is allowed.
  */
@@ -195,9 +206,17 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
     re += Math.cos(omega * d);
     im -= Math.sin(omega * d);
   }
-  check(!(o.initScale === 0 && layers.length > 2 && Math.hypot(re, im) < 1e-6 * o.durations),
+  const cancel = layers.length > 2 && Math.hypot(re, im) < 1e-6 * o.durations;
+  check(!(cancel && o.initScale === 0),
     `initScale 0 gives uniform routing, whose ${o.durations} duration phasors cancel (W = 0): a lattice with hidden layers ` +
     'would never learn. Use initScale > 0 (default 0.1), or a single layer.');
+  // With the phasors cancelling, W is the initial noise alone; Float32 resolves p only to 2^-24 relative
+  // (below about 3e-8 the noise rounds away entirely), so tiny noise leaves W as rounding residue that
+  // differs from backend to backend (measured: 0.02–0.2 % of the target moments at 1e-3, 0.2–3 % at 1e-4).
+  check(!(cancel && o.initScale > 0 && o.initScale < INIT_SCALE_MIN),
+    `initScale ${show(o.initScale)} is too small for a lattice with hidden layers: uniform routing's ${o.durations} duration phasors ` +
+    `cancel, so W is made of the initial noise alone, and Float32 resolves noise below ${INIT_SCALE_MIN} too coarsely: W would be ` +
+    `rounding residue that differs between backends. Use initScale ≥ ${INIT_SCALE_MIN} (default 0.1), or a single layer.`);
   check(BACKENDS.includes(o.backend), `backend must be one of ${BACKENDS.join(', ')}; got ${show(o.backend)}.`);
 
   let positions: number[][] | null = null;

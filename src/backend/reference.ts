@@ -2,6 +2,11 @@ import { FfitError } from '../errors.js';
 import { F32_MAX, F32_MIN_NORMAL } from '../validate.js';
 import type { Backend, Complex, F32, I32, ObjectiveCode, Routes } from './types.js';
 
+/** Smallest row total that `renormalize` restores (2^-64), as in assembly/index.ts. */
+const RENORM_FLOOR = 2 ** -64;
+/** Largest propagator component below which `normalizeMax` rescales (2^-40), as in assembly/index.ts. */
+const TINY_PROPAGATOR = 2 ** -40;
+
 /**
  * The readable TypeScript reference of DESIGN.md §2–§5: the oracle every WebAssembly kernel is
  * tested against, and the `js` backend. Plain loops that follow the equations, arithmetic in
@@ -277,17 +282,35 @@ class ReferenceBackend implements Backend {
 
   renormalize(z: Complex, batch: number, n: number, scaleB: F32): void {
     const zr = this.arr(z.re), zi = this.arr(z.im), scale = this.arr(scaleB);
-    // s = 1 / Σ_v |z_v|: the hidden layer carries unit total amplitude again, like the sources
+    // s = 1 / Σ_v |z_v|: the hidden layer carries unit total amplitude again, like the sources;
+    // a total below 2^-64 is rounding residue (s would exceed 2^64): the row is cut, s = 0
     for (let b = 0; b < batch; b++) {
       let total = 0;
       for (let v = 0; v < n; v++) total += Math.hypot(zr[b * n + v]!, zi[b * n + v]!);
-      const s = total > 0 && Number.isFinite(total) ? 1 / total : 1;
+      const s = !(total < Infinity) ? 1 : total >= RENORM_FLOOR ? 1 / total : 0;
       scale[b] = s;
       for (let v = 0; v < n; v++) {
         zr[b * n + v] = zr[b * n + v]! * s;
         zi[b * n + v] = zi[b * n + v]! * s;
       }
     }
+  }
+
+  normalizeMax(g: Complex, n: number): number {
+    const re = this.arr(g.re), im = this.arr(g.im);
+    let hi = 0;
+    for (let i = 0; i < n; i++) hi = Math.max(hi, Math.abs(re[i]!), Math.abs(im[i]!));
+    if (!(hi > 0 && hi < TINY_PROPAGATOR)) return 0;
+    // the power of two that brings the largest component into [0.5, 1)
+    let e = -Math.floor(Math.log2(hi)) - 1;
+    while (hi * 2 ** e >= 1) e--;
+    while (hi * 2 ** e < 0.5) e++;
+    const k = 2 ** e;
+    for (let i = 0; i < n; i++) {
+      re[i] = re[i]! * k;
+      im[i] = im[i]! * k;
+    }
+    return e;
   }
 
   scaleRows(xB: F32, batch: number, n: number, scaleB: F32): void {

@@ -88,9 +88,17 @@ export interface Backend {
   entropy(prob: F32, nIn: number, R: number): number;
   /**
    * Renormalised hidden layer (README "Deep lattices"): per row of `batch × n` complex amplitudes,
-   * z ← s·z with s = 1/Σ_v|z_v| (s = 1 for a zero or non-finite total); s is written to `scale`.
+   * z ← s·z with s = 1/Σ_v|z_v|; s is written to `scale`. A total below 2^-64 (0 included) is
+   * Float32 rounding residue: the row is set to 0 and s = 0 (so 0 ≤ s ≤ 2^64). A non-finite total
+   * leaves the row as it is, s = 1.
    */
   renormalize(z: Complex, batch: number, n: number, scale: F32): void;
+  /**
+   * In place on `n` complex values (a propagator G): when the largest |re| or |im| is positive and
+   * below 2^-40, multiplies all by the power of two 2^e that brings it into [0.5, 1) and returns
+   * e ≥ 1; otherwise changes nothing and returns 0. Exact (powers of two).
+   */
+  normalizeMax(g: Complex, n: number): number;
   /** In place: x[b, :] ← x[b, :] · scale[b] over `batch × n` reals. */
   scaleRows(x: F32, batch: number, n: number, scale: F32): void;
 

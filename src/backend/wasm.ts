@@ -27,6 +27,7 @@ interface Kernels {
     D: number, cosD: number, sinD: number, cosT: number, sinT: number, scale: number, recentre: number): void;
   entropy(prob: number, nIn: number, R: number): number;
   renormalize(zRe: number, zIm: number, batch: number, n: number, scale: number): void;
+  normalizeMax(re: number, im: number, n: number): number;
   scaleRows(x: number, batch: number, n: number, scale: number): void;
   transferSparse(theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number,
     offsets: number, nIn: number, D: number, cosD: number, sinD: number): void;
@@ -211,6 +212,10 @@ class WasmBackend implements Backend {
 
   renormalize(z: Complex, batch: number, n: number, scale: F32): void {
     this.kernels.renormalize(z.re.ptr, z.im.ptr, batch, n, scale.ptr);
+  }
+
+  normalizeMax(g: Complex, n: number): number {
+    return this.kernels.normalizeMax(g.re.ptr, g.im.ptr, n);
   }
 
   scaleRows(x: F32, batch: number, n: number, scale: F32): void {
