@@ -1,4 +1,4 @@
-import { createBackend, resolveBackend, type Backend, type BackendChoice, type BackendName, type Complex, type F32, type I32, type Routes } from './backend/index.js';
+import { createBackend, MAX_BLOCK_BYTES, resolveBackend, type Backend, type BackendChoice, type BackendName, type Complex, type F32, type I32, type Routes } from './backend/index.js';
 import { FfitError, check } from './errors.js';
 import { decodeModel, encodeModel, type ModelJSON, type ModelJSONv1 } from './model-format.js';
 import { resolveOptions, sitePositions, type FfitOptions, type ResolvedOptions } from './options.js';
@@ -6,7 +6,7 @@ import { Rng } from './rng.js';
 import { checkLabelledSet, checkLabels, imageCount, sourceError } from './validate.js';
 
 export type { ModelJSON, ModelJSONv1 } from './model-format.js';
-import { buildRoutes, type RouteTable } from './topology.js';
+import { buildRoutes, routeCounts, type RouteTable } from './topology.js';
 
 /** Pixels or intensities, flat, row-major: `count × N_0` values ≥ 0 (any scale: each row is normalised). */
 export type Images = Uint8Array | Uint8ClampedArray | Float32Array | Float64Array | readonly number[];
@@ -210,14 +210,15 @@ export class InterferenceNetwork {
   }
 
   /**
-   * Builds a network: validates `options` (throws `FfitError('E_OPTION')`), instantiates the
-   * backend (`E_BACKEND` if forced `simd` is unsupported), sizes memory (`E_MEMORY` beyond 4 GiB)
-   * and draws the initial logits θ ∈ [−initScale, initScale] from the seed.
+   * Builds a network: validates `options` (throws `FfitError('E_OPTION')`), counts the routes and
+   * sizes memory before building anything (`E_MEMORY` beyond 4 GiB in all, or a buffer beyond the
+   * 1 GiB block of the WebAssembly allocator), instantiates the backend (`E_BACKEND` if forced
+   * `simd` is unsupported) and draws the initial logits θ ∈ [−initScale, initScale] from the seed.
    */
   static async create(options: FfitOptions): Promise<InterferenceNetwork> {
     const resolved = resolveOptions(options);
+    checkMemory(resolved, routeCounts(resolved));
     const tables = tablesOf(resolved);
-    checkMemory(resolved, tables);
     const backend = await createBackend(resolved.backend);
     return new InterferenceNetwork(resolved, backend, null, tables);
   }
@@ -233,16 +234,18 @@ export class InterferenceNetwork {
   static async fromJSON(json: ModelJSON | ModelJSONv1 | string, backend?: BackendChoice, source = 'the model'): Promise<InterferenceNetwork> {
     const model = decodeModel(json, source);
     const resolved = resolveOptions({ ...model.options, positions: model.options.positions ?? undefined, backend: backend ?? 'auto' });
-    const sizes = resolved.layers, D = resolved.durations;
-    const tables = tablesOf(resolved);
+    const sizes = resolved.layers;
     check(model.logits.length === sizes.length - 1,
       `The lattice ${sizes.join('→')} of ${source} needs ${sizes.length - 1} logit arrays; the file holds ${model.logits.length}. It is damaged.`, 'E_MODEL');
+    // shapes against the counted routes before any route table is built (a tiny file may declare a huge lattice)
+    const counts = routeCounts(resolved);
     model.logits.forEach(({ shape }, l) => {
-      const want = logitShape(sizes, D, tables, l);
+      const want = logitShape(resolved, counts, l);
       check(shape.length === want.length && shape.every((n, i) => n === want[i]),
         `Layer ${l} of ${source} has logits of shape ${shape.join('×')}; its ${resolved.topology} lattice needs ${want.join('×')}. The file is damaged.`, 'E_MODEL');
     });
-    checkMemory(resolved, tables);
+    checkMemory(resolved, counts);
+    const tables = tablesOf(resolved);
     const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend), model.logits.map((x) => x.values), tables);
     net.examplesSeen = model.examplesSeen;
     net.meta = { ...model.meta };
@@ -842,7 +845,7 @@ export class InterferenceNetwork {
     const D = this.options.durations;
     return encodeModel({
       options: this.options,
-      logits: this.layers.map((L, l) => ({ shape: logitShape(this.options.layers, D, this.layers.map((x) => x.table ?? null), l), values: this.be.view(L.theta) })),
+      logits: this.layers.map((L, l) => ({ shape: logitShape(this.options, this.layers.map((x) => x.count), l), values: this.be.view(L.theta) })),
       examplesSeen: this.examplesSeen,
       // JSON.stringify(net) calls toJSON('') : only objects count as meta
       meta: typeof meta === 'object' && meta !== null ? meta : this.meta,
@@ -857,10 +860,9 @@ export class InterferenceNetwork {
   }
 }
 
-/** Shape of layer ℓ's logits in a model file: `N_ℓ × N_{ℓ+1} × D` dense, `routes × D` sparse. */
-function logitShape(sizes: readonly number[], D: number, tables: readonly (RouteTable | null)[], l: number): number[] {
-  const t = tables[l];
-  return t ? [t.count, D] : [sizes[l]!, sizes[l + 1]!, D];
+/** Shape of layer ℓ's logits in a model file: `N_ℓ × N_{ℓ+1} × D` dense, `routes × D` sparse (`counts`: routes per layer). */
+function logitShape(o: ResolvedOptions, counts: readonly number[], l: number): number[] {
+  return o.topology === 'dense' ? [o.layers[l]!, o.layers[l + 1]!, o.durations] : [counts[l]!, o.durations];
 }
 
 /** The route table of every layer (null for dense layers). Throws `E_OPTION` for a site without routes. */
@@ -868,22 +870,43 @@ function tablesOf(o: ResolvedOptions): (RouteTable | null)[] {
   return o.layers.slice(1).map((_, l) => (o.topology === 'dense' ? null : buildRoutes(o, l)));
 }
 
-/** Rejects lattices whose buffers exceed wasm32 memory before anything is allocated. */
-function checkMemory(o: ResolvedOptions, tables: (RouteTable | null)[]): void {
-  const sizes = o.layers, D = o.durations;
-  let floats = 0;
-  for (let l = 0; l + 1 < sizes.length; l++) {
-    const t = tables[l];
-    floats += t ? t.count * (2 * D + 8) + sizes[l]! : sizes[l]! * sizes[l + 1]! * (2 * D + 6);
-  }
+/**
+ * Rejects, before anything is allocated, lattices whose buffers exceed wasm32 memory (4 GiB in
+ * all) or, on the WebAssembly backends, the largest block the AssemblyScript TLSF allocator hands
+ * out ({@link MAX_BLOCK_BYTES}, 1 GiB). `counts` are the routes per layer ({@link routeCounts}).
+ * The sum mirrors what the constructor and {@link ensureCapacity} allocate.
+ */
+function checkMemory(o: ResolvedOptions, counts: readonly number[]): void {
+  const sizes = o.layers, D = o.durations, C = sizes[sizes.length - 1]!, sparse = o.topology !== 'dense';
   const cap = Math.max(o.batchSize, CHUNK);
-  floats += cap * sizes.reduce((s, n) => s + 3 * n, 0) + 2 * sizes[sizes.length - 1]! * sizes.reduce((s, n) => s + n, 0);
-  const bytes = floats * 4;
+  const buffers: [floats: number, what: string][] = [[cap * sizes[0]!, `the inputs of ${cap} examples`]];
+  counts.forEach((n, l) => {
+    buffers.push([n * D, `the route logits of layer ${l} (${n} routes × ${D} durations)`], [n * D, ''], [n, ''], [n, ''], [n, ''], [n, '']);
+    if (Number.isFinite(o.speed)) buffers.push([n, ''], [n, '']);
+    if (sparse) buffers.push([n, ''], [sizes[l]! + 1, '']);
+  });
+  sizes.forEach((n, l) => {
+    if (l > 0) buffers.push([cap * n, `the amplitudes of layer ${l} for ${cap} examples`], [cap * n, ''], [C * n, `the propagator G of layer ${l}`], [C * n, '']);
+    buffers.push([cap, '']);
+  });
+  const widest = Math.max(...sizes.slice(1));
+  buffers.push([cap * widest, ''], [cap * widest, ''], [cap * C, ''], [cap * C, ''], [cap * C, ''], [cap, ''], [cap, ''], [cap, ''], [cap, ''], [2 * D, '']);
+  // each block carries the allocator's header and 16-byte alignment
+  const bytes = buffers.reduce((t, [n]) => t + 4 * n + 16, 0);
+  const logits = counts.reduce((t, n) => t + n * D * 4, 0);
+  const gib = (b: number) => (b / 2 ** 30).toFixed(2);
+  const lattice = `The lattice ${sizes.join('→')}${sparse ? ` (${o.topology}, ${counts.reduce((t, n) => t + n, 0)} routes)` : ''} with D = ${D}`;
   if (bytes > 4 * 1024 ** 3 - 2 ** 24) {
-    const logits = sizes.slice(1).reduce((t, n, l) => t + sizes[l]! * n * D * 4, 0);
-    throw new FfitError('E_MEMORY', `The lattice ${sizes.join('→')} with D = ${D} and buffers for ${cap} examples needs about ` +
-      `${(bytes / 2 ** 30).toFixed(2)} GiB of memory (its route logits alone ${(logits / 2 ** 30).toFixed(2)} GiB), more than the ` +
+    throw new FfitError('E_MEMORY', `${lattice} and buffers for ${cap} examples needs about ` +
+      `${gib(bytes)} GiB of memory (its route logits alone ${gib(logits)} GiB), more than the ` +
       '4 GiB a WebAssembly instance can address; use fewer sites, fewer durations or a smaller batch. Nothing was allocated.');
+  }
+  const [floats, what] = buffers.reduce((a, b) => (b[0] > a[0] ? b : a));
+  if (resolveBackend(o.backend) !== 'js' && 4 * floats > MAX_BLOCK_BYTES) {
+    throw new FfitError('E_MEMORY', `${lattice} needs a single buffer of ${gib(4 * floats)} GiB (${floats} Float32 values) for ` +
+      `${what || 'its largest array'}, more than the ${gib(MAX_BLOCK_BYTES)} GiB (2^30 − 4 bytes) that the ` +
+      'WebAssembly allocator hands out in one block; use fewer sites, fewer durations or a smaller batch (the js backend has ' +
+      'no per-buffer limit). Nothing was allocated.');
   }
 }
 

@@ -1,7 +1,9 @@
 // The SIMD, scalar and JS backends agree (DESIGN.md §2–§5 computed three ways).
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { InterferenceNetwork } from '../src/network.js';
-import type { FfitOptions } from '../src/options.js';
+import { resolveOptions, sitePositions, type FfitOptions } from '../src/options.js';
+import { buildRoutes, connected, countRoutes } from '../src/topology.js';
 import { perBackend, randomData } from './helpers/nets.js';
 import { relErr } from './helpers/oracle.js';
 
@@ -159,5 +161,43 @@ describe('backend selection', () => {
 
   it('an unknown backend is an E_OPTION error', async () => {
     await expect(InterferenceNetwork.create({ layers: [4, 2], backend: 'gpu' as never })).rejects.toMatchObject({ code: 'E_OPTION' });
+  });
+});
+
+describe('route tables are built from sorted positions, not by testing every pair', () => {
+  // the tables (and the counts that size memory before any table exists) equal the brute-force
+  // definition: every pair (u, v) that `connected` keeps, ascending v per site, ≥ 1 route per site
+  const position = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double({ min: -2, max: 2, noNaN: true }));
+  it('equal brute force over all pairs for causal and local lattices with any positions (ties, unordered)', () => {
+    fc.assert(fc.property(
+      fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 2, maxLength: 4 }), fc.constantFrom('causal', 'local'),
+      fc.double({ min: 0.05, max: 3, noNaN: true }), fc.boolean(), fc.infiniteStream(position),
+      (sizes, topology, radius, given, stream) => {
+        const layers = [...sizes, 2];
+        const it = stream[Symbol.iterator]();
+        const positions = given || topology === 'causal' ? layers.map((n) => Array.from({ length: n }, () => it.next().value as number)) : undefined;
+        const o = resolveOptions({ layers, topology, radius, positions });
+        for (let l = 0; l + 1 < layers.length; l++) {
+          const pu = sitePositions(o, l), pv = sitePositions(o, l + 1);
+          const rows = pu.map((p) => pv.flatMap((q, v) => (connected(o, p, q) ? [v] : [])));
+          if (rows.some((r) => r.length === 0)) {
+            const u = rows.findIndex((r) => r.length === 0);
+            expect(() => buildRoutes(o, l)).toThrow(`Site ${u} of layer ${l} `);
+            expect(() => countRoutes(o, l)).toThrow(`Site ${u} of layer ${l} `);
+            return;
+          }
+          const t = buildRoutes(o, l);
+          expect(Array.from(t.targets)).toEqual(rows.flat());
+          expect(Array.from(t.offsets)).toEqual([0, ...rows.map((_, u) => rows.slice(0, u + 1).flat().length)]);
+          expect(countRoutes(o, l)).toBe(t.count);
+        }
+      }), { numRuns: 300, seed: 11 });
+  });
+
+  it('counts the routes of a huge sequence lattice in closed form without building it', () => {
+    // 28 positions, 400 000 hidden sites per position: a source at row i reaches rows i … 27
+    const o = resolveOptions({ layers: [784, 28 * 400000, 4], topology: 'causal', sequence: 28 });
+    expect(countRoutes(o, 0)).toBe(28 * 400000 * (28 * 29) / 2);
+    expect(countRoutes(o, 1)).toBe(28 * 400000 * 4);
   });
 });

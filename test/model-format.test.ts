@@ -226,6 +226,19 @@ describe('damaged documents', () => {
       'E_MODEL', 'holds invalid options: Unknown option "future"');
   });
 
+  it('a tiny file declaring a huge causal lattice is refused from its route counts, before any route table is built (breaker item 2)', async () => {
+    const doc = JSON.parse((await trained()).text) as ModelJSON;
+    const one = { shape: [1], encoding: doc.logits[0]!.encoding, data: 'AAAAAA==' };
+    // 784 → 11 200 000 → 4 over 28 positions: 4.5e9 routes (some GiB of route table if it were built)
+    const options = { ...doc.options, topology: 'causal', sequence: 28, layers: [784, 28 * 400000, 4], durations: 4, omega: Math.PI / 2 };
+    const rss = process.memoryUsage().rss;
+    await expectFfit(() => InterferenceNetwork.fromJSON(resign({ ...doc, options, logits: [one] } as never)),
+      'E_MODEL', 'The lattice 784→11200000→4 of the model needs 2 logit arrays; the file holds 1');
+    await expectFfit(() => InterferenceNetwork.fromJSON(resign({ ...doc, options, logits: [one, one] } as never)),
+      'E_MODEL', `Layer 0 of the model has logits of shape 1; its causal lattice needs ${28 * 400000 * (28 * 29) / 2}×4`);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
+  });
+
   it('encodeModel refuses what it could not write back exactly', () => {
     const options = { layers: [2, 2], durations: 1 } as never;
     expect(() => encodeModel({ options, logits: [{ shape: [2, 2, 1], values: new Float32Array(3) }], examplesSeen: 0 })).toThrow(/shape 2×2×1 = 4 values but it holds 3/);

@@ -9,6 +9,7 @@ import { encodeIdx, parseIdx, parseImages, parseLabels } from '../src/data/idx.j
 import { fromIdx, sampleShots, selectClasses } from '../src/data/dataset.js';
 import { loadIdxDir } from '../src/data/mnist.js';
 import { FFIT_ERROR_CODES } from '../src/errors.js';
+import { WasmBackend } from '../src/backend/wasm.js';
 import { InterferenceNetwork } from '../src/network.js';
 import { LIMITS, type FfitOptions } from '../src/options.js';
 import { Rng } from '../src/rng.js';
@@ -237,6 +238,50 @@ describe('lattices too large for WebAssembly memory', () => {
     expect(gib).toBeGreaterThanOrEqual(logitBytes / 2 ** 30 - 0.01); // at least the logits
     expect(gib).toBeGreaterThan(4);
     expect(process.memoryUsage().rss - rss).toBeLessThan(256 * 2 ** 20);
+  });
+
+  it.each([
+    // breaker item 2: these built their whole route table in JavaScript first (120 s, 13.9 s and 2.45 GB)
+    [{ layers: [784, 16777180, 4], topology: 'causal', sequence: 28 }, 28 * 599185 * (28 * 29) / 2 + 16777180 * 4],
+    [{ layers: [784, 560000, 4], topology: 'causal', sequence: 28 }, 28 * 20000 * (28 * 29) / 2 + 560000 * 4],
+    [{ layers: [784, 2000000, 4], topology: 'local', radius: 2 }, 784 * 2000000 + 2000000 * 4], // positions in [0, 1]: every pair
+  ] as [FfitOptions, number][])('%j: sized from its route count before any route table is built', async (options, routes) => {
+    const rss = process.memoryUsage().rss;
+    const logits = ((routes * 4 * 4) / 2 ** 30).toFixed(2);
+    await expectFfit(() => InterferenceNetwork.create(options), 'E_MEMORY',
+      `The lattice ${options.layers.join('→')} (${options.topology}, ${routes} routes) with D = 4`, `its route logits alone ${logits} GiB`,
+      'more than the 4 GiB a WebAssembly instance can address', 'Nothing was allocated.');
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
+  });
+
+  it.each([
+    // breaker item 10: ≈ 3 GiB in all, but one buffer beyond the allocator's 1 GiB block (it failed mid-allocation)
+    [{ layers: [784, 45000, 4], durations: 8 }, 784 * 45000 * 8, 'the route logits of layer 0 (35280000 routes × 8 durations)'],
+    [{ layers: [784, 100016, 4], topology: 'causal', sequence: 28, durations: 8 }, 28 * 3572 * 406 * 8, 'the route logits of layer 0 (40606496 routes × 8 durations)'],
+  ] as [FfitOptions, number, string][])('%j: one buffer beyond the 1 GiB block of the WebAssembly allocator is refused up front', async (options, floats, what) => {
+    for (const backend of ['simd', 'scalar'] as const) {
+      await expectFfit(() => InterferenceNetwork.create({ ...options, backend }), 'E_MEMORY',
+        `needs a single buffer of ${((floats * 4) / 2 ** 30).toFixed(2)} GiB (${floats} Float32 values) for ${what}`,
+        'more than the 1.00 GiB (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block', 'Nothing was allocated.');
+    }
+  });
+
+  it('memory above 2 GiB is read as unsigned, and the allocator refuses what cannot fit before calling alloc (breaker items 9, 10)', async () => {
+    // a stand-in for the instance's exports: its memory is never allocated
+    const held = 3.5 * 2 ** 30, allocated: number[] = [];
+    const kernels = {
+      memory: { buffer: { byteLength: held } },
+      memoryBytes: () => held | 0, // what the u32 export reads as in JavaScript: −536870912
+      alloc: (bytes: number) => (allocated.push(bytes), 1 << 20),
+      free: () => undefined,
+    };
+    const be = new WasmBackend('simd', kernels as never);
+    expect(be.memoryBytes()).toBe(held);
+    await expectFfit(() => be.f32(200 * 2 ** 20), 'E_MEMORY', 'A buffer of 800.0 MiB does not fit: this instance holds 3584.0 MiB of the 4 GiB');
+    await expectFfit(() => be.f32(2 ** 28), 'E_MEMORY', 'A buffer of 1024.0 MiB is more than the 1024.0 MiB (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block');
+    expect(allocated).toEqual([]);
+    be.f32(2 ** 20);
+    expect(allocated).toEqual([4 * 2 ** 20]);
   });
 
   it('the estimate covers what a network really allocates', async () => {

@@ -47,6 +47,12 @@ interface Kernels {
 /** WebAssembly pages are 64 KiB; wasm32 memory stops at 4 GiB. */
 const MAX_BYTES = 4 * 1024 ** 3;
 
+/**
+ * The largest single block the AssemblyScript TLSF allocator hands out: BLOCK_MAXSIZE = 2^30 minus
+ * its 4-byte block header (std/assembly/rt/common.ts). A bigger request aborts inside `alloc`.
+ */
+export const MAX_BLOCK_BYTES = 2 ** 30 - 4;
+
 const modules = new Map<'simd' | 'scalar', Promise<WebAssembly.Module>>();
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -87,7 +93,8 @@ export async function createWasmBackend(name: 'simd' | 'scalar'): Promise<Backen
 
 const ptrOf = (b: F32 | I32 | null): number => (b === null ? 0 : b.ptr);
 
-class WasmBackend implements Backend {
+/** The `simd` / `scalar` backend over one instance's exports; create it with {@link createWasmBackend} (exported for tests). */
+export class WasmBackend implements Backend {
   readonly name: 'simd' | 'scalar';
   private k: Kernels | null;
   private buffer: ArrayBuffer | null = null;
@@ -116,9 +123,15 @@ class WasmBackend implements Backend {
 
   private allocBytes(bytes: number): number {
     const need = Math.max(16, bytes);
-    if (this.kernels.memoryBytes() + need > MAX_BYTES) {
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    if (need > MAX_BLOCK_BYTES) {
       throw new FfitError('E_MEMORY',
-        `The lattice needs ${(need / 2 ** 20).toFixed(1)} MiB more WebAssembly memory than the 4 GiB limit allows; use fewer sites, durations or a smaller batch.`);
+        `A buffer of ${mib(need)} is more than the ${mib(MAX_BLOCK_BYTES)} (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block; use fewer sites, durations or a smaller batch.`);
+    }
+    const held = this.memoryBytes();
+    if (held + need > MAX_BYTES) {
+      throw new FfitError('E_MEMORY',
+        `A buffer of ${mib(need)} does not fit: this instance holds ${mib(held)} of the 4 GiB that WebAssembly memory can address; use fewer sites, durations or a smaller batch.`);
     }
     try {
       return this.kernels.alloc(need);
@@ -151,7 +164,8 @@ class WasmBackend implements Backend {
   }
 
   memoryBytes(): number {
-    return this.k === null ? 0 : this.k.memoryBytes();
+    // the buffer's length, not the u32 export: wasm returns u32 as a signed i32 (negative above 2 GiB, 0 at 4 GiB)
+    return this.k === null ? 0 : this.k.memory.buffer.byteLength;
   }
 
   dispose(): void {
