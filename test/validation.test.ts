@@ -1,7 +1,7 @@
 // Every bad input of issue 7 item 3 through the API: the FfitError code and a message that names
 // the problem, the value and the fix. (The same inputs through the CLI: cli-errors.test.ts.)
 import { gzipSync } from 'fflate';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +50,66 @@ describe('IDX files', () => {
     await expectFfit(() => parseIdx(Uint8Array.of(0x1f, 0x8b), 'd.gz'), 'E_IDX_GZIP', 'd.gz is not valid gzip data');
   });
 
+  /**
+   * A gzip member whose deflate stream (fixed Huffman codes, written by hand) spells `prefix` and then
+   * repeats its last byte `copies` × 258 times (a length-258 match at distance 1 costs 13 bits): a
+   * bomb of 159:1 that the test builds without ever holding its output. The trailer is left zero.
+   */
+  function gzipBomb(prefix: Uint8Array, copies: number): Uint8Array {
+    const out = new Uint8Array(10 + Math.ceil((3 + 9 * prefix.length + 13 * copies + 7) / 8) + 8);
+    out.set([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+    let bit = 80;
+    const put = (value: number, n: number) => { // LSB first
+      for (let i = 0; i < n; i++, bit++) if ((value >> i) & 1) out[bit >> 3] = out[bit >> 3]! | (1 << (bit & 7));
+    };
+    const code = (value: number, n: number) => { // Huffman codes: MSB first
+      for (let i = n - 1; i >= 0; i--, bit++) if ((value >> i) & 1) out[bit >> 3] = out[bit >> 3]! | (1 << (bit & 7));
+    };
+    put(1, 1); // final block
+    put(1, 2); // fixed Huffman codes
+    for (const b of prefix) if (b < 144) code(0x30 + b, 8); else code(0x190 + b - 144, 9);
+    for (let i = 0; i < copies; i++) {
+      code(0b11000101, 8); // length 258 (code 285)
+      code(0, 5); // distance 1
+    }
+    code(0, 7); // end of block
+    return out;
+  }
+
+  it('a gzip bomb is stopped as soon as its output passes the size the IDX header declares (breaker item 3)', async () => {
+    // a valid header for one 1×1 image, then 256 MiB of zeros from 1.7 MB of gzip
+    const header = encodeIdx([1, 1, 1], Uint8Array.of(0));
+    const bomb = gzipBomb(header, 2 ** 28 / 258);
+    const rss = process.memoryUsage().rss;
+    await expectFfit(() => parseIdx(bomb, 'bomb.gz'), 'E_IDX_SIZE',
+      'bomb.gz is longer than its header says: header declares 1×1×1 = 1 bytes of data, it inflates to more', 'inflating stopped there');
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
+    // zeros from the first byte (the report's 4.5 GB bomb): not an IDX type, known after 4 bytes
+    await expectFfit(() => parseIdx(gzipBomb(Uint8Array.of(0), 2 ** 28 / 258), 'zeros.gz'), 'E_IDX_TYPE', 'zeros.gz holds elements of type 0x00');
+    // a header declaring more than its gzip can inflate to: refused before allocating it
+    const big = encodeIdx([1, 1, 1], Uint8Array.of(0));
+    new DataView(big.buffer).setUint32(4, 60000);
+    new DataView(big.buffer).setUint32(8, 28 * 28);
+    await expectFfit(() => parseIdx(gzipSync(big), 'big.gz'), 'E_IDX_SIZE',
+      'big.gz is truncated: header declares 60000×784×1 = 47040000 bytes of data, more than its', 'bytes of gzip can inflate to');
+  });
+
+  it('multi-member gzip (cat a.gz b.gz) reads like zcat, each member against its own trailer (breaker item 12)', async () => {
+    const file = encodeIdx([3, 4, 5], Uint8Array.from({ length: 60 }, (_, i) => (i * 37) % 256));
+    for (const cuts of [[30], [3], [16, 16, 40], [0, 50]]) {
+      const parts = [0, ...cuts, file.length].slice(1).map((end, k, ends) => file.subarray(k === 0 ? 0 : ends[k - 1], end));
+      const members = parts.map((p) => gzipSync(p));
+      const joined = new Uint8Array(members.reduce((n, m) => n + m.length, 0));
+      members.reduce((at, m) => (joined.set(m, at), at + m.length), 0);
+      expect(parseIdx(joined).dims).toEqual([3, 4, 5]);
+      expect(Array.from(parseImages(joined).pixels)).toEqual(Array.from(file.subarray(16)));
+      // a damaged second member is named
+      const bad = joined.slice();
+      bad[members[0]!.length + members[1]!.length - 8] ^= 1; // its stored CRC-32
+      await expectFfit(() => parseIdx(bad, 'cat.gz'), 'E_IDX_GZIP', 'of the data of member 2 differs from', 'in its trailer');
+    }
+  });
+
   it('dimension counts: huge declared sizes, zero-sized images, images and labels swapped', async () => {
     const huge = encodeIdx([1, 1, 1], Uint8Array.of(1));
     new DataView(huge.buffer).setUint32(4, 0xffffffff);
@@ -67,6 +127,13 @@ describe('IDX files', () => {
     mkdirSync(join(dir, 'train-images-idx3-ubyte'));
     for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) writeFileSync(join(dir, f), encodeIdx([1], Uint8Array.of(0)));
     await expectFfit(() => loadIdxDir(dir), 'E_DATA', `Cannot read ${join(dir, 'train-images-idx3-ubyte')} (EISDIR)`, 'not a directory');
+  });
+
+  it('a data file that is a device (a link to /dev/zero) is refused instead of read forever (breaker item 3)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffit-device-'));
+    symlinkSync('/dev/zero', join(dir, 'train-images-idx3-ubyte'));
+    for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) writeFileSync(join(dir, f), encodeIdx([1], Uint8Array.of(0)));
+    await expectFfit(() => loadIdxDir(dir), 'E_DATA', `${join(dir, 'train-images-idx3-ubyte')} is not a regular file (a device, FIFO or socket`);
   });
 });
 

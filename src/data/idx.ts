@@ -50,68 +50,99 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/** Compressed bytes fed to the inflater per step: deflate expands at most 1032:1, so one step yields ≤ 16.1 MiB. */
+const GZIP_STEP = 1 << 14;
+/** Largest expansion of deflate (RFC 1951: a 258-byte match coded in 2 bits, about 1032:1). */
+const DEFLATE_MAX_RATIO = 1032;
+
 /**
- * Decompresses a gzip file and checks its trailer (CRC-32 and length of the data, RFC 1952), so a
- * truncated or damaged download is refused instead of yielding wrong pixels. Streaming inflate:
- * fflate's one-shot `gunzipSync` would allocate the (possibly corrupt) trailer length up front,
- * up to 4 GiB.
+ * Decompresses a gzip IDX file as a stream: the IDX header is read from the first bytes out, the
+ * output buffer is allocated once at the size it declares, and inflating stops as soon as the
+ * output exceeds it (`E_IDX_SIZE`), so a gzip bomb costs at most one step of output. Every member
+ * (RFC 1952; `cat a.gz b.gz` is valid gzip, and zcat reads it) is checked against its own trailer
+ * (CRC-32 and length), so a truncated or damaged download is refused instead of yielding wrong
+ * pixels. Returns exactly the declared bytes (header included).
  */
-function gunzip(bytes: Uint8Array, name: string): Uint8Array {
+function gunzipIdx(bytes: Uint8Array, name: string): Uint8Array {
   const fail = (why: string) => new FfitError('E_IDX_GZIP',
     `${name} is not valid gzip data (${why}); the download is probably corrupt or incomplete: ` +
     're-download it, or decompress it yourself with gunzip to see the problem.');
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+  if (bytes.length < 18) throw fail('shorter than a gzip header and trailer');
+  let out: Uint8Array | null = null; // allocated once the header is known
+  let prefix = new Uint8Array(0); // the output until then
+  let total = 0, member = 0, length = 0, declared = '';
+  let crc: number | undefined; // of the current member's data so far (undefined: none yet)
+  const take = (chunk: Uint8Array) => {
+    if (chunk.length === 0) return;
+    crc = crc32(chunk, crc) >>> 0;
+    length += chunk.length;
+    if (out === null) {
+      const joined = new Uint8Array(prefix.length + chunk.length);
+      joined.set(prefix);
+      joined.set(chunk, prefix.length);
+      prefix = joined;
+      const head = readHeader(prefix, name, true);
+      if (head === null) return;
+      const want = head.header + head.expected;
+      check(want <= DEFLATE_MAX_RATIO * bytes.length + 1024,
+        `${name} is truncated: ${head.declared}, more than its ${bytes.length} bytes of gzip can inflate to ` +
+        `(deflate expands at most ${DEFLATE_MAX_RATIO}:1); re-download it.`, 'E_IDX_SIZE');
+      out = allocate(want, name);
+      declared = head.declared;
+      chunk = prefix;
+      prefix = new Uint8Array(0);
+    }
+    if (total + chunk.length > out.length) {
+      throw new FfitError('E_IDX_SIZE', `${name} is longer than its header says: ${declared}, ` +
+        `it inflates to more (at least ${total + chunk.length - out.length} extra bytes, inflating stopped there); ` +
+        'it is corrupt or not a single IDX file: re-download it.');
+    }
+    out.set(chunk, total);
+    total += chunk.length;
+  };
+  // the trailer of the member that ends at `end`: CRC-32 and length (mod 2^32) of its data
+  const endMember = (end: number) => {
+    const trailer = new DataView(bytes.buffer, bytes.byteOffset + end - 8, 8);
+    const storedLength = trailer.getUint32(4, true), storedCrc = trailer.getUint32(0, true), actual = crc ?? 0;
+    const single = member === 0 && end === bytes.length, which = single ? '' : ` of member ${member + 1}`;
+    if (storedLength !== length % 2 ** 32) throw fail(`${single ? 'its trailer' : `the trailer${which}`} records ${storedLength} bytes, it decompresses to ${length}`);
+    if (storedCrc !== actual) throw fail(`CRC-32 ${hex32(actual)} of the data${which} differs from ${hex32(storedCrc)} in its trailer`);
+    member++;
+    crc = undefined;
+    length = 0;
+  };
   try {
-    const g = new Gunzip((chunk) => {
-      chunks.push(chunk);
-      total += chunk.length;
-    });
-    g.push(bytes, true);
+    const g = new Gunzip((chunk) => take(chunk));
+    g.onmember = (offset) => endMember(offset);
+    for (let at = 0; at < bytes.length; at += GZIP_STEP) g.push(bytes.subarray(at, Math.min(bytes.length, at + GZIP_STEP)), false);
+    g.push(new Uint8Array(0), true);
   } catch (e) {
+    if (e instanceof FfitError) throw e;
     throw fail((e as Error).message);
   }
-  if (bytes.length < 18) throw fail('shorter than a gzip header and trailer');
-  let out: Uint8Array;
-  if (chunks.length === 1) {
-    out = chunks[0]!;
-  } else {
-    out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
+  endMember(bytes.length);
+  if (out === null) return prefix; // shorter than its header: parseIdx says so
+  return (out as Uint8Array).subarray(0, total);
+}
+
+/** A zero-filled array of `n` bytes, or `E_IDX_SIZE` when the engine cannot hold it. */
+function allocate(n: number, name: string): Uint8Array {
+  try {
+    return new Uint8Array(n);
+  } catch (e) {
+    throw new FfitError('E_IDX_SIZE', `${name} declares ${n} bytes, more than can be held in memory here (${(e as Error).message}); is it corrupt?`);
   }
-  const trailer = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 8);
-  const storedLength = trailer.getUint32(4, true);
-  if (storedLength !== out.length % 2 ** 32) {
-    throw fail(`its trailer records ${storedLength} bytes, it decompresses to ${out.length}`);
-  }
-  const storedCrc = trailer.getUint32(0, true);
-  const crc = crc32(out) >>> 0;
-  if (storedCrc !== crc) {
-    throw fail(`CRC-32 ${hex32(crc)} of the data differs from ${hex32(storedCrc)} in its trailer`);
-  }
-  return out;
 }
 
 const hex32 = (x: number): string => '0x' + x.toString(16).padStart(8, '0');
 
 /**
- * Parses an IDX file of unsigned bytes (type 0x08), gunzipping it first if it starts with the gzip
- * magic number. `name` (e.g. the file name) is used in error messages.
- *
- * Returns `data` as a view (no copy) into the (decompressed) bytes.
- *
- * @throws FfitError `E_IDX_GZIP` gzip data that does not decompress or whose CRC-32 or length
- *   differs from its trailer;
- *   `E_IDX_SIZE` empty, shorter than its header, or data longer/shorter than the header declares;
- *   `E_IDX_MAGIC` not an IDX file (first two bytes not zero, or dimension count not 1 … 4);
- *   `E_IDX_TYPE` an element type other than unsigned byte.
+ * Checks the IDX header at the start of `bytes` (the whole file, or with `partial` the first bytes
+ * decompressed so far: then null while the header is incomplete). Returns the dimensions, the
+ * header length, the declared data bytes and a description for messages.
  */
-export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
-  if (isGzip(bytes)) bytes = gunzip(bytes, name);
+function readHeader(bytes: Uint8Array, name: string, partial: boolean): { dims: number[]; header: number; expected: number; declared: string } | null {
+  if (partial && bytes.length < 4) return null;
   check(
     bytes.length >= 4,
     bytes.length === 0
@@ -142,6 +173,7 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
     'E_IDX_MAGIC',
   );
   const header = 4 + 4 * ndims;
+  if (partial && bytes.length < header) return null;
   check(
     bytes.length >= header,
     `${name} is truncated: its ${ndims}-dimensional header needs ${header} bytes, file has ` +
@@ -152,8 +184,26 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
   const dims: number[] = [];
   for (let i = 0; i < ndims; i++) dims.push(view.getUint32(4 + 4 * i, false));
   const expected = dims.reduce((a, d) => a * d, 1);
+  return { dims, header, expected, declared: `header declares ${dims.join('×')} = ${expected} bytes of data` };
+}
+
+/**
+ * Parses an IDX file of unsigned bytes (type 0x08), gunzipping it first if it starts with the gzip
+ * magic number. `name` (e.g. the file name) is used in error messages.
+ *
+ * Returns `data` as a view (no copy) into the (decompressed) bytes.
+ *
+ * @throws FfitError `E_IDX_GZIP` gzip data that does not decompress or whose CRC-32 or length
+ *   differs from its trailer (each member of a multi-member file against its own);
+ *   `E_IDX_SIZE` empty, shorter than its header, or data longer/shorter than the header declares
+ *   (for gzip, as soon as the output passes the declared size);
+ *   `E_IDX_MAGIC` not an IDX file (first two bytes not zero, or dimension count not 1 … 4);
+ *   `E_IDX_TYPE` an element type other than unsigned byte.
+ */
+export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
+  if (isGzip(bytes)) bytes = gunzipIdx(bytes, name);
+  const { dims, header, expected, declared } = readHeader(bytes, name, false)!;
   const actual = bytes.length - header;
-  const declared = `header declares ${dims.join('×')} = ${expected} bytes of data`;
   check(
     actual >= expected,
     `${name} is truncated: ${declared}, file has ${actual}; re-download it.`,

@@ -64,12 +64,21 @@ function findFile(dir: string, base: string): string {
   );
 }
 
-/** Reads a file as a plain `Uint8Array` (not a Node `Buffer`); `E_DATA` when it cannot be read. */
+/**
+ * Reads a file as a plain `Uint8Array` (not a Node `Buffer`); `E_DATA` when it cannot be read or is
+ * not a regular file (a device such as /dev/zero, or a FIFO, would be read forever).
+ */
 function readBytes(path: string): Uint8Array {
   let buf: Uint8Array;
   try {
+    const stat = statSync(path); // follows symbolic links
+    if (!stat.isFile() && !stat.isDirectory()) { // a directory fails below with EISDIR
+      throw new FfitError('E_DATA', `${path} is not a regular file (a device, FIFO or socket, which could be read forever); ` +
+        'it must be an IDX file on disk (plain or .gz).');
+    }
     buf = readFileSync(path);
   } catch (err) {
+    if (err instanceof FfitError) throw err;
     throw new FfitError('E_DATA', `Cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); it must be a readable IDX file (check its permissions, or that it is not a directory).`);
   }
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
