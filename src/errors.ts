@@ -16,7 +16,7 @@ export const FFIT_ERROR_CODES = {
   E_MODEL: 'a model file that cannot be read or written (JSON, structure, options, shapes, values)',
   E_MODEL_CHECKSUM: 'a model file whose logits or manifest do not match their SHA-256 checksum',
   E_MODEL_VERSION: 'a model file of a format version this ffit cannot read (newer or unknown)',
-  E_MEMORY: 'a lattice or batch too large for WebAssembly memory (4 GiB)',
+  E_MEMORY: 'a lattice or batch too large for WebAssembly memory (4 GiB in all, 1 GiB per buffer)',
   E_BACKEND: 'a backend that cannot run here',
   E_DISPOSED: 'a network used after dispose()',
   E_USAGE: 'a command line the CLI cannot parse (unknown command or flag, missing value)',
