@@ -3,7 +3,7 @@ import { FfitError, check } from './errors.js';
 import { decodeModel, encodeModel, type ModelJSON, type ModelJSONv1 } from './model-format.js';
 import { resolveOptions, sitePositions, type FfitOptions, type ResolvedOptions } from './options.js';
 import { Rng } from './rng.js';
-import { checkLabelledSet, checkLabels, imageCount, sourceError } from './validate.js';
+import { checkLabelledSet, checkLabels, describe, imageCount, sourceError } from './validate.js';
 
 export type { ModelJSON, ModelJSONv1 } from './model-format.js';
 import { buildRoutes, type RouteTable } from './topology.js';
@@ -483,7 +483,7 @@ export class InterferenceNetwork {
   fit(train: LabelledSet, fitOptions: FitOptions = {}): EpochRecord[] {
     check(typeof fitOptions === 'object' && fitOptions !== null, 'fit options must be an object such as { epochs: 3 } (or left out).');
     const { epochs = 3, shuffle = true, schedule = 'linear' } = fitOptions;
-    check(Number.isInteger(epochs) && epochs >= 1, `epochs must be an integer ≥ 1; got ${JSON.stringify(epochs)}.`);
+    check(Number.isInteger(epochs) && epochs >= 1, `epochs must be an integer ≥ 1; got ${describe(epochs)}.`);
     check(['constant', 'linear', 'cosine'].includes(schedule), `schedule must be "constant", "linear" or "cosine"; got ${JSON.stringify(schedule)}.`);
     const n0 = this.options.layers[0]!;
     const count = checkLabelledSet(train, n0, this.classes, 'training set');
@@ -661,6 +661,7 @@ export class InterferenceNetwork {
   }
 
   private layerAt(layer: number): Layer {
+    void this.be; // E_DISPOSED: route tables live on the JS side too, but a disposed network has none to offer
     check(Number.isInteger(layer) && layer >= 0 && layer < this.layers.length, `Layer index must be 0 … ${this.layers.length - 1}; got ${layer}.`);
     return this.layers[layer]!;
   }
