@@ -120,6 +120,19 @@ function show(x: unknown): string {
   }
 }
 
+/** A plain copy of the options' own members, read once: a getter that throws becomes an `E_OPTION` naming it. */
+function snapshot(options: FfitOptions): FfitOptions {
+  const out = Object.create(null) as Record<string, unknown>; // no prototype: a "__proto__" member stays a member (and is refused as unknown)
+  for (const key of Object.keys(options)) {
+    try {
+      out[key] = (options as unknown as Record<string, unknown>)[key];
+    } catch (err) {
+      check(false, `Option "${key}" cannot be read (${(err as Error)?.message ?? String(err)}); pass plain values.`);
+    }
+  }
+  return out as unknown as FfitOptions;
+}
+
 /** Largest site count per layer and route count per layer that the API accepts before sizing memory. */
 export const MAX_SITES = 1 << 24;
 
@@ -148,6 +161,7 @@ export const LIMITS = {
  */
 export function resolveOptions(options: FfitOptions): ResolvedOptions {
   check(typeof options === 'object' && options !== null, 'Options must be an object with at least `layers`, e.g. { layers: [784, 64, 4] }.');
+  options = snapshot(options);
   const known = new Set([...Object.keys(defaults()), 'layers', 'omega']);
   for (const key of Object.keys(options)) {
     check(known.has(key), `Unknown option "${key}"; known options are ${[...known].sort().join(', ')}.`);
@@ -163,7 +177,7 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   check(layers[layers.length - 1]! >= 2, `The last layer holds one target per class and needs at least 2 sites; got ${layers[layers.length - 1]}.`);
   check(o.topology === 'dense' || o.topology === 'causal' || o.topology === 'local',
     `topology must be "dense", "causal" or "local"; got ${show(o.topology)}.`);
-  check(isNum(o.radius) && o.radius > 0 && o.radius <= LIMITS.position, `radius must be a number > 0 (space units); got ${show(o.radius)}.`);
+  check(isNum(o.radius) && o.radius > 0 && o.radius <= LIMITS.position, `radius must be a number > 0 and ≤ ${LIMITS.position.toExponential().replace('e+', 'e')} (space units); got ${show(o.radius)}.`);
   check(isInt(o.sequence) && o.sequence >= 0 && o.sequence <= MAX_SITES, `sequence must be an integer ≥ 0 (0 = no sequence); got ${show(o.sequence)}.`);
   if (o.sequence > 0) {
     layers.slice(0, -1).forEach((n, i) => check(n % o.sequence === 0,
