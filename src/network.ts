@@ -141,7 +141,10 @@ export class InterferenceNetwork {
   /** G^ℓ for ℓ = 1 … L, each C × N_ℓ complex (transposed), G^L = I. */
   private readonly g: Complex[];
   private readonly rng: Rng;
+  /** θ changed since W and G were computed. */
   private dirty = true;
+  /** θ changed since p was computed (the fused training step skips p; it is made on demand). */
+  private probStale = true;
   // batch buffers, sized for `capacity` examples
   private capacity = 0;
   private x!: F32;
@@ -292,17 +295,32 @@ export class InterferenceNetwork {
     this.capacity = n;
   }
 
-  /** Recomputes p and W of every layer and the propagators G after an update (once per batch). */
+  /** Recomputes p and W of every layer and the propagators G after θ changed outside a training step. */
   private refresh(): void {
     if (!this.dirty) return;
-    const be = this.be, D = this.options.durations, C = this.classes;
+    const be = this.be, D = this.options.durations;
     for (const L of this.layers) be.transfer(L.theta, L.prob, L.w, L.rot, L.nIn, L.nOut, D, this.cosD, this.sinD);
-    // G^ℓ = W^ℓ G^{ℓ+1} for ℓ = L−1 … 1; g[i] holds G^{i+1}
+    this.propagateAll();
+    this.dirty = false;
+    this.probStale = false;
+  }
+
+  /** p of every layer, when the fused training steps left it behind θ (W and G are current). */
+  private refreshProbabilities(): void {
+    this.refresh();
+    if (!this.probStale) return;
+    const be = this.be, D = this.options.durations;
+    for (const L of this.layers) be.transfer(L.theta, L.prob, L.w, L.rot, L.nIn, L.nOut, D, this.cosD, this.sinD);
+    this.probStale = false;
+  }
+
+  /** G^ℓ = W^ℓ G^{ℓ+1} for ℓ = L−1 … 1 (DESIGN.md §5.3); g[i] holds G^{i+1}. */
+  private propagateAll(): void {
+    const be = this.be, C = this.classes;
     for (let l = this.layers.length - 1; l >= 1; l--) {
       const L = this.layers[l]!;
       be.propagate(L.w, L.nIn, L.nOut, this.g[l]!, C, this.g[l - 1]!);
     }
-    this.dirty = false;
   }
 
   /** Copies examples `rows` (or the first `count`) of `images` into the input buffer and makes sources. */
@@ -398,15 +416,27 @@ export class InterferenceNetwork {
     for (let b = 0; b < count; b++) lv[b] = labels[rows ? rows[start + b]! : start + b]!;
     this.feed(count, this.labels);
     const metrics = this.batchMetrics(count, lv, 0);
-    this.accumulateGains(count);
     // θ ← θ + η ḡ, ḡ = (β / batch) Re(e^{iω(t*−τ)} S)   (DESIGN.md §5.6)
-    const scale = (etaScale * o.eta * o.beta) / count;
-    for (const L of this.layers) {
-      be.update(L.theta, L.s, L.rot, L.nIn, L.nOut, o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale, true);
-    }
-    this.dirty = true;
+    this.learnLayers(count, (etaScale * o.eta * o.beta) / count);
     this.examplesSeen += count;
     return metrics;
+  }
+
+  /**
+   * The update of DESIGN.md §5.3–§5.6 for every layer, fused with the transfer of the new θ:
+   * top-down, so that Γ^{ℓ+1} = B · G^{ℓ+1} still uses the propagators of the network that made
+   * the predictions; then the propagators of the new network.
+   */
+  private learnLayers(count: number, scale: number): void {
+    const be = this.be, o = this.options, C = this.classes;
+    for (let l = this.layers.length - 1; l >= 0; l--) {
+      const L = this.layers[l]!;
+      be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, this.gamma);
+      be.learn(this.a[l]!.re, l === 0 ? null : this.a[l]!.im, count, L.nIn, this.gamma, L.nOut, L.theta, null, L.w, L.rot,
+        o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale);
+    }
+    this.propagateAll();
+    this.probStale = true;
   }
 
   /** S^ℓ += Σ_batch a^ℓ ⊗ Γ^{ℓ+1}, Γ^{ℓ+1} = B · G^{ℓ+1}, for every layer (DESIGN.md §5.3–§5.5). */
@@ -563,7 +593,7 @@ export class InterferenceNetwork {
 
   /** Route probabilities p of layer ℓ: a copy, `N_ℓ × N_{ℓ+1} × D`, each site's row sums to 1. */
   probabilities(layer: number): Float32Array {
-    this.refresh();
+    this.refreshProbabilities();
     return this.be.view(this.layerAt(layer).prob).slice();
   }
 
@@ -606,7 +636,7 @@ export class InterferenceNetwork {
 
   /** Mean route entropy per site (nats) of each layer; ln(N_{ℓ+1} D) is uniform routing. */
   routeEntropy(): number[] {
-    this.refresh();
+    this.refreshProbabilities();
     return this.layers.map((L) => this.be.entropy(L.prob, L.nIn, L.nOut * this.options.durations));
   }
 

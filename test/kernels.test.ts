@@ -13,6 +13,10 @@ const CASES: FfitOptions[] = [
   { layers: [9, 7, 5], durations: 8, initScale: 1, seed: 4, speed: 0.37, tStar: 0.6 },
   { layers: [6, 5, 7, 3], durations: 5, initScale: 1, seed: 5, response: 'ising', kappa: 30 },
   { layers: [10, 6, 4], durations: 4, initScale: 1, seed: 6, objective: 'field', beta: 7, omega: 1.1 },
+  // wide enough for the 16-column tiles, the D = 1 and D = 4 vector paths and complex hidden amplitudes
+  { layers: [41, 37, 19, 3], durations: 1, initScale: 1, seed: 7, speed: 0.8 },
+  { layers: [38, 35, 21, 5], durations: 4, initScale: 1, seed: 8, response: 'ising', kappa: 20 },
+  { layers: [19, 18, 3], durations: 8, initScale: 2, seed: 9, tStar: 0.3 },
 ];
 
 describe.each(CASES)('backends agree on %j', (options) => {

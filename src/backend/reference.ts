@@ -250,6 +250,22 @@ class ReferenceBackend implements Backend {
     }
   }
 
+  learn(
+    aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number,
+    theta: F32, prob: F32 | null, w: Complex, rot: Complex | null, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number,
+  ): void {
+    // the definition of the fused step: accumulate, update with recentring, transfer
+    const s = { re: this.f32(nIn * nOut), im: this.f32(nIn * nOut) };
+    const p = prob ?? this.f32(nIn * nOut * D);
+    this.accumulate(aRe, aIm, batch, nIn, gamma, nOut, s);
+    this.update(theta, s, rot, nIn, nOut, D, cosD, sinD, cosT, sinT, scale, true);
+    this.transfer(theta, p, w, rot, nIn, nOut, D, cosD, sinD);
+    this.release(s.re);
+    this.release(s.im);
+    if (prob === null) this.release(p);
+  }
+
   entropy(probB: F32, nIn: number, R: number): number {
     const p = this.arr(probB);
     let total = 0;

@@ -26,6 +26,11 @@ interface Kernels {
   update(theta: number, sRe: number, sIm: number, rotRe: number, rotIm: number, nIn: number, nOut: number,
     D: number, cosD: number, sinD: number, cosT: number, sinT: number, scale: number, recentre: number): void;
   entropy(prob: number, nIn: number, R: number): number;
+  scratch(ptr: number, bytes: number): void;
+  scratchBytes(batch: number, nIn: number, nOut: number, D: number): number;
+  learn(aRe: number, aIm: number, batch: number, nIn: number, gamRe: number, gamIm: number, nOut: number,
+    theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number, D: number,
+    cosD: number, sinD: number, cosT: number, sinT: number, scale: number, u0: number, u1: number): void;
 }
 
 /** WebAssembly pages are 64 KiB; wasm32 memory stops at 4 GiB. */
@@ -77,6 +82,9 @@ class WasmBackend implements Backend {
   private buffer: ArrayBuffer | null = null;
   private f32All: Float32Array = new Float32Array(0);
   private i32All: Int32Array = new Int32Array(0);
+  /** This instance's scratch block (see `scratch` in assembly/index.ts): grows, never shrinks. */
+  private scratchPtr = 0;
+  private scratchSize = 0;
 
   constructor(name: 'simd' | 'scalar', kernels: Kernels) {
     this.name = name;
@@ -138,6 +146,19 @@ class WasmBackend implements Backend {
     return this.k === null ? 0 : this.k.memoryBytes();
   }
 
+  /** Makes sure the kernels' scratch holds what these shapes need (allocation only when it grows). */
+  private ensureScratch(batch: number, nIn: number, nOut: number, D: number): void {
+    const need = this.kernels.scratchBytes(batch, nIn, nOut, D);
+    if (need <= this.scratchSize) return;
+    const size = Math.max(need, 2 * this.scratchSize, 1 << 16);
+    if (this.scratchPtr !== 0) this.kernels.free(this.scratchPtr);
+    this.scratchPtr = 0;
+    this.scratchSize = 0;
+    this.scratchPtr = this.allocBytes(size);
+    this.scratchSize = size;
+    this.kernels.scratch(this.scratchPtr, size);
+  }
+
   dispose(): void {
     this.k = null;
     this.buffer = null;
@@ -155,6 +176,7 @@ class WasmBackend implements Backend {
   }
 
   forward(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, nOut: number, z: Complex): void {
+    this.ensureScratch(batch, nIn, nOut, 1);
     this.kernels.forward(aRe.ptr, ptrOf(aIm), batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr);
   }
 
@@ -179,6 +201,7 @@ class WasmBackend implements Backend {
   }
 
   accumulate(aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number, s: Complex): void {
+    this.ensureScratch(batch, nIn, nOut, 1);
     this.kernels.accumulate(aRe.ptr, ptrOf(aIm), batch, nIn, gamma.re.ptr, gamma.im.ptr, nOut, s.re.ptr, s.im.ptr);
   }
 
@@ -188,6 +211,16 @@ class WasmBackend implements Backend {
   ): void {
     this.kernels.update(theta.ptr, s.re.ptr, s.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im),
       nIn, nOut, D, cosD.ptr, sinD.ptr, cosT, sinT, scale, recentre ? 1 : 0);
+  }
+
+  learn(
+    aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number,
+    theta: F32, prob: F32 | null, w: Complex, rot: Complex | null, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number,
+  ): void {
+    this.ensureScratch(batch, nIn, nOut, D);
+    this.kernels.learn(aRe.ptr, ptrOf(aIm), batch, nIn, gamma.re.ptr, gamma.im.ptr, nOut, theta.ptr, ptrOf(prob),
+      w.re.ptr, w.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im), D, cosD.ptr, sinD.ptr, cosT, sinT, scale, 0, nIn);
   }
 
   entropy(prob: F32, nIn: number, R: number): number {
