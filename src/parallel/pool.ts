@@ -1,0 +1,164 @@
+import { FfitError } from '../errors.js';
+import { runChunks, workerMain, type JobKernels, type WorkerData } from './worker.js';
+
+/** Indices of the Int32 control block (see worker.ts, which spells them as numbers). */
+const SEQ = 0, COUNTER = 1, DONE = 2, ERROR = 3, OP = 4, CHUNKS = 5, SIZE = 6, READY = 7, QUIT = 8, SCRATCH = 16;
+/** Most threads a pool runs (scratch slots of the control block). */
+export const MAX_THREADS = 64;
+/** Polls of the job word before a waiting thread sleeps: about 0.1 ms, longer than the serial
+ *  work between two jobs of a training step, much shorter than a scheduler tick. */
+const SPIN = 20000;
+
+/** Job codes of {@link runChunks}. */
+export const Job = { forward: 1, learn: 2, transfer: 3, update: 4, ising: 5 } as const;
+export type Job = (typeof Job)[keyof typeof Job];
+
+interface Thread {
+  terminate(): void;
+}
+
+interface NodeWorkerThreads {
+  Worker: new (code: string, options: { eval: true; workerData: WorkerData }) => Thread & { unref(): void };
+}
+
+/**
+ * `threads − 1` workers plus the calling thread, all running the `threads` WebAssembly build on
+ * one shared memory. A job is one kernel call split into chunks (examples or sites) that the
+ * threads claim from a shared counter, so a thread slowed down by other load simply takes fewer
+ * chunks. The calling thread blocks until every worker has reported the job done (Atomics.wait
+ * in Node; spinning on a browser's main thread, where waiting is not allowed).
+ */
+export class ThreadPool {
+  readonly threads: number;
+  /** Jobs run so far (kernel calls that were split between threads). */
+  jobs = 0;
+  private readonly ctl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly workers: Thread[];
+  private canWait = true;
+  private closed = false;
+
+  private constructor(threads: number, control: SharedArrayBuffer, workers: Thread[]) {
+    this.threads = threads;
+    this.ctl = new Int32Array(control, 0, 256);
+    this.args = new Float64Array(control, 1024, 32);
+    this.workers = workers;
+  }
+
+  /**
+   * Starts `threads − 1` workers on `module` (the threads build) and `memory` (shared) and waits
+   * until each has instantiated it. Throws `E_BACKEND` where workers cannot be started (Node
+   * before 20.16 without `process.getBuiltinModule`, or no Worker) or fail to start within 30 s.
+   */
+  static async create(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<ThreadPool> {
+    const control = new SharedArrayBuffer(1024 + 8 * 32);
+    const ctl = new Int32Array(control, 0, 256);
+    const workers: Thread[] = [];
+    const body = `(${workerMain.toString()})(DATA, ${runChunks.toString()});`;
+    const nodeProcess = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    for (let i = 0; i < threads - 1; i++) {
+      const data: WorkerData = { module, memory, control, index: i, spin: SPIN };
+      if (typeof nodeProcess?.getBuiltinModule === 'function') {
+        const wt = nodeProcess.getBuiltinModule('node:worker_threads') as NodeWorkerThreads;
+        const code = `const DATA = require('node:worker_threads').workerData;\n${body}`;
+        const worker = new wt.Worker(code, { eval: true, workerData: data });
+        worker.unref(); // an idle pool never keeps the process alive
+        workers.push(worker);
+      } else if (typeof Worker === 'function' && typeof Blob === 'function' && typeof URL?.createObjectURL === 'function') {
+        const code = `self.onmessage = (e) => { self.onmessage = null; const DATA = e.data;\n${body} };`;
+        const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+        const worker = new Worker(url);
+        worker.postMessage(data);
+        URL.revokeObjectURL(url);
+        workers.push(worker);
+      } else {
+        for (const w of workers) w.terminate();
+        throw new FfitError('E_BACKEND', 'threads > 1 needs Worker threads (Node ≥ 20.16 or a browser with Web Workers); use threads: 1.');
+      }
+    }
+    const pool = new ThreadPool(threads, control, workers);
+    const deadline = Date.now() + 30_000;
+    while (Atomics.load(ctl, READY) < threads - 1) {
+      if (Date.now() > deadline) {
+        pool.close();
+        throw new FfitError('E_BACKEND', `Only ${Atomics.load(ctl, READY)} of ${threads - 1} worker threads started within 30 s; use fewer threads.`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    if (Atomics.load(ctl, ERROR) !== 0) {
+      pool.close();
+      throw new FfitError('E_BACKEND', 'A worker thread could not instantiate the WebAssembly kernels; use threads: 1.');
+    }
+    return pool;
+  }
+
+  /**
+   * Gives worker `i` a scratch block of at least `bytes` bytes; `alloc` / `free` are the main
+   * instance's allocator (workers never allocate: the allocator's state lives in one instance).
+   */
+  ensureScratch(bytes: number, alloc: (bytes: number) => number, free: (ptr: number) => void): void {
+    for (let i = 0; i < this.threads - 1; i++) {
+      const have = this.ctl[SCRATCH + 2 * i + 1]!;
+      if (have >= bytes) continue;
+      const size = Math.max(bytes, 2 * have, 1 << 16);
+      const old = this.ctl[SCRATCH + 2 * i]!;
+      if (old !== 0) free(old);
+      this.ctl[SCRATCH + 2 * i] = alloc(size);
+      this.ctl[SCRATCH + 2 * i + 1] = size;
+    }
+  }
+
+  /**
+   * Runs job `op` with `args` in `chunks` chunks of `size` items on every thread, the caller's
+   * instance `k` included; returns when all are done. Throws `E_BACKEND` if a worker's kernel threw.
+   */
+  run(op: Job, chunks: number, size: number, args: readonly number[], k: JobKernels): void {
+    if (this.closed) throw new FfitError('E_DISPOSED', 'This network was disposed; create a new one.');
+    const ctl = this.ctl;
+    this.jobs++;
+    for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
+    ctl[OP] = op;
+    ctl[CHUNKS] = chunks;
+    ctl[SIZE] = size;
+    Atomics.store(ctl, COUNTER, 0);
+    Atomics.store(ctl, DONE, 0);
+    Atomics.add(ctl, SEQ, 1);
+    Atomics.notify(ctl, SEQ);
+    let failed = false;
+    try {
+      runChunks(k, ctl, this.args);
+    } catch {
+      failed = true;
+    }
+    this.join();
+    if (failed || Atomics.load(ctl, ERROR) !== 0) {
+      Atomics.store(ctl, ERROR, 0);
+      throw new FfitError('E_BACKEND', 'A WebAssembly kernel failed on a worker thread; use threads: 1 and report the error.');
+    }
+  }
+
+  /** Waits until every worker has reported the current job done. */
+  private join(): void {
+    const ctl = this.ctl, workers = this.threads - 1;
+    for (let i = 0; i < SPIN; i++) if (Atomics.load(ctl, DONE) === workers) return;
+    for (let done = Atomics.load(ctl, DONE); done !== workers; done = Atomics.load(ctl, DONE)) {
+      if (this.canWait) {
+        try {
+          Atomics.wait(ctl, DONE, done, 100);
+        } catch {
+          this.canWait = false; // a browser's main thread may not block: keep polling
+        }
+      }
+    }
+  }
+
+  /** Stops the workers (they exit at their next wake-up; terminate() makes sure). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.ctl, QUIT, 1);
+    Atomics.add(this.ctl, SEQ, 1);
+    Atomics.notify(this.ctl, SEQ);
+    for (const w of this.workers) w.terminate();
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * What runs on each thread of a {@link ThreadPool}. These two functions are shipped to workers as
+ * source text (`Function.prototype.toString`), so they refer to nothing outside themselves: no
+ * imports, no module constants (the control-block layout is written out as numbers, see
+ * `CONTROL` in pool.ts).
+ *
+ * Control block (Int32 view of a SharedArrayBuffer):
+ *   0 job generation (workers wait on it)   1 next chunk to claim   2 workers done with the job
+ *   3 error flag                            4 job code              5 number of chunks
+ *   6 items per chunk                       7 workers ready         8 quit flag
+ *   16 + 2i, 17 + 2i: scratch pointer and size of worker i
+ * Job arguments: Float64 view at byte 1024 (pointers and sizes are exact in a double).
+ */
+
+/** The raw kernel exports a job calls (a subset of assembly/index.ts). */
+export interface JobKernels {
+  forward(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number, zRe: number, zIm: number): void;
+  learn(aRe: number, aIm: number, batch: number, nIn: number, gamRe: number, gamIm: number, nOut: number,
+    theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number, D: number,
+    cosD: number, sinD: number, cosT: number, sinT: number, scale: number, u0: number, u1: number): void;
+  transfer(theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number,
+    nIn: number, nOut: number, D: number, cosD: number, sinD: number): void;
+  update(theta: number, sRe: number, sIm: number, rotRe: number, rotIm: number, nIn: number, nOut: number,
+    D: number, cosD: number, sinD: number, cosT: number, sinT: number, scale: number, recentre: number): void;
+  ising(zRe: number, zIm: number, n: number, kappa: number): void;
+  scratch(ptr: number, bytes: number): void;
+}
+
+/**
+ * Claims chunks of the current job until none is left and runs each on `k` (every thread does
+ * this, the calling thread included). Job codes and their chunking:
+ * 1 forward (examples), 2 learn (sites), 3 transfer (sites), 4 update (sites), 5 ising (values).
+ * Each chunk is a kernel call on a contiguous slice, so the result does not depend on which
+ * thread ran which chunk: threaded results equal single-threaded ones bit for bit.
+ */
+export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array): void {
+  const op = ctl[4]!, chunks = ctl[5]!, size = ctl[6]!;
+  const a = (i: number): number => args[i]!;
+  for (let c = Atomics.add(ctl, 1, 1); c < chunks; c = Atomics.add(ctl, 1, 1)) {
+    const lo = c * size;
+    if (op === 1) {
+      // forward(aRe, aIm, batch, nIn, wRe, wIm, nOut, zRe, zIm): rows of a and z are examples
+      const nIn = a(3), nOut = a(6), n = Math.min(size, a(2) - lo);
+      k.forward(a(0) + 4 * lo * nIn, a(1) === 0 ? 0 : a(1) + 4 * lo * nIn, n, nIn, a(4), a(5), nOut,
+        a(7) + 4 * lo * nOut, a(8) + 4 * lo * nOut);
+    } else if (op === 2) {
+      // learn(..., 19 arguments): the kernel takes the site range itself
+      k.learn(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13),
+        a(14), a(15), a(16), a(17), a(18), lo, Math.min(a(3), lo + size));
+    } else if (op === 3) {
+      // transfer(theta, prob, wRe, wIm, rotRe, rotIm, nIn, nOut, D, cosD, sinD): rows are sites
+      const nOut = a(7), D = a(8), n = Math.min(size, a(6) - lo), r = 4 * lo * nOut * D, w = 4 * lo * nOut;
+      k.transfer(a(0) + r, a(1) + r, a(2) + w, a(3) + w, a(4) === 0 ? 0 : a(4) + w, a(5) === 0 ? 0 : a(5) + w,
+        n, nOut, D, a(9), a(10));
+    } else if (op === 4) {
+      // update(theta, sRe, sIm, rotRe, rotIm, nIn, nOut, D, cosD, sinD, cosT, sinT, scale, recentre)
+      const nOut = a(6), D = a(7), n = Math.min(size, a(5) - lo), r = 4 * lo * nOut * D, w = 4 * lo * nOut;
+      k.update(a(0) + r, a(1) + w, a(2) + w, a(3) === 0 ? 0 : a(3) + w, a(4) === 0 ? 0 : a(4) + w,
+        n, nOut, D, a(8), a(9), a(10), a(11), a(12), a(13));
+    } else if (op === 5) {
+      // ising(zRe, zIm, n, kappa)
+      const n = Math.min(size, a(2) - lo);
+      k.ising(a(0) + 4 * lo, a(1) + 4 * lo, n, a(3));
+    }
+  }
+}
+
+/** Start-up data of a worker: the compiled threads build, the shared memory, the control block. */
+export interface WorkerData {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+  index: number;
+  spin: number;
+}
+
+/**
+ * A worker's whole life: instantiate the threads build on the shared memory, report ready, then
+ * wait for jobs (spinning `spin` polls first, so that back-to-back jobs of a training step do not
+ * pay a futex wake-up), run chunks, report done; exit on the quit flag.
+ */
+export function workerMain(data: WorkerData, run: typeof runChunks): void {
+  const ctl = new Int32Array(data.control, 0, 256);
+  const args = new Float64Array(data.control, 1024, 32);
+  let k: JobKernels;
+  try {
+    const imports = { env: { memory: data.memory, abort(): never { throw new Error('WebAssembly abort'); } } };
+    k = new WebAssembly.Instance(data.module, imports).exports as unknown as JobKernels;
+  } catch {
+    Atomics.store(ctl, 3, 1);
+    Atomics.add(ctl, 7, 1);
+    Atomics.notify(ctl, 7);
+    return;
+  }
+  Atomics.add(ctl, 7, 1);
+  Atomics.notify(ctl, 7);
+  let seen = Atomics.load(ctl, 0);
+  let scratch = 0;
+  for (;;) {
+    let seq = Atomics.load(ctl, 0);
+    for (let i = 0; seq === seen && i < data.spin; i++) seq = Atomics.load(ctl, 0);
+    while (seq === seen) {
+      Atomics.wait(ctl, 0, seen);
+      seq = Atomics.load(ctl, 0);
+    }
+    seen = seq;
+    if (Atomics.load(ctl, 8) !== 0) return;
+    const ptr = ctl[16 + 2 * data.index]!;
+    if (ptr !== scratch) {
+      k.scratch(ptr, ctl[17 + 2 * data.index]!);
+      scratch = ptr;
+    }
+    try {
+      run(k, ctl, args);
+    } catch {
+      Atomics.store(ctl, 3, 1);
+    }
+    Atomics.add(ctl, 2, 1);
+    Atomics.notify(ctl, 2);
+  }
+}
