@@ -241,7 +241,33 @@ export function sources(x: usize, batch: i32, n: i32, a: usize): i32 {
 
 /** Widens `count` bytes (u8 pixels) to f32 without scaling: `out[i] = x[i]`. */
 export function widenU8(x: usize, count: i32, out: usize): void {
-  for (let i = 0; i < count; i++) st(out, i, <f32>load<u8>(x + <usize>i));
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 16 <= count; i += 16) {
+      const v = v128.load(x + <usize>i);
+      const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
+      const o = out + (<usize>i << 2);
+      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)));
+      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), 16);
+      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), 32);
+      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), 48);
+    }
+  }
+  for (; i < count; i++) st(out, i, <f32>load<u8>(x + <usize>i));
+}
+
+/**
+ * Copies the examples `rows` (`count` i32 indices) of an image set held in this memory into `x`
+ * (count × n f32): `images` holds one byte per value (u8 pixels) when `bytes` ≠ 0, else f32
+ * values, n per image. So a training set goes into memory once and each batch by index.
+ */
+export function gather(images: usize, bytes: i32, rows: usize, count: i32, n: i32, x: usize): void {
+  for (let b = 0; b < count; b++) {
+    const r = <usize>load<i32>(rows + (<usize>b << 2));
+    const out = x + (<usize>(b * n) << 2);
+    if (bytes != 0) widenU8(images + r * <usize>n, n, out);
+    else memory.copy(out, images + ((r * <usize>n) << 2), <usize>n << 2);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

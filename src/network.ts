@@ -156,6 +156,9 @@ export class InterferenceNetwork {
   private predictedB!: I32;
   private energyB!: F32;
   private fieldB!: F32;
+  private rowsB!: I32;
+  /** The training images of the running `fit`, copied into backend memory once: batches go in by index. */
+  private staged: { images: Images; buf: I32; bytes: boolean } | null = null;
 
   private constructor(options: ResolvedOptions, backend: Backend, logits: Float32Array[] | null) {
     this.options = Object.freeze(options);
@@ -279,7 +282,7 @@ export class InterferenceNetwork {
     if (n <= this.capacity) return;
     const be = this.be;
     if (this.capacity > 0) {
-      for (const buf of [this.x, this.labels, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB,
+      for (const buf of [this.x, this.labels, this.rowsB, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB,
         this.gamma.re, this.gamma.im, ...this.a.flatMap((c) => [c.re, c.im])]) be.release(buf);
     }
     const sizes = this.options.layers, C = this.classes;
@@ -287,6 +290,7 @@ export class InterferenceNetwork {
     this.a = sizes.map((N, l) => (l === 0 ? { re: be.f32(n * N), im: be.f32(0) } : this.complex(n * N)));
     this.gamma = this.complex(n * Math.max(...sizes.slice(1)));
     this.labels = be.i32(n);
+    this.rowsB = be.i32(n);
     this.momentsB = be.f32(n * C);
     this.probaB = be.f32(n * C);
     this.predictedB = be.i32(n);
@@ -323,15 +327,43 @@ export class InterferenceNetwork {
     }
   }
 
+  /** Copies `images` into backend memory for the batches of a `fit` (skipped if memory is short). */
+  private stage(images: Images): void {
+    this.unstage();
+    const bytes = images instanceof Uint8Array || images instanceof Uint8ClampedArray;
+    let buf: I32;
+    try {
+      buf = this.be.i32(bytes ? Math.ceil(images.length / 4) : images.length);
+    } catch (err) {
+      if (err instanceof FfitError && err.code === 'E_MEMORY') return; // batches are then copied one by one
+      throw err;
+    }
+    const words = this.be.viewI32(buf);
+    if (bytes) new Uint8Array(words.buffer, words.byteOffset, images.length).set(images);
+    else new Float32Array(words.buffer, words.byteOffset, images.length).set(images as ArrayLike<number>);
+    this.staged = { images, buf, bytes };
+  }
+
+  private unstage(): void {
+    if (this.staged !== null && this.backend !== null) this.backend.release(this.staged.buf);
+    this.staged = null;
+  }
+
   /** Copies examples `rows` (or the first `count`) of `images` into the input buffer and makes sources. */
   private load(images: Images, n0: number, rows: ArrayLike<number> | null, start: number, count: number): void {
-    const xv = this.be.view(this.x);
-    for (let b = 0; b < count; b++) {
-      const i = rows ? rows[start + b]! : start + b;
-      const row = (images as Float32Array).subarray
-        ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
-        : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
-      xv.set(row, b * n0);
+    if (rows !== null && this.staged !== null && this.staged.images === images) {
+      const rv = this.be.viewI32(this.rowsB);
+      for (let b = 0; b < count; b++) rv[b] = rows[start + b]!;
+      this.be.gather(this.staged.buf, this.staged.bytes, this.rowsB, count, n0, this.x);
+    } else {
+      const xv = this.be.view(this.x);
+      for (let b = 0; b < count; b++) {
+        const i = rows ? rows[start + b]! : start + b;
+        const row = (images as Float32Array).subarray
+          ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
+          : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
+        xv.set(row, b * n0);
+      }
     }
     const bad = this.be.sources(this.x, count, n0, this.a[0]!.re);
     if (bad >= 0) {
@@ -494,6 +526,7 @@ export class InterferenceNetwork {
     const perEpoch = Math.ceil(count / batch), total = perEpoch * epochs;
     const factor = (t: number): number =>
       schedule === 'linear' ? 1 - t / total : schedule === 'cosine' ? 0.5 * (1 + Math.cos((Math.PI * t) / total)) : 1;
+    this.stage(train.images); // released below, or by the next fit / dispose if a batch throws
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const order = shuffle ? this.rng.permutation(count) : Int32Array.from({ length: count }, (_, i) => i);
       const t0 = now();
@@ -521,6 +554,7 @@ export class InterferenceNetwork {
       history.push(record);
       fitOptions.onEpoch?.(record);
     }
+    this.unstage();
     return history;
   }
 
@@ -660,6 +694,7 @@ export class InterferenceNetwork {
 
   /** Releases the WebAssembly instance and its memory; the network cannot be used afterwards. */
   dispose(): void {
+    this.staged = null;
     this.backend?.dispose();
     this.backend = null;
   }

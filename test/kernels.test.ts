@@ -82,6 +82,30 @@ describe.each(CASES)('backends agree on %j', (options) => {
   });
 });
 
+describe('staged training images', () => {
+  it.each(['simd', 'scalar', 'js'] as const)('Uint8Array pixels and the same values as Float32Array train identically (%s)', async (backend) => {
+    const options: FfitOptions = { layers: [50, 20, 3], durations: 4, seed: 31, batchSize: 7, backend };
+    const { labels } = randomData(31, 40, 50, 3);
+    const pixels = Uint8Array.from({ length: 40 * 50 }, (_, i) => ((i * 7919) % 251) * (i % 3 === 0 ? 0 : 1) + (i % 50 === 0 ? 1 : 0));
+    const [u8, f32] = await Promise.all([InterferenceNetwork.create(options), InterferenceNetwork.create(options)]);
+    u8.fit({ images: pixels, labels }, { epochs: 2 });
+    f32.fit({ images: Float32Array.from(pixels), labels }, { epochs: 2 });
+    expect(u8.logits(0)).toEqual(f32.logits(0));
+    expect(u8.logits(1)).toEqual(f32.logits(1));
+    // the staged batches are the images one trainBatch call at a time would copy in
+    const manual = await InterferenceNetwork.create(options);
+    const staged = await InterferenceNetwork.create(options);
+    staged.fit({ images: pixels, labels }, { epochs: 1, shuffle: false, schedule: 'constant' });
+    for (let start = 0; start < 40; start += 7) {
+      manual.trainBatch(pixels, labels, Array.from({ length: Math.min(7, 40 - start) }, (_, b) => start + b));
+    }
+    expect(staged.logits(0)).toEqual(manual.logits(0));
+    const fresh = await InterferenceNetwork.create(options);
+    expect(relErr(u8.logits(0), fresh.logits(0))).toBeGreaterThan(1e-3); // training did something
+    [u8, f32, manual, staged, fresh].forEach((n) => n.dispose());
+  });
+});
+
 describe('backend selection', () => {
   it('auto picks simd on Node 20 and reports it', async () => {
     const net = await InterferenceNetwork.create({ layers: [4, 2] });

@@ -59,6 +59,14 @@ class ReferenceBackend implements Backend {
     this.bytes = 0;
   }
 
+  gather(imagesB: I32, bytes: boolean, rowsB: I32, count: number, n: number, xb: F32): void {
+    const words = this.ints(imagesB), rows = this.ints(rowsB), x = this.arr(xb);
+    const values = bytes ? new Uint8Array(words.buffer, words.byteOffset, words.byteLength) : new Float32Array(words.buffer, words.byteOffset, words.length);
+    for (let b = 0; b < count; b++) {
+      for (let i = 0; i < n; i++) x[b * n + i] = values[rows[b]! * n + i]!;
+    }
+  }
+
   sources(xb: F32, batch: number, n: number, ab: F32): number {
     const x = this.arr(xb), a = this.arr(ab);
     for (let b = 0; b < batch; b++) {

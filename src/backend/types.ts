@@ -46,6 +46,11 @@ export interface Backend {
   /** Frees everything; the backend must not be used afterwards. */
   dispose(): void;
 
+  /**
+   * x (count × n) ← the images `rows` (count indices) of an image set in backend memory: one byte
+   * per value (u8 pixels, packed 4 per I32 element) when `bytes`, else Float32 bit patterns.
+   */
+  gather(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32): void;
   /** a⁰ = x / Σx per row; returns the first invalid row (NaN, ∞, negative, zero total) or −1. */
   sources(x: F32, batch: number, n: number, a: F32): number;
   /** θ (nIn × nOut × D) → p (same shape, rows on the simplex) → W (nIn × nOut complex). */

@@ -9,6 +9,7 @@ export interface Kernels {
   free(ptr: number): void;
   memoryBytes(): number;
   sources(x: number, batch: number, n: number, a: number): number;
+  gather(images: number, bytes: number, rows: number, count: number, n: number, x: number): void;
   transfer(theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number,
     nIn: number, nOut: number, D: number, cosD: number, sinD: number): void;
   forward(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number,
@@ -187,6 +188,10 @@ export class WasmBackend implements Backend {
     this.buffer = null;
     this.f32All = new Float32Array(0);
     this.i32All = new Int32Array(0);
+  }
+
+  gather(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32): void {
+    this.kernels.gather(images.ptr, bytes ? 1 : 0, rows.ptr, count, n, x.ptr);
   }
 
   sources(x: F32, batch: number, n: number, a: F32): number {

@@ -75,6 +75,7 @@ export class ParallelBackend implements Backend {
     this.main.dispose();
   }
 
+  gather(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32): void { this.main.gather(images, bytes, rows, count, n, x); }
   sources(x: F32, batch: number, n: number, a: F32): number { return this.main.sources(x, batch, n, a); }
 
   transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void {
