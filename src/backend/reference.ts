@@ -264,14 +264,23 @@ class ReferenceBackend implements Backend {
     cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number,
   ): void {
     // the definition of the fused step: accumulate, update with recentring, transfer
-    const s = { re: this.f32(nIn * nOut), im: this.f32(nIn * nOut) };
-    const p = prob ?? this.f32(nIn * nOut * D);
+    const s = this.work(`s${nIn}x${nOut}`, () => ({ re: this.f32(nIn * nOut), im: this.f32(nIn * nOut) }));
+    const p = prob ?? this.work(`p${nIn}x${nOut}x${D}`, () => this.f32(nIn * nOut * D));
     this.accumulate(aRe, aIm, batch, nIn, gamma, nOut, s);
-    this.update(theta, s, rot, nIn, nOut, D, cosD, sinD, cosT, sinT, scale, true);
+    this.update(theta, s, rot, nIn, nOut, D, cosD, sinD, cosT, sinT, scale, true); // leaves S = 0
     this.transfer(theta, p, w, rot, nIn, nOut, D, cosD, sinD);
-    this.release(s.re);
-    this.release(s.im);
-    if (prob === null) this.release(p);
+  }
+
+  /** Work buffers of `learn`, one per shape, kept for the next batch (update leaves S zeroed). */
+  private readonly workBuffers = new Map<string, unknown>();
+
+  private work<T>(key: string, make: () => T): T {
+    let buf = this.workBuffers.get(key) as T | undefined;
+    if (buf === undefined) {
+      buf = make();
+      this.workBuffers.set(key, buf);
+    }
+    return buf;
   }
 
   entropy(probB: F32, nIn: number, R: number): number {

@@ -5,9 +5,12 @@ import { Job, MAX_THREADS, ThreadPool } from './pool.js';
 
 /** Below this many multiply-adds a kernel call is not worth waking the other threads (~10 µs). */
 const MIN_WORK = 1 << 16;
-/** Chunks per thread: enough for a thread slowed by other load to hand work over, few enough to
- *  keep each chunk's W block reuse (forward) and per-call overhead small. */
+/** Chunks per thread of the per-site jobs: enough for a thread slowed by other load to hand work
+ *  over, few enough to keep the per-call overhead small. */
 const CHUNKS_PER_THREAD = 4;
+/** The forward pass is split in fewer, larger chunks: each chunk streams W past all of its
+ *  examples, so larger chunks reuse each cached block of W more. */
+const FORWARD_CHUNKS_PER_THREAD = 2;
 
 /**
  * The `simd` backend on `threads` threads sharing one WebAssembly memory (Node `worker_threads`
@@ -52,8 +55,13 @@ export class ParallelBackend implements Backend {
     return this.pool.jobs;
   }
 
-  private split(items: number): { chunks: number; size: number } {
-    const size = Math.max(1, Math.ceil(items / (this.threads * CHUNKS_PER_THREAD)));
+  /** Times a worker slept between jobs (diagnostics of the spin-then-wait policy). */
+  get sleeps(): number {
+    return this.pool.sleeps;
+  }
+
+  private split(items: number, perThread = CHUNKS_PER_THREAD): { chunks: number; size: number } {
+    const size = Math.max(1, Math.ceil(items / (this.threads * perThread)));
     return { chunks: Math.ceil(items / size), size };
   }
 
@@ -87,7 +95,7 @@ export class ParallelBackend implements Backend {
 
   forward(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, nOut: number, z: Complex): void {
     if (batch < 2 * this.threads || batch * nIn * nOut < MIN_WORK) return this.main.forward(aRe, aIm, batch, nIn, w, nOut, z);
-    const { chunks, size } = this.split(batch);
+    const { chunks, size } = this.split(batch, FORWARD_CHUNKS_PER_THREAD);
     this.scratch(size, nIn, nOut, 1);
     this.pool.run(Job.forward, chunks, size, [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr],
       this.main.kernels);

@@ -32,6 +32,11 @@ export class ThreadPool {
   readonly threads: number;
   /** Jobs run so far (kernel calls that were split between threads). */
   jobs = 0;
+
+  /** Times a worker had run out of spinning and slept before a job came (each costs a wake-up). */
+  get sleeps(): number {
+    return Atomics.load(this.ctl, 9);
+  }
   private readonly ctl: Int32Array;
   private readonly args: Float64Array;
   private readonly workers: Thread[];

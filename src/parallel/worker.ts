@@ -8,6 +8,7 @@
  *   0 job generation (workers wait on it)   1 next chunk to claim   2 workers done with the job
  *   3 error flag                            4 job code              5 number of chunks
  *   6 items per chunk                       7 workers ready         8 quit flag
+ *   9 times a worker fell asleep waiting for a job (diagnostics)
  *   16 + 2i, 17 + 2i: scratch pointer and size of worker i
  * Job arguments: Float64 view at byte 1024 (pointers and sizes are exact in a double).
  */
@@ -100,6 +101,7 @@ export function workerMain(data: WorkerData, run: typeof runChunks): void {
     let seq = Atomics.load(ctl, 0);
     for (let i = 0; seq === seen && i < data.spin; i++) seq = Atomics.load(ctl, 0);
     while (seq === seen) {
+      Atomics.add(ctl, 9, 1);
       Atomics.wait(ctl, 0, seen);
       seq = Atomics.load(ctl, 0);
     }
