@@ -59,7 +59,7 @@ const GROUP: i32 = 32;
 
 /** Scratch bytes that `forward`, `accumulate` and `learn` need for these shapes (see `scratch`). */
 export function scratchBytes(batch: i32, nIn: i32, nOut: i32, D: i32): usize {
-  const fwd = <usize>min(batch, GROUP) * (align16(<usize>nIn << 2) * 3 + 4) + 16;
+  const fwd = <usize>min(batch, GROUP) * forwardBytesPerExample(nIn);
   const col = align16(<usize>batch << 2) * 3 + align16(<usize>nOut << 2) * 2 + align16(<usize>(nOut * D) << 2);
   return max(fwd, col);
 }
@@ -281,19 +281,19 @@ export function gather(images: usize, bytes: i32, rows: usize, count: i32, n: i3
 
 /**
  * Compacts `count` coefficients (stride `stride` bytes, imaginary part optional) into the list
- * `lOff` / `lRe` / `lIm`, keeping those that are not zero; entry t gets row offset t·`rowBytes`
- * of its position. Returns the number kept.
+ * `lOff` / `lRe` / `lIm`, keeping those that are not zero; coefficient t gets the row offset
+ * `base` + t·`rowBytes`. Returns the number kept.
  */
 // @ts-ignore: decorator
 @inline function compact(
-  re: usize, im: usize, count: i32, stride: usize, rowBytes: i32, lOff: usize, lRe: usize, lIm: usize,
+  re: usize, im: usize, count: i32, stride: usize, rowBytes: i32, base: i32, lOff: usize, lRe: usize, lIm: usize,
 ): i32 {
   let n = 0;
   if (im == 0) {
     for (let t = 0; t < count; t++) {
       const x = load<f32>(re);
       const o = <usize>n << 2;
-      store<i32>(lOff + o, t * rowBytes);
+      store<i32>(lOff + o, base + t * rowBytes);
       store<f32>(lRe + o, x);
       n += <i32>(x != 0);
       re += stride;
@@ -302,7 +302,7 @@ export function gather(images: usize, bytes: i32, rows: usize, count: i32, n: i3
     for (let t = 0; t < count; t++) {
       const x = load<f32>(re), y = load<f32>(im);
       const o = <usize>n << 2;
-      store<i32>(lOff + o, t * rowBytes);
+      store<i32>(lOff + o, base + t * rowBytes);
       store<f32>(lRe + o, x);
       store<f32>(lIm + o, y);
       n += <i32>(x != 0) | <i32>(y != 0);
@@ -443,9 +443,16 @@ export function gather(images: usize, bytes: i32, rows: usize, count: i32, n: i3
 // ---------------------------------------------------------------------------------------------
 // Feed forward (DESIGN.md §3): z^{ℓ+1} = a^ℓ W^ℓ, complex, for a batch.
 
-/** Columns of W processed together: a 64-column block of a 784-row W is 400 KB, it stays in L2
- *  while a group of examples streams past it. */
-const COLS: i32 = 64;
+/** W is processed in blocks of ROWS sites × 16 columns (16 KiB): a block stays in L1 while every
+ *  example of a group adds its lit sites of those rows; z is carried from one row block to the next. */
+const ROWS: i32 = 128;
+
+/** Scratch bytes per example of a `forward` group: three lists of nIn entries and the list
+ *  positions where each block of ROWS sites starts. */
+// @ts-ignore: decorator
+@inline function forwardBytesPerExample(nIn: i32): usize {
+  return align16(<usize>nIn << 2) * 3 + align16(<usize>((nIn + ROWS - 1) / ROWS + 1) << 2);
+}
 
 /**
  * `z` (batch × nOut complex) = `a` (batch × nIn complex, or real when `aIm` is 0) · `W`
@@ -458,7 +465,8 @@ export function forward(
   wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize,
 ): void {
   const listBytes = align16(<usize>nIn << 2);
-  const group = <i32>min<usize>(<usize>GROUP, (scratchLen - min(scratchLen, 16)) / (listBytes * 3 + 4));
+  const perExample = forwardBytesPerExample(nIn);
+  const group = <i32>min<usize>(<usize>GROUP, scratchLen / perExample);
   const rowBytes = nOut << 2;
   const stride = <usize>nIn << 2;
   if (group < 1) {
@@ -475,24 +483,36 @@ export function forward(
     }
     return;
   }
-  const counts = scratchPtr;
-  const lists = scratchPtr + 16 + ((<usize>group << 2) & ~(<usize>15));
+  const blocks = (nIn + ROWS - 1) / ROWS;
   for (let b0 = 0; b0 < batch; b0 += group) {
     const g = min(group, batch - b0);
+    // each example's lit sources, with the list position where each block of rows starts
     for (let j = 0; j < g; j++) {
-      const lOff = lists + <usize>(3 * j) * listBytes;
-      const b = <usize>(b0 + j);
-      store<i32>(counts + (<usize>j << 2), compact(aRe + b * stride, aIm != 0 ? aIm + b * stride : 0, nIn, 4,
-        rowBytes, lOff, lOff + listBytes, lOff + 2 * listBytes));
+      const lOff = scratchPtr + <usize>j * perExample;
+      const bounds = lOff + listBytes * 3;
+      const x = aRe + <usize>(b0 + j) * stride, y = aIm != 0 ? aIm + <usize>(b0 + j) * stride : 0;
+      let n = 0;
+      for (let k = 0; k < blocks; k++) {
+        store<i32>(bounds + (<usize>k << 2), n);
+        const u0 = k * ROWS, m = min(ROWS, nIn - u0), o = <usize>n << 2, uo = <usize>u0 << 2;
+        n += compact(x + uo, y != 0 ? y + uo : 0, m, 4, rowBytes, u0 * rowBytes, lOff + o, lOff + listBytes + o, lOff + listBytes * 2 + o);
+      }
+      store<i32>(bounds + (<usize>blocks << 2), n);
     }
-    for (let v0 = 0; v0 < nOut; v0 += COLS) {
-      const v1 = min(nOut, v0 + COLS);
-      for (let j = 0; j < g; j++) {
-        const lOff = lists + <usize>(3 * j) * listBytes;
-        const n = load<i32>(counts + (<usize>j << 2));
-        const zo = <usize>((b0 + j) * nOut) << 2;
-        if (aIm == 0) gatherMac(n, lOff, lOff + listBytes, 0, false, wRe, wIm, zRe + zo, zIm + zo, v0, v1, false);
-        else gatherMac(n, lOff, lOff + listBytes, lOff + 2 * listBytes, true, wRe, wIm, zRe + zo, zIm + zo, v0, v1, false);
+    for (let k = 0; k < blocks; k++) {
+      for (let v0 = 0; v0 < nOut; v0 += 16) {
+        const v1 = min(nOut, v0 + 16);
+        for (let j = 0; j < g; j++) {
+          const lOff = scratchPtr + <usize>j * perExample;
+          const bounds = lOff + listBytes * 3;
+          const t0 = load<i32>(bounds + (<usize>k << 2));
+          const n = load<i32>(bounds + (<usize>(k + 1) << 2)) - t0;
+          if (n == 0 && k > 0) continue;
+          const o = <usize>t0 << 2;
+          const zo = <usize>((b0 + j) * nOut) << 2;
+          if (aIm == 0) gatherMac(n, lOff + o, lOff + listBytes + o, 0, false, wRe, wIm, zRe + zo, zIm + zo, v0, v1, k > 0);
+          else gatherMac(n, lOff + o, lOff + listBytes + o, lOff + listBytes * 2 + o, true, wRe, wIm, zRe + zo, zIm + zo, v0, v1, k > 0);
+        }
       }
     }
   }
@@ -962,7 +982,7 @@ export function accumulate(
   const stride = <usize>nIn << 2;
   for (let u = 0; u < nIn; u++) {
     const uo = <usize>u << 2;
-    const n = compact(aRe + uo, aIm != 0 ? aIm + uo : 0, batch, stride, nOut << 2, lOff, lRe, lIm);
+    const n = compact(aRe + uo, aIm != 0 ? aIm + uo : 0, batch, stride, nOut << 2, 0, lOff, lRe, lIm);
     if (n == 0) continue;
     const so = <usize>(u * nOut) << 2;
     if (aIm == 0) gatherMac(n, lOff, lRe, 0, false, gamRe, gamIm, sRe + so, sIm + so, 0, nOut, true);
@@ -1026,7 +1046,7 @@ export function learn(
   for (let u = u0; u < u1; u++) {
     const uo = <usize>u << 2;
     const th = theta + (<usize>(u * R) << 2);
-    const n = compact(aRe + uo, aIm != 0 ? aIm + uo : 0, batch, stride, nOut << 2, lOff, lRe, lIm);
+    const n = compact(aRe + uo, aIm != 0 ? aIm + uo : 0, batch, stride, nOut << 2, 0, lOff, lRe, lIm);
     let hi: f32;
     if (n == 0) {
       hi = rowMax(th, R);

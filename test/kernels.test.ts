@@ -17,6 +17,8 @@ const CASES: FfitOptions[] = [
   { layers: [41, 37, 19, 3], durations: 1, initScale: 1, seed: 7, speed: 0.8 },
   { layers: [38, 35, 21, 5], durations: 4, initScale: 1, seed: 8, response: 'ising', kappa: 20 },
   { layers: [19, 18, 3], durations: 8, initScale: 2, seed: 9, tStar: 0.3 },
+  // more than 128 source sites: forward runs W in several blocks of rows
+  { layers: [300, 21, 3], durations: 2, initScale: 1, seed: 10 },
 ];
 
 describe.each(CASES)('backends agree on %j', (options) => {
