@@ -3,8 +3,8 @@ import type { Backend, Complex, F32, I32, ObjectiveCode } from '../backend/types
 import { FfitError } from '../errors.js';
 import { Job, MAX_THREADS, ThreadPool } from './pool.js';
 
-/** Below this many multiply-adds a kernel call is not worth waking the other threads (~10 µs). */
-const MIN_WORK = 1 << 16;
+/** Below this many multiply-adds a kernel call is not worth waking the other threads (a few µs). */
+const MIN_WORK = 1 << 14;
 /** Chunks per thread of the per-site jobs: enough for a thread slowed by other load to hand work
  *  over, few enough to keep the per-call overhead small. */
 const CHUNKS_PER_THREAD = 4;
@@ -83,8 +83,19 @@ export class ParallelBackend implements Backend {
     this.main.dispose();
   }
 
-  gather(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32): void { this.main.gather(images, bytes, rows, count, n, x); }
-  sources(x: F32, batch: number, n: number, a: F32): number { return this.main.sources(x, batch, n, a); }
+  gather(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32): void {
+    if (count < 2 * this.threads || count * n < MIN_WORK) return this.main.gather(images, bytes, rows, count, n, x);
+    const { chunks, size } = this.split(count, 1);
+    this.pool.run(Job.gather, chunks, size, [images.ptr, bytes ? 1 : 0, rows.ptr, count, n, x.ptr], this.main.kernels);
+  }
+
+  sources(x: F32, batch: number, n: number, a: F32): number {
+    if (batch < 2 * this.threads || batch * n < MIN_WORK) return this.main.sources(x, batch, n, a);
+    const { chunks, size } = this.split(batch, 1);
+    this.pool.run(Job.sources, chunks, size, [x.ptr, batch, n, a.ptr], this.main.kernels);
+    const bad = this.pool.result;
+    return bad === 0x7fffffff ? -1 : bad;
+  }
 
   transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void {
     if (nIn < 2 * this.threads || nIn * nOut * D < MIN_WORK) return this.main.transfer(theta, prob, w, rot, nIn, nOut, D, cosD, sinD);

@@ -2,7 +2,7 @@ import { FfitError } from '../errors.js';
 import { runChunks, workerMain, type JobKernels, type WorkerData } from './worker.js';
 
 /** Indices of the Int32 control block (see worker.ts, which spells them as numbers). */
-const SEQ = 0, COUNTER = 1, DONE = 2, ERROR = 3, OP = 4, CHUNKS = 5, SIZE = 6, READY = 7, QUIT = 8, SCRATCH = 16;
+const SEQ = 0, COUNTER = 1, DONE = 2, ERROR = 3, OP = 4, CHUNKS = 5, SIZE = 6, READY = 7, QUIT = 8, RESULT = 10, SCRATCH = 16;
 /** Most threads a pool runs (scratch slots of the control block). */
 export const MAX_THREADS = 64;
 /** Polls of the job word before a waiting thread sleeps: about 0.1 ms, longer than the serial
@@ -10,7 +10,7 @@ export const MAX_THREADS = 64;
 const SPIN = 20000;
 
 /** Job codes of {@link runChunks}. */
-export const Job = { forward: 1, learn: 2, transfer: 3, update: 4, ising: 5 } as const;
+export const Job = { forward: 1, learn: 2, transfer: 3, update: 4, ising: 5, gather: 6, sources: 7 } as const;
 export type Job = (typeof Job)[keyof typeof Job];
 
 interface Thread {
@@ -127,6 +127,7 @@ export class ThreadPool {
     ctl[SIZE] = size;
     Atomics.store(ctl, COUNTER, 0);
     Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, RESULT, 0x7fffffff);
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
     let failed = false;
@@ -140,6 +141,11 @@ export class ThreadPool {
       Atomics.store(ctl, ERROR, 0);
       throw new FfitError('E_BACKEND', 'A WebAssembly kernel failed on a worker thread; use threads: 1 and report the error.');
     }
+  }
+
+  /** The integer result of the last job (`sources`: the first invalid example, or 2³¹ − 1). */
+  get result(): number {
+    return Atomics.load(this.ctl, RESULT);
   }
 
   /** Waits until every worker has reported the current job done. */

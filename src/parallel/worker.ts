@@ -9,6 +9,7 @@
  *   3 error flag                            4 job code              5 number of chunks
  *   6 items per chunk                       7 workers ready         8 quit flag
  *   9 times a worker fell asleep waiting for a job (diagnostics)
+ *   10 result of a job (the first invalid example of `sources`)
  *   16 + 2i, 17 + 2i: scratch pointer and size of worker i
  * Job arguments: Float64 view at byte 1024 (pointers and sizes are exact in a double).
  */
@@ -24,14 +25,16 @@ export interface JobKernels {
   update(theta: number, sRe: number, sIm: number, rotRe: number, rotIm: number, nIn: number, nOut: number,
     D: number, cosD: number, sinD: number, cosT: number, sinT: number, scale: number, recentre: number): void;
   ising(zRe: number, zIm: number, n: number, kappa: number): void;
+  gather(images: number, bytes: number, rows: number, count: number, n: number, x: number): void;
+  sources(x: number, batch: number, n: number, a: number): number;
   scratch(ptr: number, bytes: number): void;
 }
 
 /**
  * Claims chunks of the current job until none is left and runs each on `k` (every thread does
  * this, the calling thread included). Job codes and their chunking:
- * 1 forward (examples), 2 learn (sites), 3 transfer (sites), 4 update (sites), 5 ising (values).
- * Each chunk is a kernel call on a contiguous slice, so the result does not depend on which
+ * 1 forward (examples), 2 learn (sites), 3 transfer (sites), 4 update (sites), 5 ising (values),
+ * 6 gather (examples), 7 sources (examples; the first invalid example is kept in slot 10). Each chunk is a kernel call on a contiguous slice, so the result does not depend on which
  * thread ran which chunk: threaded results equal single-threaded ones bit for bit.
  */
 export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array): void {
@@ -62,6 +65,17 @@ export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array): v
       // ising(zRe, zIm, n, kappa)
       const n = Math.min(size, a(2) - lo);
       k.ising(a(0) + 4 * lo, a(1) + 4 * lo, n, a(3));
+    } else if (op === 6) {
+      // gather(images, bytes, rows, count, n, x)
+      const n = Math.min(size, a(3) - lo);
+      k.gather(a(0), a(1), a(2) + 4 * lo, n, a(4), a(5) + 4 * lo * a(4));
+    } else if (op === 7) {
+      // sources(x, batch, n, a)
+      const n = Math.min(size, a(1) - lo);
+      const bad = k.sources(a(0) + 4 * lo * a(2), n, a(2), a(3) + 4 * lo * a(2));
+      for (let cur = Atomics.load(ctl, 10); bad >= 0 && lo + bad < cur; cur = Atomics.load(ctl, 10)) {
+        if (Atomics.compareExchange(ctl, 10, cur, lo + bad) === cur) break; // keep the smallest
+      }
     }
   }
 }
