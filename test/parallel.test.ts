@@ -29,8 +29,10 @@ describe.each(CASES)('threads: 2 equals threads: 1 on %j', (options) => {
       }
       expect(two.moments(images)).toEqual(one.moments(images));
       expect(two.predict(images)).toEqual(one.predict(images));
-      // the work really was split: the kernels ran as jobs of the pool
-      expect((two as unknown as { backend: ParallelBackend }).backend.jobs).toBeGreaterThan(20);
+      // the work really was split: the kernels ran as jobs of the pool, and the worker ran chunks
+      const pool = (two as unknown as { backend: ParallelBackend }).backend;
+      expect(pool.jobs).toBeGreaterThan(20);
+      expect(pool.workerChunks).toBeGreaterThan(0);
       // and training did something
       expect(h1[1]!.trainLoss).toBeLessThan(h1[0]!.trainLoss);
     } finally {

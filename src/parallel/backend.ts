@@ -60,6 +60,11 @@ export class ParallelBackend implements Backend {
     return this.pool.sleeps;
   }
 
+  /** Chunks the worker threads ran (the rest ran on the calling thread). */
+  get workerChunks(): number {
+    return this.pool.workerChunks;
+  }
+
   private split(items: number, perThread = CHUNKS_PER_THREAD): { chunks: number; size: number } {
     const size = Math.max(1, Math.ceil(items / (this.threads * perThread)));
     return { chunks: Math.ceil(items / size), size };

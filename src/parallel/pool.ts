@@ -2,12 +2,14 @@ import { FfitError } from '../errors.js';
 import { runChunks, workerMain, type JobKernels, type WorkerData } from './worker.js';
 
 /** Indices of the Int32 control block (see worker.ts, which spells them as numbers). */
-const SEQ = 0, COUNTER = 1, DONE = 2, ERROR = 3, OP = 4, CHUNKS = 5, SIZE = 6, READY = 7, QUIT = 8, RESULT = 10, SCRATCH = 16;
+const SEQ = 0, COUNTER = 1, STATE = 2, ERROR = 3, OP = 4, CHUNKS = 5, SIZE = 6, READY = 7, QUIT = 8, RESULT = 10, SCRATCH = 16;
 /** Most threads a pool runs (scratch slots of the control block). */
 export const MAX_THREADS = 64;
 /** Polls of the job word before a waiting thread sleeps: about 0.1 ms, longer than the serial
  *  work between two jobs of a training step, much shorter than a scheduler tick. */
 const SPIN = 20000;
+/** Bit of the job state word: the job is open, workers may still join it. */
+const OPEN = 0x40000000;
 
 /** Job codes of {@link runChunks}. */
 export const Job = { forward: 1, learn: 2, transfer: 3, update: 4, ising: 5, gather: 6, sources: 7 } as const;
@@ -25,8 +27,9 @@ interface NodeWorkerThreads {
  * `threads − 1` workers plus the calling thread, all running the `threads` WebAssembly build on
  * one shared memory. A job is one kernel call split into chunks (examples or sites) that the
  * threads claim from a shared counter, so a thread slowed down by other load simply takes fewer
- * chunks. The calling thread blocks until every worker has reported the job done (Atomics.wait
- * in Node; spinning on a browser's main thread, where waiting is not allowed).
+ * chunks. When the calling thread runs out of chunks it closes the job and waits only for the
+ * workers that joined it (Atomics.wait in Node; spinning on a browser's main thread, where waiting
+ * is not allowed); a worker whose core was busy elsewhere is never waited for.
  */
 export class ThreadPool {
   readonly threads: number;
@@ -36,6 +39,11 @@ export class ThreadPool {
   /** Times a worker had run out of spinning and slept before a job came (each costs a wake-up). */
   get sleeps(): number {
     return Atomics.load(this.ctl, 9);
+  }
+
+  /** Chunks of jobs that the workers (not the calling thread) ran. */
+  get workerChunks(): number {
+    return Atomics.load(this.ctl, 11);
   }
   private readonly ctl: Int32Array;
   private readonly args: Float64Array;
@@ -126,8 +134,8 @@ export class ThreadPool {
     ctl[CHUNKS] = chunks;
     ctl[SIZE] = size;
     Atomics.store(ctl, COUNTER, 0);
-    Atomics.store(ctl, DONE, 0);
     Atomics.store(ctl, RESULT, 0x7fffffff);
+    Atomics.store(ctl, STATE, OPEN);
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
     let failed = false;
@@ -148,14 +156,15 @@ export class ThreadPool {
     return Atomics.load(this.ctl, RESULT);
   }
 
-  /** Waits until every worker has reported the current job done. */
+  /** Closes the current job (no worker may join any more) and waits for those inside to finish. */
   private join(): void {
-    const ctl = this.ctl, workers = this.threads - 1;
-    for (let i = 0; i < SPIN; i++) if (Atomics.load(ctl, DONE) === workers) return;
-    for (let done = Atomics.load(ctl, DONE); done !== workers; done = Atomics.load(ctl, DONE)) {
+    const ctl = this.ctl;
+    Atomics.and(ctl, STATE, ~OPEN);
+    for (let i = 0; i < SPIN; i++) if (Atomics.load(ctl, STATE) === 0) return;
+    for (let inside = Atomics.load(ctl, STATE); inside !== 0; inside = Atomics.load(ctl, STATE)) {
       if (this.canWait) {
         try {
-          Atomics.wait(ctl, DONE, done, 100);
+          Atomics.wait(ctl, STATE, inside, 100);
         } catch {
           this.canWait = false; // a browser's main thread may not block: keep polling
         }

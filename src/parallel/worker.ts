@@ -5,11 +5,12 @@
  * `CONTROL` in pool.ts).
  *
  * Control block (Int32 view of a SharedArrayBuffer):
- *   0 job generation (workers wait on it)   1 next chunk to claim   2 workers done with the job
+ *   0 job generation (workers wait on it)   1 next chunk to claim
+ *   2 job state: bit 30 = open (workers may join), low bits = workers inside the job
  *   3 error flag                            4 job code              5 number of chunks
  *   6 items per chunk                       7 workers ready         8 quit flag
  *   9 times a worker fell asleep waiting for a job (diagnostics)
- *   10 result of a job (the first invalid example of `sources`)
+ *   10 result of a job (the first invalid example of `sources`)   11 chunks run by workers (diagnostics)
  *   16 + 2i, 17 + 2i: scratch pointer and size of worker i
  * Job arguments: Float64 view at byte 1024 (pointers and sizes are exact in a double).
  */
@@ -32,15 +33,16 @@ export interface JobKernels {
 
 /**
  * Claims chunks of the current job until none is left and runs each on `k` (every thread does
- * this, the calling thread included). Job codes and their chunking:
+ * this, the calling thread included); returns how many it ran. Job codes and their chunking:
  * 1 forward (examples), 2 learn (sites), 3 transfer (sites), 4 update (sites), 5 ising (values),
  * 6 gather (examples), 7 sources (examples; the first invalid example is kept in slot 10). Each chunk is a kernel call on a contiguous slice, so the result does not depend on which
  * thread ran which chunk: threaded results equal single-threaded ones bit for bit.
  */
-export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array): void {
+export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array): number {
   const op = ctl[4]!, chunks = ctl[5]!, size = ctl[6]!;
   const a = (i: number): number => args[i]!;
-  for (let c = Atomics.add(ctl, 1, 1); c < chunks; c = Atomics.add(ctl, 1, 1)) {
+  let done = 0;
+  for (let c = Atomics.add(ctl, 1, 1); c < chunks; c = Atomics.add(ctl, 1, 1), done++) {
     const lo = c * size;
     if (op === 1) {
       // forward(aRe, aIm, batch, nIn, wRe, wIm, nOut, zRe, zIm): rows of a and z are examples
@@ -78,6 +80,7 @@ export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array): v
       }
     }
   }
+  return done;
 }
 
 /** Start-up data of a worker: the compiled threads build, the shared memory, the control block. */
@@ -121,17 +124,27 @@ export function workerMain(data: WorkerData, run: typeof runChunks): void {
     }
     seen = seq;
     if (Atomics.load(ctl, 8) !== 0) return;
+    // join the job only while it is open: a worker that wakes late (its core was busy with other
+    // work) finds the job closed and goes back to waiting, and nobody ever waits for it
+    let joined = false;
+    for (let state = Atomics.load(ctl, 2); (state & 0x40000000) !== 0; state = Atomics.load(ctl, 2)) {
+      if (Atomics.compareExchange(ctl, 2, state, state + 1) === state) {
+        joined = true;
+        break;
+      }
+    }
+    if (!joined) continue;
     const ptr = ctl[16 + 2 * data.index]!;
     if (ptr !== scratch) {
       k.scratch(ptr, ctl[17 + 2 * data.index]!);
       scratch = ptr;
     }
     try {
-      run(k, ctl, args);
+      Atomics.add(ctl, 11, run(k, ctl, args));
     } catch {
       Atomics.store(ctl, 3, 1);
     }
-    Atomics.add(ctl, 2, 1);
+    Atomics.sub(ctl, 2, 1);
     Atomics.notify(ctl, 2);
   }
 }
