@@ -464,21 +464,35 @@ export function forward(
   aRe: usize, aIm: usize, batch: i32, nIn: i32,
   wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize,
 ): void {
+  forwardColumns(aRe, aIm, batch, nIn, wRe, wIm, nOut, zRe, zIm, 0, nOut);
+}
+
+/**
+ * `forward` restricted to the columns v0 ≤ v < v1 of W and z (v0 a multiple of 16): threads
+ * split a layer's forward pass by columns, so each streams only its part of W and every column
+ * costs the same.
+ */
+export function forwardColumns(
+  aRe: usize, aIm: usize, batch: i32, nIn: i32,
+  wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize, c0: i32, c1: i32,
+): void {
   const listBytes = align16(<usize>nIn << 2);
   const perExample = forwardBytesPerExample(nIn);
   const group = <i32>min<usize>(<usize>GROUP, scratchLen / perExample);
   const rowBytes = nOut << 2;
   const stride = <usize>nIn << 2;
   if (group < 1) {
-    memory.fill(zRe, 0, <usize>(batch * nOut) << 2);
-    memory.fill(zIm, 0, <usize>(batch * nOut) << 2);
+    const n = c1 - c0;
     for (let b = 0; b < batch; b++) {
+      const zo = <usize>(b * nOut + c0) << 2;
+      memory.fill(zRe + zo, 0, <usize>n << 2);
+      memory.fill(zIm + zo, 0, <usize>n << 2);
       for (let u = 0; u < nIn; u++) {
         const ar = ld(aRe, b * nIn + u);
         const ai: f32 = aIm != 0 ? ld(aIm, b * nIn + u) : 0;
         if (ar == 0 && ai == 0) continue;
-        cmacRow(zRe + (<usize>(b * nOut) << 2), zIm + (<usize>(b * nOut) << 2), ar, ai,
-          wRe + (<usize>(u * nOut) << 2), wIm + (<usize>(u * nOut) << 2), nOut);
+        const wo = <usize>(u * nOut + c0) << 2;
+        cmacRow(zRe + zo, zIm + zo, ar, ai, wRe + wo, wIm + wo, n);
       }
     }
     return;
@@ -500,8 +514,8 @@ export function forward(
       store<i32>(bounds + (<usize>blocks << 2), n);
     }
     for (let k = 0; k < blocks; k++) {
-      for (let v0 = 0; v0 < nOut; v0 += 16) {
-        const v1 = min(nOut, v0 + 16);
+      for (let v0 = c0; v0 < c1; v0 += 16) {
+        const v1 = min(c1, v0 + 16);
         for (let j = 0; j < g; j++) {
           const lOff = scratchPtr + <usize>j * perExample;
           const bounds = lOff + listBytes * 3;

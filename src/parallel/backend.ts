@@ -5,12 +5,10 @@ import { Job, MAX_THREADS, ThreadPool } from './pool.js';
 
 /** Below this many multiply-adds a kernel call is not worth waking the other threads (a few µs). */
 const MIN_WORK = 1 << 14;
-/** Chunks per thread of the per-site jobs: enough for a thread slowed by other load to hand work
- *  over, few enough to keep the per-call overhead small. */
-const CHUNKS_PER_THREAD = 4;
-/** The forward pass is split in fewer, larger chunks: each chunk streams W past all of its
- *  examples, so larger chunks reuse each cached block of W more. */
-const FORWARD_CHUNKS_PER_THREAD = 2;
+/** Chunks per thread of the per-site jobs: small enough that the last chunk leaves little
+ *  imbalance and a thread slowed by other load hands work over, large enough that the per-call
+ *  overhead (under a microsecond) does not matter. */
+const CHUNKS_PER_THREAD = 16;
 
 /**
  * The `simd` backend on `threads` threads sharing one WebAssembly memory (Node `worker_threads`
@@ -110,10 +108,12 @@ export class ParallelBackend implements Backend {
   }
 
   forward(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, nOut: number, z: Complex): void {
-    if (batch < 2 * this.threads || batch * nIn * nOut < MIN_WORK) return this.main.forward(aRe, aIm, batch, nIn, w, nOut, z);
-    const { chunks, size } = this.split(batch, FORWARD_CHUNKS_PER_THREAD);
-    this.scratch(size, nIn, nOut, 1);
-    this.pool.run(Job.forward, chunks, size, [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr],
+    // by columns, one chunk per thread: every column costs the same, each thread streams only its
+    // part of W, and each compacts the batch's lit sources once
+    if (nOut < 16 * this.threads || batch * nIn * nOut < MIN_WORK) return this.main.forward(aRe, aIm, batch, nIn, w, nOut, z);
+    const size = 16 * Math.ceil(nOut / (16 * this.threads));
+    this.scratch(batch, nIn, nOut, 1);
+    this.pool.run(Job.forward, Math.ceil(nOut / size), size, [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr],
       this.main.kernels);
   }
 
