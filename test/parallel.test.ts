@@ -46,9 +46,9 @@ describe('threads: 2 input checks', () => {
   it('reports the first invalid image of a batch split between threads', async () => {
     const net = await InterferenceNetwork.create({ layers: [196, 72, 3], threads: 2 });
     try {
-      const { images, labels } = randomData(5, 100, 196, 3);
-      images.fill(0, 97 * 196, 98 * 196); // image 97: no light at all
-      expect(() => net.trainBatch(images, labels)).toThrow(/Image 97 cannot be a source/);
+      const { images, labels } = randomData(5, 700, 196, 3); // 700 × 196 values: sources() is split
+      images.fill(0, 697 * 196, 698 * 196); // image 697: no light at all
+      expect(() => net.trainBatch(images, labels)).toThrow(/Image 697 cannot be a source/);
       images.fill(0, 5 * 196, 6 * 196); // and image 5, in the other thread's half
       expect(() => net.trainBatch(images, labels)).toThrow(/Image 5 cannot be a source/);
       expect((net as unknown as { backend: ParallelBackend }).backend.jobs).toBeGreaterThan(0);

@@ -5,6 +5,8 @@ import { Job, MAX_THREADS, ThreadPool } from './pool.js';
 
 /** Below this many multiply-adds a kernel call is not worth waking the other threads (a few µs). */
 const MIN_WORK = 1 << 14;
+/** Copies are cheaper per element: a training batch (32 × 784) is copied faster than shared. */
+const MIN_COPY = 1 << 17;
 /** Chunks per thread of the per-site jobs: small enough that the last chunk leaves little
  *  imbalance and a thread slowed by other load hands work over, large enough that the per-call
  *  overhead (under a microsecond) does not matter. */
@@ -87,13 +89,13 @@ export class ParallelBackend implements Backend {
   }
 
   gather(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32): void {
-    if (count < 2 * this.threads || count * n < MIN_WORK) return this.main.gather(images, bytes, rows, count, n, x);
+    if (count < 2 * this.threads || count * n < MIN_COPY) return this.main.gather(images, bytes, rows, count, n, x);
     const { chunks, size } = this.split(count, 1);
     this.pool.run(Job.gather, chunks, size, [images.ptr, bytes ? 1 : 0, rows.ptr, count, n, x.ptr], this.main.kernels);
   }
 
   sources(x: F32, batch: number, n: number, a: F32): number {
-    if (batch < 2 * this.threads || batch * n < MIN_WORK) return this.main.sources(x, batch, n, a);
+    if (batch < 2 * this.threads || batch * n < MIN_COPY) return this.main.sources(x, batch, n, a);
     const { chunks, size } = this.split(batch, 1);
     this.pool.run(Job.sources, chunks, size, [x.ptr, batch, n, a.ptr], this.main.kernels);
     const bad = this.pool.result;
