@@ -11,6 +11,8 @@ import { randomData } from './helpers/nets.js';
 const CASES: FfitOptions[] = [
   { layers: [196, 72, 3], durations: 4, seed: 21, batchSize: 16, eta: 2 },
   { layers: [150, 64, 40, 4], durations: 8, seed: 22, batchSize: 24, eta: 2, speed: 0.6, tStar: 0.3, response: 'ising', kappa: 5 },
+  // a hidden layer too narrow for column chunks: its forward pass is split by examples
+  { layers: [120, 300, 8, 3], durations: 2, seed: 23, batchSize: 32, eta: 2 },
 ];
 
 describe.each(CASES)('threads: 2 equals threads: 1 on %j', (options) => {

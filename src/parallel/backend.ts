@@ -112,11 +112,20 @@ export class ParallelBackend implements Backend {
   forward(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, nOut: number, z: Complex): void {
     // by columns, one chunk per thread: every column costs the same, each thread streams only its
     // part of W, and each compacts the batch's lit sources once
-    if (nOut < 16 * this.threads || batch * nIn * nOut < MIN_WORK) return this.main.forward(aRe, aIm, batch, nIn, w, nOut, z);
-    const size = 16 * Math.ceil(nOut / (16 * this.threads));
-    this.scratch(batch, nIn, nOut, 1);
-    this.pool.run(Job.forward, Math.ceil(nOut / size), size, [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr],
-      this.main.kernels);
+    if (batch * nIn * nOut < MIN_WORK) return this.main.forward(aRe, aIm, batch, nIn, w, nOut, z);
+    const args = [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr];
+    if (nOut >= 16 * this.threads) {
+      const size = 16 * Math.ceil(nOut / (16 * this.threads));
+      this.scratch(batch, nIn, nOut, 1);
+      this.pool.run(Job.forward, Math.ceil(nOut / size), size, args, this.main.kernels);
+    } else if (batch >= 2 * this.threads) {
+      // too narrow for column chunks (e.g. 256 → 4): by examples, W is small enough to share
+      const size = Math.ceil(batch / this.threads);
+      this.scratch(size, nIn, nOut, 1);
+      this.pool.run(Job.forwardExamples, Math.ceil(batch / size), size, args, this.main.kernels);
+    } else {
+      this.main.forward(aRe, aIm, batch, nIn, w, nOut, z);
+    }
   }
 
   ising(z: Complex, n: number, kappa: number): void {

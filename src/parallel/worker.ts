@@ -36,7 +36,8 @@ export interface JobKernels {
  * Claims chunks of the current job until none is left and runs each on `k` (every thread does
  * this, the calling thread included); returns how many it ran. Job codes and their chunking:
  * 1 forward (columns of W, multiples of 16), 2 learn (sites), 3 transfer (sites), 4 update (sites), 5 ising (values),
- * 6 gather (examples), 7 sources (examples; the first invalid example is kept in slot 10). Each chunk is a kernel call on a contiguous slice, so the result does not depend on which
+ * 6 gather (examples), 7 sources (examples; the first invalid example is kept in slot 10),
+ * 8 forward (examples, for layers too narrow to split by columns). Each chunk is a kernel call on a contiguous slice, so the result does not depend on which
  * thread ran which chunk: threaded results equal single-threaded ones bit for bit.
  */
 export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array): number {
@@ -48,6 +49,11 @@ export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array): n
     if (op === 1) {
       // forward(aRe, aIm, batch, nIn, wRe, wIm, nOut, zRe, zIm) on a range of columns
       k.forwardColumns(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), lo, Math.min(a(6), lo + size));
+    } else if (op === 8) {
+      // the same on a range of examples (rows of a and z), for narrow layers
+      const nIn = a(3), nOut = a(6), n = Math.min(size, a(2) - lo);
+      k.forwardColumns(a(0) + 4 * lo * nIn, a(1) === 0 ? 0 : a(1) + 4 * lo * nIn, n, nIn, a(4), a(5), nOut,
+        a(7) + 4 * lo * nOut, a(8) + 4 * lo * nOut, 0, nOut);
     } else if (op === 2) {
       // learn(..., 19 arguments): the kernel takes the site range itself
       k.learn(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13),
