@@ -1,13 +1,14 @@
 import { FfitError } from '../errors.js';
-import { runChunks, workerMain, type JobKernels, type WorkerData } from './worker.js';
+import { run1, runChunks, workerMain, type JobKernels, type WorkerData } from './worker.js';
 
 /** Indices of the Int32 control block (see worker.ts, which spells them as numbers). */
-const SEQ = 0, COUNTER = 1, STATE = 2, ERROR = 3, OP = 4, CHUNKS = 5, SIZE = 6, READY = 7, QUIT = 8, RESULT = 10, SCRATCH = 16;
-/** Most threads a pool runs (scratch slots of the control block). */
+const SEQ = 0, STATE = 2, ERROR = 3, OP = 4, CHUNKS = 5, SIZE = 6, READY = 7, QUIT = 8, RESULT = 10, THREADS = 12, SCRATCH = 16, CURSOR = 64;
+/** Most threads a pool runs (scratch slots and chunk cursors of the control block). */
 export const MAX_THREADS = 64;
-/** Polls of the job word before a waiting thread sleeps: about 0.1 ms, longer than the serial
- *  work between two jobs of a training step, much shorter than a scheduler tick. */
-const SPIN = 20000;
+/** Milliseconds a waiting thread polls before it sleeps: longer than the serial work between two
+ *  jobs of a training step (tens of µs), short enough that a thread sharing its core with other
+ *  work (a busy machine) soon gives the core back. */
+const SPIN_MS = 0.1;
 /** Bit of the job state word: the job is open, workers may still join it. */
 const OPEN = 0x40000000;
 
@@ -25,10 +26,11 @@ interface NodeWorkerThreads {
 
 /**
  * `threads − 1` workers plus the calling thread, all running the `threads` WebAssembly build on
- * one shared memory. A job is one kernel call split into chunks (examples or sites) that the
- * threads claim from a shared counter, so a thread slowed down by other load simply takes fewer
- * chunks. When the calling thread runs out of chunks it closes the job and waits only for the
- * workers that joined it (Atomics.wait in Node; spinning on a browser's main thread, where waiting
+ * one shared memory. A job is one kernel call split into chunks (examples, sites or columns).
+ * Chunk c belongs to thread c mod threads, so each thread works on the same part of the network
+ * at every call and keeps it in its core's cache; a thread that is done (or a worker that is late,
+ * its core busy with other work) takes the others' remaining chunks. When the calling thread runs
+ * out of chunks it closes the job and waits only for the workers that joined it (Atomics.wait in Node; spinning on a browser's main thread, where waiting
  * is not allowed); a worker whose core was busy elsewhere is never waited for.
  */
 export class ThreadPool {
@@ -53,8 +55,8 @@ export class ThreadPool {
 
   private constructor(threads: number, control: SharedArrayBuffer, workers: Thread[]) {
     this.threads = threads;
-    this.ctl = new Int32Array(control, 0, 256);
-    this.args = new Float64Array(control, 1024, 32);
+    this.ctl = new Int32Array(control, 0, 2048);
+    this.args = new Float64Array(control, 8192, 32);
     this.workers = workers;
   }
 
@@ -64,13 +66,13 @@ export class ThreadPool {
    * before 20.16 without `process.getBuiltinModule`, or no Worker) or fail to start within 30 s.
    */
   static async create(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<ThreadPool> {
-    const control = new SharedArrayBuffer(1024 + 8 * 32);
-    const ctl = new Int32Array(control, 0, 256);
+    const control = new SharedArrayBuffer(8192 + 8 * 32);
+    const ctl = new Int32Array(control, 0, 2048);
     const workers: Thread[] = [];
-    const body = `(${workerMain.toString()})(DATA, ${runChunks.toString()});`;
+    const body = `${run1.toString()}\n(${workerMain.toString()})(DATA, ${runChunks.toString()});`;
     const nodeProcess = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
     for (let i = 0; i < threads - 1; i++) {
-      const data: WorkerData = { module, memory, control, index: i, spin: SPIN };
+      const data: WorkerData = { module, memory, control, index: i, spin: SPIN_MS };
       if (typeof nodeProcess?.getBuiltinModule === 'function') {
         const wt = nodeProcess.getBuiltinModule('node:worker_threads') as NodeWorkerThreads;
         const code = `const DATA = require('node:worker_threads').workerData;\n${body}`;
@@ -89,6 +91,7 @@ export class ThreadPool {
         throw new FfitError('E_BACKEND', 'threads > 1 needs Worker threads (Node ≥ 20.16 or a browser with Web Workers); use threads: 1.');
       }
     }
+    ctl[THREADS] = threads;
     const pool = new ThreadPool(threads, control, workers);
     const deadline = Date.now() + 30_000;
     while (Atomics.load(ctl, READY) < threads - 1) {
@@ -133,14 +136,14 @@ export class ThreadPool {
     ctl[OP] = op;
     ctl[CHUNKS] = chunks;
     ctl[SIZE] = size;
-    Atomics.store(ctl, COUNTER, 0);
+    for (let t = 0; t < this.threads; t++) Atomics.store(ctl, CURSOR + 16 * t, 0); // one cache line each
     Atomics.store(ctl, RESULT, 0x7fffffff);
     Atomics.store(ctl, STATE, OPEN);
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
     let failed = false;
     try {
-      runChunks(k, ctl, this.args);
+      runChunks(k, ctl, this.args, 0);
     } catch {
       failed = true;
     }
@@ -160,7 +163,7 @@ export class ThreadPool {
   private join(): void {
     const ctl = this.ctl;
     Atomics.and(ctl, STATE, ~OPEN);
-    for (let i = 0; i < SPIN; i++) if (Atomics.load(ctl, STATE) === 0) return;
+    for (const until = performance.now() + SPIN_MS; performance.now() < until;) if (Atomics.load(ctl, STATE) === 0) return;
     for (let inside = Atomics.load(ctl, STATE); inside !== 0; inside = Atomics.load(ctl, STATE)) {
       if (this.canWait) {
         try {
