@@ -3,8 +3,9 @@ import type { Backend, Complex, F32, I32, ObjectiveCode } from '../backend/types
 import { FfitError } from '../errors.js';
 import { Job, MAX_THREADS, ThreadPool } from './pool.js';
 
-/** Below this many multiply-adds a kernel call is not worth waking the other threads (a few µs). */
-const MIN_WORK = 1 << 14;
+/** Below this many multiply-adds a kernel call is not worth splitting: the jobs of a 256 → 4 layer
+ *  (tens of µs) gained nothing from a second thread, their synchronisation cost what they saved. */
+const MIN_WORK = 1 << 16;
 /** Copies are cheaper per element: a training batch (32 × 784) is copied faster than shared. */
 const MIN_COPY = 1 << 17;
 /** Chunks per thread of the per-site jobs: small enough that the last chunk leaves little
