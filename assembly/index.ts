@@ -198,10 +198,13 @@ const C5: f32 = 0.008289290592074394;
 // ---------------------------------------------------------------------------------------------
 // Sources (DESIGN.md §3): a⁰_i = x_i / Σ_j x_j.
 
+const F32_MIN_NORMAL: f32 = 1.17549435e-38;
+
 /**
  * Normalises `batch` rows of `n` non-negative intensities to unit total.
  * `x` (batch × n, f32) → `a` (batch × n, f32). Returns the index of the first row that is not a
- * valid source (a NaN, an infinity, a negative value, or a zero total), or −1 when all are valid.
+ * valid source (a NaN, an infinity, a negative value, a total that is zero, subnormal or overflows
+ * f32), or −1 when all are valid.
  */
 export function sources(x: usize, batch: i32, n: i32, a: usize): i32 {
   for (let b = 0; b < batch; b++) {
@@ -227,7 +230,8 @@ export function sources(x: usize, batch: i32, n: i32, a: usize): i32 {
       total += v;
       lo = min(lo, v);
     }
-    if (!(lo >= 0) || !(total > 0) || total == Infinity) return b;
+    // a total below the smallest normal f32 has no finite reciprocal: 0 · ∞ would make NaN sources
+    if (!(lo >= 0) || !(total >= F32_MIN_NORMAL) || total == Infinity) return b;
     const inv: f32 = 1 / total;
     i = 0;
     if (ASC_FEATURE_SIMD) {
@@ -1096,4 +1100,266 @@ export function entropy(prob: usize, nIn: i32, R: i32): f64 {
     total += h;
   }
   return nIn > 0 ? total / nIn : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Depth (README "Deep lattices"): renormalised hidden layers.
+
+/**
+ * In place on `batch` rows of `n` complex amplitudes: z ← s·z with s = 1 / Σ_v |z_v|, so that each
+ * hidden layer again carries unit total amplitude, like the sources (DESIGN.md §3). Writes s per row
+ * to `scale` (batch). A row whose total is 0 or not finite is left as it is, with s = 1.
+ */
+export function renormalize(zRe: usize, zIm: usize, batch: i32, n: i32, scale: usize): void {
+  for (let b = 0; b < batch; b++) {
+    const zr = zRe + (<usize>(b * n) << 2);
+    const zi = zIm + (<usize>(b * n) << 2);
+    let total: f32 = 0;
+    let v = 0;
+    if (ASC_FEATURE_SIMD) {
+      let s = f32x4.splat(0);
+      for (; v + 4 <= n; v += 4) {
+        const a = vld(zr, v), c = vld(zi, v);
+        s = f32x4.add(s, f32x4.sqrt(f32x4.add(f32x4.mul(a, a), f32x4.mul(c, c))));
+      }
+      total = hsum(s);
+    }
+    for (; v < n; v++) {
+      const a = ld(zr, v), c = ld(zi, v);
+      total += Mathf.sqrt(a * a + c * c);
+    }
+    let s: f32 = 1;
+    if (total > 0 && total < Infinity) s = 1 / total;
+    st(scale, b, s);
+    if (s == 1) continue;
+    v = 0;
+    if (ASC_FEATURE_SIMD) {
+      const k = f32x4.splat(s);
+      for (; v + 4 <= n; v += 4) {
+        vst(zr, v, f32x4.mul(vld(zr, v), k));
+        vst(zi, v, f32x4.mul(vld(zi, v), k));
+      }
+    }
+    for (; v < n; v++) {
+      st(zr, v, ld(zr, v) * s);
+      st(zi, v, ld(zi, v) * s);
+    }
+  }
+}
+
+/** In place: x[b, :] ← x[b, :] · scale[b] for `batch` rows of `n` reals. */
+export function scaleRows(x: usize, batch: i32, n: i32, scale: usize): void {
+  for (let b = 0; b < batch; b++) {
+    const s = ld(scale, b);
+    const xr = x + (<usize>(b * n) << 2);
+    for (let i = 0; i < n; i++) st(xr, i, ld(xr, i) * s);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sparse topologies (DESIGN.md §1, `causal` and `local`): layers that store only their routes.
+//
+// A layer's routes are compressed sparse rows: `offsets` (i32, nIn + 1) and `targets` (i32, one
+// next-layer site per route, strictly ascending within a site's row). Route j owns θ, p at
+// [j·D, j·D + D) and W, rot, S at j. Every kernel costs O(routes), never O(nIn × nOut). A row whose
+// targets are contiguous (always so for causal and local lattices with ordered positions) runs
+// through the dense SIMD row loops; any other row through a scalar gather/scatter.
+
+// @ts-ignore: decorator
+@inline function ldi(p: usize, i: i32): i32 {
+  return load<i32>(p + (<usize>i << 2));
+}
+
+/** Whether row [o0, o1) of `targets` is the contiguous run targets[o0], targets[o0] + 1, … (ascending rows). */
+// @ts-ignore: decorator
+@inline function contiguous(targets: usize, o0: i32, o1: i32): bool {
+  return ldi(targets, o1 - 1) - ldi(targets, o0) == o1 - o0 - 1;
+}
+
+/** `transfer` per site over its own routes: p = softmax of the site's routes × D logits, W per route. */
+export function transferSparse(
+  theta: usize, prob: usize, wRe: usize, wIm: usize, rotRe: usize, rotIm: usize,
+  offsets: usize, nIn: i32, D: i32, cosD: usize, sinD: usize,
+): void {
+  for (let u = 0; u < nIn; u++) {
+    const o0 = ldi(offsets, u), o1 = ldi(offsets, u + 1);
+    const r = <usize>o0 << 2, t = <usize>(o0 * D) << 2;
+    transfer(theta + t, prob + t, wRe + r, wIm + r, rotRe != 0 ? rotRe + r : 0, rotIm != 0 ? rotIm + r : 0,
+      1, o1 - o0, D, cosD, sinD);
+  }
+}
+
+/** z (batch × nOut complex) = a (batch × nIn; real when `aIm` is 0) through the routes' W (routes complex). */
+export function forwardSparse(
+  aRe: usize, aIm: usize, batch: i32, nIn: i32, offsets: usize, targets: usize,
+  wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize,
+): void {
+  memory.fill(zRe, 0, <usize>(batch * nOut) << 2);
+  memory.fill(zIm, 0, <usize>(batch * nOut) << 2);
+  for (let b = 0; b < batch; b++) {
+    const zr = zRe + (<usize>(b * nOut) << 2);
+    const zi = zIm + (<usize>(b * nOut) << 2);
+    for (let u = 0; u < nIn; u++) {
+      const ar = ld(aRe, b * nIn + u);
+      const ai: f32 = aIm != 0 ? ld(aIm, b * nIn + u) : 0;
+      if (ar == 0 && ai == 0) continue;
+      const o0 = ldi(offsets, u), o1 = ldi(offsets, u + 1);
+      if (contiguous(targets, o0, o1)) {
+        const v0 = <usize>ldi(targets, o0) << 2;
+        cmacRow(zr + v0, zi + v0, ar, ai, wRe + (<usize>o0 << 2), wIm + (<usize>o0 << 2), o1 - o0);
+        continue;
+      }
+      for (let j = o0; j < o1; j++) {
+        const v = ldi(targets, j), a = ld(wRe, j), c = ld(wIm, j);
+        st(zr, v, ld(zr, v) + (ar * a - ai * c));
+        st(zi, v, ld(zi, v) + (ar * c + ai * a));
+      }
+    }
+  }
+}
+
+/** G (C × nIn complex), G[k,u] = Σ_{routes j of u} W[j] · Gnext[k, targets[j]] (Gnext C × nOut). */
+export function propagateSparse(
+  wRe: usize, wIm: usize, offsets: usize, targets: usize, nIn: i32, nOut: i32,
+  gNextRe: usize, gNextIm: usize, C: i32, gRe: usize, gIm: usize,
+): void {
+  for (let k = 0; k < C; k++) {
+    const nr = gNextRe + (<usize>(k * nOut) << 2);
+    const ni = gNextIm + (<usize>(k * nOut) << 2);
+    for (let u = 0; u < nIn; u++) {
+      const o0 = ldi(offsets, u), o1 = ldi(offsets, u + 1);
+      let re: f32 = 0, im: f32 = 0;
+      if (contiguous(targets, o0, o1)) {
+        const v0 = <usize>ldi(targets, o0) << 2;
+        const wr = wRe + (<usize>o0 << 2), wi = wIm + (<usize>o0 << 2), gr = nr + v0, gi = ni + v0;
+        const n = o1 - o0;
+        let v = 0;
+        if (ASC_FEATURE_SIMD) {
+          let sr = f32x4.splat(0), si = f32x4.splat(0);
+          for (; v + 4 <= n; v += 4) {
+            const a = vld(wr, v), b = vld(wi, v), c = vld(gr, v), d = vld(gi, v);
+            sr = f32x4.add(sr, f32x4.sub(f32x4.mul(a, c), f32x4.mul(b, d)));
+            si = f32x4.add(si, f32x4.add(f32x4.mul(a, d), f32x4.mul(b, c)));
+          }
+          re = hsum(sr);
+          im = hsum(si);
+        }
+        for (; v < n; v++) {
+          const a = ld(wr, v), b = ld(wi, v), c = ld(gr, v), d = ld(gi, v);
+          re += a * c - b * d;
+          im += a * d + b * c;
+        }
+      } else {
+        for (let j = o0; j < o1; j++) {
+          const v = ldi(targets, j);
+          const a = ld(wRe, j), b = ld(wIm, j), c = ld(nr, v), d = ld(ni, v);
+          re += a * c - b * d;
+          im += a * d + b * c;
+        }
+      }
+      st(gRe, k * nIn + u, re);
+      st(gIm, k * nIn + u, im);
+    }
+  }
+}
+
+/** S (routes complex) += Σ_b a[b,u] · Γ[b, targets[j]] for every route j of u (a real when `aIm` is 0). */
+export function accumulateSparse(
+  aRe: usize, aIm: usize, batch: i32, nIn: i32, gamRe: usize, gamIm: usize, nOut: i32,
+  offsets: usize, targets: usize, sRe: usize, sIm: usize,
+): void {
+  for (let b = 0; b < batch; b++) {
+    const gr = gamRe + (<usize>(b * nOut) << 2);
+    const gi = gamIm + (<usize>(b * nOut) << 2);
+    for (let u = 0; u < nIn; u++) {
+      const ar = ld(aRe, b * nIn + u);
+      const ai: f32 = aIm != 0 ? ld(aIm, b * nIn + u) : 0;
+      if (ar == 0 && ai == 0) continue;
+      const o0 = ldi(offsets, u), o1 = ldi(offsets, u + 1);
+      if (contiguous(targets, o0, o1)) {
+        const v0 = <usize>ldi(targets, o0) << 2;
+        cmacRow(sRe + (<usize>o0 << 2), sIm + (<usize>o0 << 2), ar, ai, gr + v0, gi + v0, o1 - o0);
+        continue;
+      }
+      for (let j = o0; j < o1; j++) {
+        const v = ldi(targets, j), c = ld(gr, v), d = ld(gi, v);
+        st(sRe, j, ld(sRe, j) + (ar * c - ai * d));
+        st(sIm, j, ld(sIm, j) + (ar * d + ai * c));
+      }
+    }
+  }
+}
+
+/** `update` per site over its own routes (θ routes × D, S and rot per route); S is zeroed. */
+export function updateSparse(
+  theta: usize, sRe: usize, sIm: usize, rotRe: usize, rotIm: usize, offsets: usize, nIn: i32,
+  D: i32, cosD: usize, sinD: usize, cosT: f32, sinT: f32, scale: f32, recentreRows: i32,
+): void {
+  for (let u = 0; u < nIn; u++) {
+    const o0 = ldi(offsets, u), o1 = ldi(offsets, u + 1);
+    const r = <usize>o0 << 2, t = <usize>(o0 * D) << 2;
+    update(theta + t, sRe + r, sIm + r, rotRe != 0 ? rotRe + r : 0, rotIm != 0 ? rotIm + r : 0,
+      1, o1 - o0, D, cosD, sinD, cosT, sinT, scale, recentreRows);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worldline tools (DESIGN.md §1, §3): arrival-time distributions and source-resolved intensities.
+
+/**
+ * One layer of the arrival-time distribution h (DESIGN.md §3, linear response) on a grid of
+ * `q` steps per tick: hOut[v, t + shift_j + d·q] += p(j, d) · hIn[u, t] for every route j = u→v
+ * and duration d. `hIn` is nIn × Tin, `hOut` nOut × Tout (zeroed here; the caller makes
+ * Tout ≥ Tin + max shift + (D−1)·q). `offsets` 0 means a dense layer (route j = u·nOut + v,
+ * `targets` unused); `shift` (i32 per route, travel time δ in grid steps) 0 means none.
+ */
+export function arrivals(
+  hIn: usize, nIn: i32, Tin: i32, offsets: usize, targets: usize, nOut: i32,
+  prob: usize, D: i32, shift: usize, q: i32, hOut: usize, Tout: i32,
+): void {
+  memory.fill(hOut, 0, <usize>(nOut * Tout) << 2);
+  for (let u = 0; u < nIn; u++) {
+    const hu = hIn + (<usize>(u * Tin) << 2);
+    // the support of h[u] (a source is a single tick; most of a deep layer's grid is empty)
+    let t0 = 0, t1 = Tin;
+    while (t0 < t1 && ld(hu, t0) == 0) t0++;
+    while (t1 > t0 && ld(hu, t1 - 1) == 0) t1--;
+    if (t0 == t1) continue;
+    const o0 = offsets != 0 ? ldi(offsets, u) : u * nOut;
+    const o1 = offsets != 0 ? ldi(offsets, u + 1) : (u + 1) * nOut;
+    for (let j = o0; j < o1; j++) {
+      const v = offsets != 0 ? ldi(targets, j) : j - o0;
+      const s = shift != 0 ? ldi(shift, j) : 0;
+      for (let d = 0; d < D; d++) {
+        const p = ld(prob, j * D + d);
+        if (p == 0) continue;
+        const hv = hOut + (<usize>(v * Tout + s + d * q) << 2);
+        let t = t0;
+        if (ASC_FEATURE_SIMD) {
+          const k = f32x4.splat(p);
+          for (; t + 4 <= t1; t += 4) vst(hv, t, f32x4.add(vld(hv, t), f32x4.mul(k, vld(hu, t))));
+        }
+        for (; t < t1; t++) st(hv, t, ld(hv, t) + p * ld(hu, t));
+      }
+    }
+  }
+}
+
+/** out[v] += Σ_b |z[b, v]|² over `batch` rows of `n` complex values (incoherent intensity per site). */
+export function intensity(zRe: usize, zIm: usize, batch: i32, n: i32, out: usize): void {
+  for (let b = 0; b < batch; b++) {
+    const zr = zRe + (<usize>(b * n) << 2);
+    const zi = zIm + (<usize>(b * n) << 2);
+    let v = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; v + 4 <= n; v += 4) {
+        const a = vld(zr, v), c = vld(zi, v);
+        vst(out, v, f32x4.add(vld(out, v), f32x4.add(f32x4.mul(a, a), f32x4.mul(c, c))));
+      }
+    }
+    for (; v < n; v++) {
+      const a = ld(zr, v), c = ld(zi, v);
+      st(out, v, ld(out, v) + (a * a + c * c));
+    }
+  }
 }

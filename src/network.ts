@@ -1,7 +1,12 @@
-import { createBackend, resolveBackend, type Backend, type BackendChoice, type BackendName, type Complex, type F32, type I32 } from './backend/index.js';
+import { createBackend, resolveBackend, type Backend, type BackendChoice, type BackendName, type Complex, type F32, type I32, type Routes } from './backend/index.js';
 import { FfitError, check } from './errors.js';
+import { decodeModel, encodeModel, type ModelJSON, type ModelJSONv1 } from './model-format.js';
 import { resolveOptions, sitePositions, type FfitOptions, type ResolvedOptions } from './options.js';
 import { Rng } from './rng.js';
+import { checkLabelledSet, checkLabels, imageCount, sourceError } from './validate.js';
+
+export type { ModelJSON, ModelJSONv1 } from './model-format.js';
+import { buildRoutes, type RouteTable } from './topology.js';
 
 /** Pixels or intensities, flat, row-major: `count × N_0` values ≥ 0 (any scale: each row is normalised). */
 export type Images = Uint8Array | Uint8ClampedArray | Float32Array | Float64Array | readonly number[];
@@ -89,25 +94,18 @@ export interface FitOptions {
   onEpoch?: (record: EpochRecord) => void;
 }
 
-/** The serialised model (format `ffit-model`, version 1): options plus logits per layer, base64 Float32 LE. */
-export interface ModelJSON {
-  format: 'ffit-model';
-  version: 1;
-  options: Omit<ResolvedOptions, 'backend' | 'threads' | 'speed'> & { speed: number | 'Infinity' };
-  /** θ^ℓ per layer, `N_ℓ × N_{ℓ+1} × D` little-endian Float32, base64. */
-  logits: string[];
-  /** Examples seen in training so far. */
-  examplesSeen: number;
-  /** Anything the caller attaches (metrics, data description). */
-  meta?: Record<string, unknown>;
-}
-
 /** Evaluation and prediction run in chunks of this many examples. */
 const CHUNK = 256;
 
 interface Layer {
   nIn: number;
   nOut: number;
+  /** Routes in backend memory for `causal` / `local`; null for `dense` (dense kernels). */
+  routes: Routes | null;
+  /** The same routes on the JavaScript side (null for `dense`). */
+  table: RouteTable | null;
+  /** Number of routes: N_ℓ N_{ℓ+1} (dense) or table.count. */
+  count: number;
   theta: F32;
   prob: F32;
   w: Complex;
@@ -129,8 +127,10 @@ export class InterferenceNetwork {
   readonly classes: number;
   /** Examples trained on so far. */
   examplesSeen = 0;
-  /** What the model file carried in `meta` (empty for a new network). */
+  /** What the model file carried in `meta` (empty for a new network); saved again by {@link toJSON}. */
   meta: Record<string, unknown> = {};
+  /** Training metrics the model file carried (empty for a new network); saved again by {@link toJSON}. */
+  metrics: Record<string, unknown> = {};
 
   private backend: Backend | null;
   private readonly layers: Layer[];
@@ -156,11 +156,13 @@ export class InterferenceNetwork {
   private predictedB!: I32;
   private energyB!: F32;
   private fieldB!: F32;
+  /** Per hidden layer ℓ (index ℓ; 0 and L unused): the renormalisation factor s_ℓ of each example. */
+  private scales!: F32[];
   private rowsB!: I32;
   /** The training images of the running `fit`, copied into backend memory once: batches go in by index. */
   private staged: { images: Images; buf: I32; bytes: boolean } | null = null;
 
-  private constructor(options: ResolvedOptions, backend: Backend, logits: Float32Array[] | null) {
+  private constructor(options: ResolvedOptions, backend: Backend, logits: Float32Array[] | null, tables: (RouteTable | null)[]) {
     this.options = Object.freeze(options);
     this.backend = backend;
     const { layers: sizes, durations: D, omega, tStar } = options;
@@ -179,13 +181,16 @@ export class InterferenceNetwork {
     this.layers = [];
     for (let l = 0; l + 1 < sizes.length; l++) {
       const nIn = sizes[l]!, nOut = sizes[l + 1]!;
+      const table = tables[l]!;
+      const count = table ? table.count : nIn * nOut;
       const layer: Layer = {
-        nIn, nOut,
-        theta: backend.f32(nIn * nOut * D),
-        prob: backend.f32(nIn * nOut * D),
-        w: this.complex(nIn * nOut),
-        rot: Number.isFinite(options.speed) ? this.complex(nIn * nOut) : null,
-        s: this.complex(nIn * nOut),
+        nIn, nOut, table, count,
+        routes: table ? this.upload(table) : null,
+        theta: backend.f32(count * D),
+        prob: backend.f32(count * D),
+        w: this.complex(count),
+        rot: Number.isFinite(options.speed) ? this.complex(count) : null,
+        s: this.complex(count),
       };
       this.layers.push(layer);
       this.initLayer(layer, l, logits ? logits[l]! : null);
@@ -203,40 +208,37 @@ export class InterferenceNetwork {
    */
   static async create(options: FfitOptions): Promise<InterferenceNetwork> {
     const resolved = resolveOptions(options);
-    checkMemory(resolved);
+    const tables = tablesOf(resolved);
+    checkMemory(resolved, tables);
     const backend = await createBackend(resolved.backend, resolved.threads);
-    return new InterferenceNetwork(resolved, backend, null);
+    return new InterferenceNetwork(resolved, backend, null, tables);
   }
 
   /**
-   * Rebuilds a network from {@link toJSON} output. `backend` overrides the stored choice.
-   * Throws `FfitError('E_MODEL')` when the document is not a version-1 ffit model or its logits
-   * do not match the lattice.
+   * Rebuilds a network from a model document (JSON text or object, docs/MODEL_FORMAT.md):
+   * version 2 from {@link toJSON}, or version 1 (migrated). `backend` overrides the default `auto`;
+   * `source` names the document in error messages (e.g. its path).
+   * Throws `FfitError` `E_MODEL` (not a model, malformed, invalid options, logits that do not fit
+   * the lattice or are not finite), `E_MODEL_CHECKSUM` (changed since saving), `E_MODEL_VERSION`
+   * (written by a newer ffit), `E_MEMORY`, `E_BACKEND`.
    */
-  static async fromJSON(json: ModelJSON | string, backend?: BackendChoice): Promise<InterferenceNetwork> {
-    let doc: ModelJSON;
-    try {
-      doc = typeof json === 'string' ? (JSON.parse(json) as ModelJSON) : json;
-    } catch (err) {
-      throw new FfitError('E_MODEL', `The model file is not valid JSON (${(err as Error).message}); re-save it with ffit.`);
-    }
-    check(typeof doc === 'object' && doc !== null && doc.format === 'ffit-model', 'This is not an ffit model (missing "format": "ffit-model").', 'E_MODEL');
-    check(doc.version === 1, `Unsupported model version ${JSON.stringify(doc.version)}; this ffit reads version 1.`, 'E_MODEL');
-    const { speed, ...rest } = doc.options;
-    const resolved = resolveOptions({ ...rest, speed: speed === 'Infinity' ? Infinity : speed, backend: backend ?? 'auto' } as FfitOptions);
-    const sizes = resolved.layers;
-    check(Array.isArray(doc.logits) && doc.logits.length === sizes.length - 1, `The model has ${doc.logits?.length} logit arrays; its lattice needs ${sizes.length - 1}.`, 'E_MODEL');
-    const logits = doc.logits.map((b64, l) => {
-      const arr = fromBase64F32(b64);
-      const want = sizes[l]! * sizes[l + 1]! * resolved.durations;
-      check(arr.length === want, `Layer ${l} of the model holds ${arr.length} logits; ${sizes[l]}×${sizes[l + 1]}×${resolved.durations} = ${want} expected.`, 'E_MODEL');
-      for (const v of arr) check(Number.isFinite(v), `Layer ${l} of the model holds a non-finite logit; the file is corrupt.`, 'E_MODEL');
-      return arr;
+  static async fromJSON(json: ModelJSON | ModelJSONv1 | string, backend?: BackendChoice, source = 'the model'): Promise<InterferenceNetwork> {
+    const model = decodeModel(json, source);
+    const resolved = resolveOptions({ ...model.options, positions: model.options.positions ?? undefined, backend: backend ?? 'auto' });
+    const sizes = resolved.layers, D = resolved.durations;
+    const tables = tablesOf(resolved);
+    check(model.logits.length === sizes.length - 1,
+      `The lattice ${sizes.join('→')} of ${source} needs ${sizes.length - 1} logit arrays; the file holds ${model.logits.length}. It is damaged.`, 'E_MODEL');
+    model.logits.forEach(({ shape }, l) => {
+      const want = logitShape(sizes, D, tables, l);
+      check(shape.length === want.length && shape.every((n, i) => n === want[i]),
+        `Layer ${l} of ${source} has logits of shape ${shape.join('×')}; its ${resolved.topology} lattice needs ${want.join('×')}. The file is damaged.`, 'E_MODEL');
     });
-    checkMemory(resolved);
-    const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend, resolved.threads), logits);
-    net.examplesSeen = Number(doc.examplesSeen) || 0;
-    if (doc.meta && typeof doc.meta === 'object') net.meta = { ...doc.meta };
+    checkMemory(resolved, tables);
+    const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend, resolved.threads), model.logits.map((x) => x.values), tables);
+    net.examplesSeen = model.examplesSeen;
+    net.meta = { ...model.meta };
+    net.metrics = { ...model.metrics };
     return net;
   }
 
@@ -245,9 +247,9 @@ export class InterferenceNetwork {
     return this.be.name;
   }
 
-  /** Bytes of memory the backend holds (WebAssembly memory size). */
+  /** Bytes of memory the backend holds (WebAssembly memory size); 0 after {@link dispose}. */
   get memoryBytes(): number {
-    return this.be.memoryBytes();
+    return this.backend?.memoryBytes() ?? 0;
   }
 
   private get be(): Backend {
@@ -259,6 +261,14 @@ export class InterferenceNetwork {
     return { re: this.be.f32(n), im: this.be.f32(n) };
   }
 
+  /** Copies a route table into backend memory. */
+  private upload(table: RouteTable): Routes {
+    const offsets = this.be.i32(table.offsets.length), targets = this.be.i32(table.count);
+    this.be.viewI32(offsets).set(table.offsets);
+    this.be.viewI32(targets).set(table.targets);
+    return { offsets, targets, count: table.count };
+  }
+
   private initLayer(layer: Layer, l: number, logits: Float32Array | null): void {
     const { initScale, omega, speed } = this.options;
     const theta = this.be.view(layer.theta);
@@ -268,11 +278,14 @@ export class InterferenceNetwork {
       // travel phase e^{−iωδ(u,v)}, δ = |pos(v) − pos(u)| / c   (DESIGN.md §1, §3)
       const pu = sitePositions(this.options, l), pv = sitePositions(this.options, l + 1);
       const re = this.be.view(layer.rot.re), im = this.be.view(layer.rot.im);
+      const t = layer.table;
       for (let u = 0; u < layer.nIn; u++) {
-        for (let v = 0; v < layer.nOut; v++) {
+        const j0 = t ? t.offsets[u]! : u * layer.nOut, j1 = t ? t.offsets[u + 1]! : (u + 1) * layer.nOut;
+        for (let j = j0; j < j1; j++) {
+          const v = t ? t.targets[j]! : j - j0;
           const phase = -omega * (Math.abs(pv[v]! - pu[u]!) / speed);
-          re[u * layer.nOut + v] = Math.cos(phase);
-          im[u * layer.nOut + v] = Math.sin(phase);
+          re[j] = Math.cos(phase);
+          im[j] = Math.sin(phase);
         }
       }
     }
@@ -283,7 +296,7 @@ export class InterferenceNetwork {
     const be = this.be;
     if (this.capacity > 0) {
       for (const buf of [this.x, this.labels, this.rowsB, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB,
-        this.gamma.re, this.gamma.im, ...this.a.flatMap((c) => [c.re, c.im])]) be.release(buf);
+        this.gamma.re, this.gamma.im, ...this.a.flatMap((c) => [c.re, c.im]), ...this.scales]) be.release(buf);
     }
     const sizes = this.options.layers, C = this.classes;
     this.x = be.f32(n * sizes[0]!);
@@ -296,14 +309,14 @@ export class InterferenceNetwork {
     this.predictedB = be.i32(n);
     this.energyB = be.f32(n);
     this.fieldB = be.f32(n * C);
+    this.scales = sizes.map(() => be.f32(n));
     this.capacity = n;
   }
 
   /** Recomputes p and W of every layer and the propagators G after θ changed outside a training step. */
   private refresh(): void {
     if (!this.dirty) return;
-    const be = this.be, D = this.options.durations;
-    for (const L of this.layers) be.transfer(L.theta, L.prob, L.w, L.rot, L.nIn, L.nOut, D, this.cosD, this.sinD);
+    for (const L of this.layers) this.transferLayer(L);
     this.propagateAll();
     this.dirty = false;
     this.probStale = false;
@@ -313,9 +326,15 @@ export class InterferenceNetwork {
   private refreshProbabilities(): void {
     this.refresh();
     if (!this.probStale) return;
-    const be = this.be, D = this.options.durations;
-    for (const L of this.layers) be.transfer(L.theta, L.prob, L.w, L.rot, L.nIn, L.nOut, D, this.cosD, this.sinD);
+    for (const L of this.layers) this.transferLayer(L);
     this.probStale = false;
+  }
+
+  /** θ → p → W of one layer (DESIGN.md §2–§3), with its dense or sparse kernel. */
+  private transferLayer(L: Layer): void {
+    const be = this.be, D = this.options.durations;
+    if (L.routes) be.transferSparse(L.theta, L.prob, L.w, L.rot, L.routes, L.nIn, D, this.cosD, this.sinD);
+    else be.transfer(L.theta, L.prob, L.w, L.rot, L.nIn, L.nOut, D, this.cosD, this.sinD);
   }
 
   /** G^ℓ = W^ℓ G^{ℓ+1} for ℓ = L−1 … 1 (DESIGN.md §5.3); g[i] holds G^{i+1}. */
@@ -323,7 +342,8 @@ export class InterferenceNetwork {
     const be = this.be, C = this.classes;
     for (let l = this.layers.length - 1; l >= 1; l--) {
       const L = this.layers[l]!;
-      be.propagate(L.w, L.nIn, L.nOut, this.g[l]!, C, this.g[l - 1]!);
+      if (L.routes) be.propagateSparse(L.w, L.routes, L.nIn, L.nOut, this.g[l]!, C, this.g[l - 1]!);
+      else be.propagate(L.w, L.nIn, L.nOut, this.g[l]!, C, this.g[l - 1]!);
     }
   }
 
@@ -351,24 +371,28 @@ export class InterferenceNetwork {
 
   /** Copies examples `rows` (or the first `count`) of `images` into the input buffer and makes sources. */
   private load(images: Images, n0: number, rows: ArrayLike<number> | null, start: number, count: number): void {
+    const xv = this.be.view(this.x);
+    const rowOf = (i: number) => (images as Float32Array).subarray
+      ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
+      : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
     if (rows !== null && this.staged !== null && this.staged.images === images) {
       const rv = this.be.viewI32(this.rowsB);
       for (let b = 0; b < count; b++) rv[b] = rows[start + b]!;
       this.be.gather(this.staged.buf, this.staged.bytes, this.rowsB, count, n0, this.x);
     } else {
-      const xv = this.be.view(this.x);
       for (let b = 0; b < count; b++) {
         const i = rows ? rows[start + b]! : start + b;
-        const row = (images as Float32Array).subarray
-          ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
-          : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
-        xv.set(row, b * n0);
+        try {
+          xv.set(rowOf(i), b * n0);
+        } catch {
+          throw sourceError(i, rowOf(i)); // e.g. a BigInt in a plain array
+        }
       }
     }
     const bad = this.be.sources(this.x, count, n0, this.a[0]!.re);
     if (bad >= 0) {
       const i = rows ? rows[start + bad]! : start + bad;
-      throw new FfitError('E_INPUT', `Image ${i} cannot be a source: its values must be finite, ≥ 0 and not all zero (the input is normalised to unit total intensity, DESIGN.md §3).`);
+      throw sourceError(i, rowOf(i));
     }
   }
 
@@ -378,28 +402,23 @@ export class InterferenceNetwork {
     this.refresh();
     for (let l = 0; l < this.layers.length; l++) {
       const L = this.layers[l]!;
-      be.forward(this.a[l]!.re, l === 0 ? null : this.a[l]!.im, count, L.nIn, L.w, L.nOut, this.a[l + 1]!);
-      if (o.response === 'ising' && l + 1 < this.layers.length) be.ising(this.a[l + 1]!, count * L.nOut, o.kappa);
+      const aIm = l === 0 ? null : this.a[l]!.im;
+      if (L.routes) be.forwardSparse(this.a[l]!.re, aIm, count, L.nIn, L.w, L.routes, L.nOut, this.a[l + 1]!);
+      else be.forward(this.a[l]!.re, aIm, count, L.nIn, L.w, L.nOut, this.a[l + 1]!);
+      if (l + 1 === this.layers.length) break;
+      if (o.renormalize) be.renormalize(this.a[l + 1]!, count, L.nOut, this.scales[l + 1]!);
+      if (o.response === 'ising') be.ising(this.a[l + 1]!, count * L.nOut, o.kappa);
     }
     be.targets(this.a[this.layers.length]!, count, C, labels, o.beta, this.cosT, this.sinT,
       o.objective === 'boltzmann' ? 0 : 1, o.coupling, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB);
   }
 
   private checkImages(images: Images): number {
-    const n0 = this.options.layers[0]!;
-    check(images !== null && typeof images === 'object' && typeof images.length === 'number', 'images must be a typed array or an array of numbers.', 'E_SHAPE');
-    check(images.length % n0 === 0,
-      `images holds ${images.length} values, not a multiple of the ${n0} source sites of this lattice; each image must have ${n0} values.`, 'E_SHAPE');
-    return images.length / n0;
+    return imageCount(images, this.options.layers[0]!);
   }
 
   private checkLabels(labels: Labels, count: number): void {
-    check(labels !== null && typeof labels === 'object' && labels.length === count,
-      `labels must hold one class per image (${count}); got ${labels?.length}.`, 'E_SHAPE');
-    for (let i = 0; i < count; i++) {
-      const y = labels[i]!;
-      check(Number.isInteger(y) && y >= 0 && y < this.classes, `Label ${i} is ${y}; labels must be integers from 0 to ${this.classes - 1}.`, 'E_LABEL');
-    }
+    checkLabels(labels, count, this.classes, this.options.layers[0]!);
   }
 
   private batchMetrics(count: number, labels: ArrayLike<number>, start: number): BatchMetrics {
@@ -455,35 +474,53 @@ export class InterferenceNetwork {
   }
 
   /**
-   * The update of DESIGN.md §5.3–§5.6 for every layer, fused with the transfer of the new θ:
-   * top-down, so that Γ^{ℓ+1} = B · G^{ℓ+1} still uses the propagators of the network that made
-   * the predictions; then the propagators of the new network.
+   * The update of DESIGN.md §5.3–§5.6 for every layer, followed at once by the transfer of the new
+   * θ: top-down (as {@link accumulateGains}), so that Γ^{ℓ+1} = B · G^{ℓ+1} still uses the
+   * propagators of the network that made the predictions; then the propagators of the new network.
+   * A dense layer does it in one fused kernel (`learn`) that skips p; a sparse layer accumulates,
+   * updates and transfers with its own kernels.
    */
   private learnLayers(count: number, scale: number): void {
-    const be = this.be, o = this.options, C = this.classes;
-    for (let l = this.layers.length - 1; l >= 0; l--) {
+    const be = this.be, o = this.options, C = this.classes, top = this.layers.length - 1;
+    for (let l = top; l >= 0; l--) {
       const L = this.layers[l]!;
+      if (o.renormalize && l < top) be.scaleRows(this.fieldB, count, C, this.scales[l + 1]!);
       be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, this.gamma);
-      be.learn(this.a[l]!.re, l === 0 ? null : this.a[l]!.im, count, L.nIn, this.gamma, L.nOut, L.theta, null, L.w, L.rot,
-        o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale);
+      const aIm = l === 0 ? null : this.a[l]!.im;
+      if (L.routes) {
+        be.accumulateSparse(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.routes, L.s);
+        this.applyUpdate(L, L.theta, scale, true);
+        this.transferLayer(L);
+      } else {
+        be.learn(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.theta, null, L.w, L.rot,
+          o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale);
+      }
     }
     this.propagateAll();
     this.probStale = true;
   }
 
-  /** S^ℓ += Σ_batch a^ℓ ⊗ Γ^{ℓ+1}, Γ^{ℓ+1} = B · G^{ℓ+1}, for every layer (DESIGN.md §5.3–§5.5). */
+  /**
+   * S^ℓ += Σ_batch a^ℓ ⊗ Γ^{ℓ+1}, Γ^{ℓ+1} = B · G^{ℓ+1}, for every layer (DESIGN.md §5.3–§5.5).
+   * With `renormalize`, a^L = a^ℓ (s_{ℓ+1} W^{ℓ+1}) ⋯ (s_{L−1} W^{L−1}) sends the induced field
+   * down scaled by c_{ℓ+1} = Π_{m>ℓ} s_m per example: B is multiplied in place by s_{ℓ+1} on the way
+   * down (G stays per batch; the factors come from the forward pass, no backward pass).
+   */
   private accumulateGains(count: number): void {
-    const be = this.be, C = this.classes;
-    for (let l = this.layers.length - 1; l >= 0; l--) {
+    const be = this.be, C = this.classes, top = this.layers.length - 1;
+    for (let l = top; l >= 0; l--) {
       const L = this.layers[l]!;
+      if (this.options.renormalize && l < top) be.scaleRows(this.fieldB, count, C, this.scales[l + 1]!);
       be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, this.gamma);
-      be.accumulate(this.a[l]!.re, l === 0 ? null : this.a[l]!.im, count, L.nIn, this.gamma, L.nOut, L.s);
+      const aIm = l === 0 ? null : this.a[l]!.im;
+      if (L.routes) be.accumulateSparse(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.routes, L.s);
+      else be.accumulate(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.s);
     }
   }
 
   /**
    * Route gains ḡ of DESIGN.md §5.5 averaged over a labelled batch, without updating anything:
-   * one `N_ℓ × N_{ℓ+1} × D` array per layer (units of log-probability per unit probability). For a
+   * one `routes × D` array per layer (dense: `N_ℓ × N_{ℓ+1} × D`; units of log-probability per unit probability). For a
    * `linear` lattice ḡ = ∂ mean log P(y|x) / ∂p (`boltzmann`) or β ∂ mean Σ_k h_k M_k / ∂p (`field`).
    */
   gains(images: Images, labels: Labels): Float32Array[] {
@@ -498,12 +535,19 @@ export class InterferenceNetwork {
     this.feed(count, this.labels);
     this.accumulateGains(count);
     return this.layers.map((L) => {
-      const out = be.f32(L.nIn * L.nOut * o.durations);
-      be.update(out, L.s, L.rot, L.nIn, L.nOut, o.durations, this.cosD, this.sinD, this.cosT, this.sinT, o.beta / count, false);
+      const out = be.f32(L.count * o.durations);
+      this.applyUpdate(L, out, o.beta / count, false);
       const copy = be.view(out).slice();
       be.release(out);
       return copy;
     });
+  }
+
+  /** θ += scale · Re(e^{iωt*} rot e^{−iωd} S), S ← 0, with the layer's dense or sparse kernel. */
+  private applyUpdate(L: Layer, theta: F32, scale: number, recentre: boolean): void {
+    const o = this.options;
+    if (L.routes) this.be.updateSparse(theta, L.s, L.rot, L.routes, L.nIn, o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale, recentre);
+    else this.be.update(theta, L.s, L.rot, L.nIn, L.nOut, o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale, recentre);
   }
 
   /**
@@ -511,15 +555,15 @@ export class InterferenceNetwork {
    * seeded generator. Returns one record per epoch. Throws like {@link trainBatch}.
    */
   fit(train: LabelledSet, fitOptions: FitOptions = {}): EpochRecord[] {
+    check(typeof fitOptions === 'object' && fitOptions !== null, 'fit options must be an object such as { epochs: 3 } (or left out).');
     const { epochs = 3, shuffle = true, schedule = 'linear' } = fitOptions;
     check(Number.isInteger(epochs) && epochs >= 1, `epochs must be an integer ≥ 1; got ${JSON.stringify(epochs)}.`);
     check(['constant', 'linear', 'cosine'].includes(schedule), `schedule must be "constant", "linear" or "cosine"; got ${JSON.stringify(schedule)}.`);
-    const count = this.checkImages(train.images);
-    this.checkLabels(train.labels, count);
-    check(count >= 1, 'The training set is empty.', 'E_DATA');
-    for (const set of [fitOptions.validation, fitOptions.test]) {
-      if (set) this.checkLabels(set.labels, this.checkImages(set.images));
-    }
+    const n0 = this.options.layers[0]!;
+    const count = checkLabelledSet(train, n0, this.classes, 'training set');
+    check(count >= 1, 'The training set is empty; pass at least one image.', 'E_DATA');
+    if (fitOptions.validation) checkLabelledSet(fitOptions.validation, n0, this.classes, 'validation set');
+    if (fitOptions.test) checkLabelledSet(fitOptions.test, n0, this.classes, 'test set');
     const batch = this.options.batchSize;
     this.ensureCapacity(batch);
     const history: EpochRecord[] = [];
@@ -625,18 +669,34 @@ export class InterferenceNetwork {
     return { count, accuracy: correct / k, energy: energy / k, momentY: momentY / k, loss: loss / k, confusion };
   }
 
-  /** Route probabilities p of layer ℓ: a copy, `N_ℓ × N_{ℓ+1} × D`, each site's row sums to 1. */
+  /**
+   * The routes of layer ℓ (DESIGN.md §1) as compressed sparse rows (copies): `offsets` (`N_ℓ + 1`)
+   * and `targets` (one next-layer site per route, ascending per site). Route j's logits,
+   * probabilities and gains are entries `j·D … j·D + D − 1` of {@link logits}, {@link probabilities}
+   * and {@link gains}, its transfer entry j of {@link transfer}. Dense layers: route j = u·N_{ℓ+1} + v.
+   */
+  routes(layer: number): RouteTable {
+    const L = this.layerAt(layer);
+    if (L.table) return { offsets: L.table.offsets.slice(), targets: L.table.targets.slice(), count: L.count };
+    return {
+      offsets: Int32Array.from({ length: L.nIn + 1 }, (_, u) => u * L.nOut),
+      targets: Int32Array.from({ length: L.count }, (_, j) => j % L.nOut),
+      count: L.count,
+    };
+  }
+
+  /** Route probabilities p of layer ℓ: a copy, `routes × D` (dense: `N_ℓ × N_{ℓ+1} × D`), each site's routes sum to 1. */
   probabilities(layer: number): Float32Array {
     this.refreshProbabilities();
     return this.be.view(this.layerAt(layer).prob).slice();
   }
 
-  /** Route logits θ of layer ℓ: a copy, `N_ℓ × N_{ℓ+1} × D`, each site's maximum is 0 after an update. */
+  /** Route logits θ of layer ℓ: a copy, `routes × D` (dense: `N_ℓ × N_{ℓ+1} × D`), each site's maximum is 0 after an update. */
   logits(layer: number): Float32Array {
     return this.be.view(this.layerAt(layer).theta).slice();
   }
 
-  /** Complex transfer W^ℓ (DESIGN.md §3): copies `{re, im}`, each `N_ℓ × N_{ℓ+1}`, |W_uv| ≤ Σ_d p. */
+  /** Complex transfer W^ℓ (DESIGN.md §3): copies `{re, im}`, one entry per route (dense: `N_ℓ × N_{ℓ+1}`), |W_j| ≤ Σ_d p. */
   transfer(layer: number): { re: Float32Array; im: Float32Array } {
     this.refresh();
     const w = this.layerAt(layer).w;
@@ -671,7 +731,9 @@ export class InterferenceNetwork {
   /** Mean route entropy per site (nats) of each layer; ln(N_{ℓ+1} D) is uniform routing. */
   routeEntropy(): number[] {
     this.refreshProbabilities();
-    return this.layers.map((L) => this.be.entropy(L.prob, L.nIn, L.nOut * this.options.durations));
+    const D = this.options.durations;
+    // a sparse layer's rows differ in length: sum every row's entropy (one "row" of all routes), then average
+    return this.layers.map((L) => (L.routes ? this.be.entropy(L.prob, 1, L.count * D) / L.nIn : this.be.entropy(L.prob, L.nIn, L.nOut * D)));
   }
 
   private layerAt(layer: number): Layer {
@@ -679,17 +741,155 @@ export class InterferenceNetwork {
     return this.layers[layer]!;
   }
 
-  /** Serialises the options and logits (see {@link ModelJSON}); exact round trip. */
-  toJSON(meta?: Record<string, unknown>): ModelJSON {
-    const { backend: _backend, threads: _threads, speed, ...rest } = this.options;
-    return {
-      format: 'ffit-model',
-      version: 1,
-      options: { ...rest, layers: [...rest.layers], speed: Number.isFinite(speed) ? speed : 'Infinity' },
-      logits: this.layers.map((L) => toBase64F32(this.be.view(L.theta))),
+  /** Loads one image as the source row 0 and checks it is one image. */
+  private loadOne(image: Images): number[] {
+    const n0 = this.options.layers[0]!;
+    check(this.checkImages(image) === 1, `Pass exactly one image of ${n0} values; got ${image.length / n0} images.`, 'E_SHAPE');
+    this.load(image, n0, null, 0, 1);
+    return Array.from(this.be.view(this.a[0]!.re).subarray(0, n0));
+  }
+
+  /**
+   * The arrival-time distribution of one image at every target (DESIGN.md §3, linear response):
+   * `h[k·T + t]` is the source intensity that reaches target k along worldlines of duration
+   * `t / resolution` ticks, `h_k(τ) = Σ_i a⁰_i Σ_{worldlines i→k of duration τ} Π p`, computed layer
+   * by layer in WebAssembly (`arrivals` kernel). Travel times δ = |Δpos|/c are rounded to the grid
+   * of `resolution` steps per tick (integer ≥ 1; default 1 for c = ∞, else 8): exact when δ·resolution
+   * is whole, else each phase is off by at most ω/(2·resolution). Σ_t h_k(t) e^{−iωt/resolution}
+   * is then the target amplitude of the lattice without renormalisation (with it, divided by
+   * Π_ℓ s_ℓ). The whole distribution sums to 1. Throws `E_SHAPE` unless `image` is one image,
+   * `E_OPTION` for a bad resolution.
+   */
+  arrivalTimes(image: Images, resolution?: number): { resolution: number; ticks: number; h: Float32Array } {
+    const o = this.options, be = this.be, D = o.durations, C = this.classes;
+    const q = resolution ?? (Number.isFinite(o.speed) ? 8 : 1);
+    check(Number.isInteger(q) && q >= 1 && q <= 1024, `resolution must be an integer from 1 to 1024 (grid steps per tick); got ${JSON.stringify(resolution)}.`);
+    this.loadOne(image);
+    this.refreshProbabilities(); // the arrival times follow p
+    const temps: (F32 | I32)[] = [];
+    let T = 1;
+    let h = be.f32(o.layers[0]!);
+    temps.push(h);
+    be.view(h).set(be.view(this.a[0]!.re).subarray(0, o.layers[0]!));
+    try {
+      for (let l = 0; l < this.layers.length; l++) {
+        const L = this.layers[l]!;
+        let shift: I32 | null = null, most = 0;
+        if (Number.isFinite(o.speed)) {
+          const t = this.routes(l), pu = sitePositions(o, l), pv = sitePositions(o, l + 1);
+          shift = be.i32(L.count);
+          temps.push(shift);
+          const sv = be.viewI32(shift);
+          for (let u = 0; u < L.nIn; u++) {
+            for (let j = t.offsets[u]!; j < t.offsets[u + 1]!; j++) {
+              sv[j] = Math.round((Math.abs(pv[t.targets[j]!]! - pu[u]!) / o.speed) * q);
+              most = Math.max(most, sv[j]!);
+            }
+          }
+        }
+        const Tout = T + most + (D - 1) * q;
+        check(L.nOut * Tout <= 1 << 26, `The arrival-time grid of layer ${l + 1} would hold ${L.nOut * Tout} values; use a smaller resolution.`, 'E_MEMORY');
+        const next = be.f32(L.nOut * Tout);
+        temps.push(next);
+        be.arrivals(h, L.nIn, T, L.routes, L.nOut, L.prob, D, shift, q, next, Tout);
+        h = next;
+        T = Tout;
+      }
+      return { resolution: q, ticks: T, h: be.view(h).slice(0, C * T) };
+    } finally {
+      for (const buf of temps) be.release(buf);
+    }
+  }
+
+  /**
+   * Where worldlines of one image meet (DESIGN.md §1 self-attention events, §3 linear response):
+   * for each hidden layer ℓ = 1 … L−1 and site v, the coherent amplitude z_v = Σ_i c_i(v) of the
+   * contributions c_i(v) arriving from the sources i (with the renormalisation factors of this
+   * image's forward pass), the incoherent intensity Σ_i |c_i(v)|² and the number of lit sources
+   * (a⁰_i > 0) whose worldlines reach v. The interaction energy of the meeting dipoles is
+   * `−(J/2)(|z_v|² − Σ_i |c_i|²) = −J Σ_{i<j} Re(c_i c̄_j)` (negative where they interfere
+   * constructively). Contributions are fed forward in WebAssembly as a batch of one row per lit
+   * source. Throws `E_SHAPE` unless `image` is one image.
+   */
+  meetings(image: Images): { layer: number; re: Float32Array; im: Float32Array; incoherent: Float32Array; sources: Int32Array }[] {
+    const o = this.options, be = this.be, n0 = o.layers[0]!, top = this.layers.length;
+    const a0 = this.loadOne(image);
+    this.refresh();
+    const lit = a0.flatMap((v, i) => (v > 0 ? [i] : []));
+    // this image's coherent amplitudes and renormalisation factors, hidden sites linear
+    const coherent: { re: Float32Array; im: Float32Array }[] = [];
+    const factors: number[] = [];
+    for (let l = 0; l + 1 < top; l++) {
+      const L = this.layers[l]!, aIm = l === 0 ? null : this.a[l]!.im;
+      if (L.routes) be.forwardSparse(this.a[l]!.re, aIm, 1, L.nIn, L.w, L.routes, L.nOut, this.a[l + 1]!);
+      else be.forward(this.a[l]!.re, aIm, 1, L.nIn, L.w, L.nOut, this.a[l + 1]!);
+      if (o.renormalize) be.renormalize(this.a[l + 1]!, 1, L.nOut, this.scales[l + 1]!);
+      factors.push(o.renormalize ? be.view(this.scales[l + 1]!)[0]! : 1);
+      coherent.push({ re: be.view(this.a[l + 1]!.re).slice(0, L.nOut), im: be.view(this.a[l + 1]!.im).slice(0, L.nOut) });
+    }
+    const incoherent = this.layers.slice(0, -1).map((L) => be.f32(L.nOut));
+    try {
+      for (let start = 0; start < lit.length; start += this.capacity) {
+        const n = Math.min(this.capacity, lit.length - start);
+        const x = be.view(this.a[0]!.re);
+        x.fill(0, 0, n * n0);
+        for (let b = 0; b < n; b++) x[b * n0 + lit[start + b]!] = a0[lit[start + b]!]!;
+        for (let l = 0; l + 1 < top; l++) {
+          const L = this.layers[l]!, aIm = l === 0 ? null : this.a[l]!.im;
+          if (L.routes) be.forwardSparse(this.a[l]!.re, aIm, n, L.nIn, L.w, L.routes, L.nOut, this.a[l + 1]!);
+          else be.forward(this.a[l]!.re, aIm, n, L.nIn, L.w, L.nOut, this.a[l + 1]!);
+          const sc = this.scales[l + 1]!;
+          be.view(sc).fill(factors[l]!, 0, n);
+          be.scaleRows(this.a[l + 1]!.re, n, L.nOut, sc);
+          be.scaleRows(this.a[l + 1]!.im, n, L.nOut, sc);
+          be.intensity(this.a[l + 1]!, n, L.nOut, incoherent[l]!);
+        }
+      }
+      // which lit sources reach each site: bit sets pushed along the routes
+      const words = Math.ceil(n0 / 32);
+      let reach = new Uint32Array(n0 * words);
+      for (const i of lit) reach[i * words + (i >> 5)] = reach[i * words + (i >> 5)]! | (1 << (i & 31));
+      return coherent.map((c, l) => {
+        const t = this.routes(l), nOut = this.layers[l]!.nOut;
+        const next = new Uint32Array(nOut * words);
+        for (let u = 0; u < this.layers[l]!.nIn; u++) {
+          for (let j = t.offsets[u]!; j < t.offsets[u + 1]!; j++) {
+            const v = t.targets[j]!;
+            for (let w = 0; w < words; w++) next[v * words + w] = next[v * words + w]! | reach[u * words + w]!;
+          }
+        }
+        reach = next;
+        const sources = Int32Array.from({ length: nOut }, (_, v) => {
+          let k = 0;
+          for (let w = 0; w < words; w++) {
+            let x = next[v * words + w]!;
+            for (; x; k++) x &= x - 1;
+          }
+          return k;
+        });
+        return { layer: l + 1, re: c.re, im: c.im, incoherent: be.view(incoherent[l]!).slice(), sources };
+      });
+    } finally {
+      for (const buf of incoherent) be.release(buf);
+    }
+  }
+
+  /**
+   * The model document (format `ffit-model` version 2, docs/MODEL_FORMAT.md): options, logits as
+   * little-endian Float32 base64, training record, metadata and SHA-256 checksums. `meta` and
+   * `metrics` (JSON objects) default to what the network was loaded with. Exact round trip:
+   * {@link fromJSON} gives bit-identical logits, and its `toJSON()` the same JSON text.
+   */
+  toJSON(meta?: Record<string, unknown>, metrics?: Record<string, unknown>): ModelJSON {
+    const D = this.options.durations;
+    return encodeModel({
+      options: this.options,
+      logits: this.layers.map((L, l) => ({ shape: logitShape(this.options.layers, D, this.layers.map((x) => x.table ?? null), l), values: this.be.view(L.theta) })),
       examplesSeen: this.examplesSeen,
-      ...(meta ? { meta } : {}),
-    };
+      // JSON.stringify(net) calls toJSON('') : only objects count as meta
+      meta: typeof meta === 'object' && meta !== null ? meta : this.meta,
+      metrics: metrics ?? this.metrics,
+    });
   }
 
   /** Releases the WebAssembly instance and its memory; the network cannot be used afterwards. */
@@ -700,44 +900,36 @@ export class InterferenceNetwork {
   }
 }
 
+/** Shape of layer ℓ's logits in a model file: `N_ℓ × N_{ℓ+1} × D` dense, `routes × D` sparse. */
+function logitShape(sizes: readonly number[], D: number, tables: readonly (RouteTable | null)[], l: number): number[] {
+  const t = tables[l];
+  return t ? [t.count, D] : [sizes[l]!, sizes[l + 1]!, D];
+}
+
+/** The route table of every layer (null for dense layers). Throws `E_OPTION` for a site without routes. */
+function tablesOf(o: ResolvedOptions): (RouteTable | null)[] {
+  return o.layers.slice(1).map((_, l) => (o.topology === 'dense' ? null : buildRoutes(o, l)));
+}
+
 /** Rejects lattices whose buffers exceed wasm32 memory before anything is allocated. */
-function checkMemory(o: ResolvedOptions): void {
+function checkMemory(o: ResolvedOptions, tables: (RouteTable | null)[]): void {
   const sizes = o.layers, D = o.durations;
   let floats = 0;
-  for (let l = 0; l + 1 < sizes.length; l++) floats += sizes[l]! * sizes[l + 1]! * (2 * D + 6);
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const t = tables[l];
+    floats += t ? t.count * (2 * D + 8) + sizes[l]! : sizes[l]! * sizes[l + 1]! * (2 * D + 6);
+  }
   const cap = Math.max(o.batchSize, CHUNK);
   floats += cap * sizes.reduce((s, n) => s + 3 * n, 0) + 2 * sizes[sizes.length - 1]! * sizes.reduce((s, n) => s + n, 0);
   const bytes = floats * 4;
   if (bytes > 4 * 1024 ** 3 - 2 ** 24) {
-    throw new FfitError('E_MEMORY', `This lattice needs about ${(bytes / 2 ** 30).toFixed(2)} GiB, more than WebAssembly's 4 GiB; use fewer sites, durations or a smaller batch.`);
+    const logits = sizes.slice(1).reduce((t, n, l) => t + sizes[l]! * n * D * 4, 0);
+    throw new FfitError('E_MEMORY', `The lattice ${sizes.join('→')} with D = ${D} and buffers for ${cap} examples needs about ` +
+      `${(bytes / 2 ** 30).toFixed(2)} GiB of memory (its route logits alone ${(logits / 2 ** 30).toFixed(2)} GiB), more than the ` +
+      '4 GiB a WebAssembly instance can address; use fewer sites, fewer durations or a smaller batch. Nothing was allocated.');
   }
 }
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
-
-function toBase64F32(arr: Float32Array): string {
-  const bytes = new Uint8Array(arr.length * 4);
-  const dv = new DataView(bytes.buffer);
-  for (let i = 0; i < arr.length; i++) dv.setFloat32(i * 4, arr[i]!, true);
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
-function fromBase64F32(b64: unknown): Float32Array {
-  check(typeof b64 === 'string', 'Model logits must be base64 strings.', 'E_MODEL');
-  let bin: string;
-  try {
-    bin = atob(b64);
-  } catch {
-    throw new FfitError('E_MODEL', 'Model logits are not valid base64; the file is corrupt.');
-  }
-  check(bin.length % 4 === 0, 'Model logits are not a whole number of Float32 values; the file is corrupt.', 'E_MODEL');
-  const dv = new DataView(new ArrayBuffer(bin.length));
-  for (let i = 0; i < bin.length; i++) dv.setUint8(i, bin.charCodeAt(i));
-  const out = new Float32Array(bin.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = dv.getFloat32(i * 4, true);
-  return out;
-}
 
 export { resolveBackend };

@@ -13,6 +13,10 @@ const CASES: FfitOptions[] = [
   { layers: [9, 7, 5], durations: 8, initScale: 1, seed: 4, speed: 0.37, tStar: 0.6 },
   { layers: [6, 5, 7, 3], durations: 5, initScale: 1, seed: 5, response: 'ising', kappa: 30 },
   { layers: [10, 6, 4], durations: 4, initScale: 1, seed: 6, objective: 'field', beta: 7, omega: 1.1 },
+  { layers: [21, 14, 7, 3], topology: 'causal', sequence: 7, durations: 4, initScale: 1, seed: 7, speed: 0.9 },
+  { layers: [15, 9, 5], topology: 'local', radius: 0.3, durations: 3, initScale: 1, seed: 8, response: 'ising', kappa: 20 },
+  { layers: [6, 5, 3], topology: 'local', radius: 0.5, durations: 5, initScale: 1, seed: 9, speed: 0.4,
+    positions: [[0.9, 0.1, 0.5, 0.3, 0.7, 0.2], [0.6, 0, 1, 0.4, 0.2], [0.3, 0.8, 0.5]] },
   // wide enough for the 16-column tiles, the D = 1 and D = 4 vector paths and complex hidden amplitudes
   { layers: [41, 37, 19, 3], durations: 1, initScale: 1, seed: 7, speed: 0.8 },
   { layers: [38, 35, 21, 5], durations: 4, initScale: 1, seed: 8, response: 'ising', kappa: 20 },
@@ -28,9 +32,9 @@ describe.each(CASES)('backends agree on %j', (options) => {
     for (const net of nets) {
       for (let l = 0; l + 1 < options.layers.length; l++) {
         const p = net.probabilities(l);
-        const R = options.layers[l + 1]! * D;
+        const { offsets } = net.routes(l);
         for (let u = 0; u < options.layers[l]!; u++) {
-          const row = p.subarray(u * R, (u + 1) * R);
+          const row = p.subarray(offsets[u]! * D, offsets[u + 1]! * D);
           expect(row.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
           expect(Math.min(...row)).toBeGreaterThan(0);
         }
@@ -105,6 +109,74 @@ describe('staged training images', () => {
     const fresh = await InterferenceNetwork.create(options);
     expect(relErr(u8.logits(0), fresh.logits(0))).toBeGreaterThan(1e-3); // training did something
     [u8, f32, manual, staged, fresh].forEach((n) => n.dispose());
+  });
+});
+
+// Sparse kernels on a topology whose routes happen to be all pairs must reproduce the dense kernels.
+describe.each([
+  { topology: 'local', radius: 2 },
+  { topology: 'causal', sequence: 1 },
+] as const)('sparse kernels agree with dense ones where the topology is dense (%j)', (topo) => {
+  it.each(['simd', 'scalar', 'js'] as const)('on %s', async (backend) => {
+    const base: FfitOptions = { layers: [13, 7, 5, 3], durations: 4, initScale: 1, seed: 41, speed: 0.8, tStar: 0.2, backend };
+    const [dense, sparse] = await Promise.all([{ ...base, ...topo, topology: 'dense' as const }, { ...base, ...topo }].map((o) => InterferenceNetwork.create(o)));
+    expect(sparse.routes(0).count).toBe(13 * 7);
+    const { images, labels } = randomData(41, 10, 13, 3);
+    expect(relErr(sparse.moments(images), dense.moments(images))).toBeLessThan(1e-6);
+    const gs = sparse.gains(images, labels), gd = dense.gains(images, labels);
+    gs.forEach((g, l) => expect(relErr(g, gd[l]!)).toBeLessThan(1e-5));
+    for (const net of [dense, sparse]) net.fit({ images, labels }, { epochs: 2, schedule: 'constant' });
+    for (let l = 0; l < 3; l++) {
+      expect(relErr(sparse.logits(l), dense.logits(l))).toBeLessThan(1e-5);
+      expect(relErr(sparse.propagators(l + 1).re, dense.propagators(l + 1).re)).toBeLessThan(1e-5);
+    }
+    expect(sparse.routeEntropy()[0]!).toBeCloseTo(dense.routeEntropy()[0]!, 5);
+    dense.dispose();
+    sparse.dispose();
+  });
+});
+
+describe('sparse topologies store only their routes', () => {
+  it('a causal lattice over 28 positions keeps the same-or-later pairs', async () => {
+    const net = await InterferenceNetwork.create({ layers: [784, 56, 4], topology: 'causal', sequence: 28 });
+    // sources at row r reach hidden sites at positions ≥ r: 2 per position → 2·(28 − r) routes each
+    expect(net.routes(0).count).toBe(28 * Array.from({ length: 28 }, (_, r) => 2 * (28 - r)).reduce((a, b) => a + b));
+    expect(net.routes(1).count).toBe(56 * 4);
+    expect(net.logits(0).length).toBe(net.routes(0).count * 4);
+    net.dispose();
+  });
+
+  it('a trained sparse lattice survives toJSON / fromJSON bit for bit', async () => {
+    const net = await InterferenceNetwork.create({ layers: [12, 8, 3], topology: 'causal', sequence: 4, speed: 0.5, seed: 3, renormalize: true });
+    const { images, labels } = randomData(3, 20, 12, 3);
+    net.fit({ images, labels }, { epochs: 2 });
+    const json = net.toJSON();
+    const back = await InterferenceNetwork.fromJSON(JSON.stringify(json));
+    expect(back.options.topology).toBe('causal');
+    expect(back.options.renormalize).toBe(true);
+    expect(Array.from(back.moments(images))).toEqual(Array.from(net.moments(images)));
+    for (const n of [net, back]) n.dispose();
+  });
+
+  it('a version-1 file (from before `renormalize` existed) of a deep lattice loads without it', async () => {
+    const net = await InterferenceNetwork.create({ layers: [12, 8, 6, 3], seed: 3, renormalize: false });
+    const { images } = randomData(3, 5, 12, 3);
+    const { renormalize: _r, backend: _b, speed: _s, ...options } = net.options;
+    const v1 = {
+      format: 'ffit-model', version: 1, examplesSeen: 0,
+      options: { ...options, speed: 'Infinity' },
+      logits: net.toJSON().logits.map((l) => l.data),
+    };
+    const legacy = await InterferenceNetwork.fromJSON(JSON.stringify(v1));
+    expect(legacy.options.renormalize).toBe(false); // "auto" would switch it on for two hidden layers
+    expect(Array.from(legacy.moments(images))).toEqual(Array.from(net.moments(images)));
+    for (const n of [net, legacy]) n.dispose();
+  });
+
+  it('a site without routes is an E_OPTION error naming the fix', async () => {
+    await expect(InterferenceNetwork.create({ layers: [9, 3, 2], topology: 'local', radius: 0.1 })).rejects.toMatchObject({ code: 'E_OPTION', message: /increase radius/ });
+    await expect(InterferenceNetwork.create({ layers: [9, 3, 2], topology: 'causal' })).rejects.toMatchObject({ code: 'E_OPTION', message: /sequence/ });
+    await expect(InterferenceNetwork.create({ layers: [9, 4, 2], sequence: 3 })).rejects.toMatchObject({ code: 'E_OPTION', message: /multiple of 3/ });
   });
 });
 

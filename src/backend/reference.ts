@@ -1,5 +1,6 @@
 import { FfitError } from '../errors.js';
-import type { Backend, Complex, F32, I32, ObjectiveCode } from './types.js';
+import { F32_MAX, F32_MIN_NORMAL } from '../validate.js';
+import type { Backend, Complex, F32, I32, ObjectiveCode, Routes } from './types.js';
 
 /**
  * The readable TypeScript reference of DESIGN.md §2–§5: the oracle every WebAssembly kernel is
@@ -8,6 +9,15 @@ import type { Backend, Complex, F32, I32, ObjectiveCode } from './types.js';
  */
 export function createReferenceBackend(): Backend {
   return new ReferenceBackend();
+}
+
+/** Runs an allocation of `length` 4-byte elements, turning the engine's RangeError into `E_MEMORY`. */
+function allocate<T>(make: () => T, length: number): T {
+  try {
+    return make();
+  } catch (err) {
+    throw new FfitError('E_MEMORY', `Could not allocate ${(length * 4 / 2 ** 20).toFixed(1)} MiB for the js backend (${(err as Error).message}); use a smaller lattice or batch.`);
+  }
 }
 
 interface Stored extends F32 {
@@ -29,13 +39,15 @@ class ReferenceBackend implements Backend {
   }
 
   f32(length: number): F32 {
+    const data = allocate(() => new Float32Array(length), length);
     this.bytes += length * 4;
-    return { ptr: 0, length, data: new Float32Array(length) } as Stored;
+    return { ptr: 0, length, data } as Stored;
   }
 
   i32(length: number): I32 {
+    const data = allocate(() => new Int32Array(length), length);
     this.bytes += length * 4;
-    return { ptr: 0, length, data: new Int32Array(length) } as Stored;
+    return { ptr: 0, length, data } as Stored;
   }
 
   release(buf: F32 | I32): void {
@@ -76,7 +88,8 @@ class ReferenceBackend implements Backend {
         if (!(v >= 0) || v === Infinity) return b;
         total += v;
       }
-      if (!(total > 0) || !Number.isFinite(total)) return b;
+      // same rule as the f32 kernels: the total must be a normal, finite Float32
+      if (!(total >= F32_MIN_NORMAL) || !(total <= F32_MAX)) return b;
       for (let i = 0; i < n; i++) a[b * n + i] = x[b * n + i]! / total;
     }
     return -1;
@@ -293,5 +306,161 @@ class ReferenceBackend implements Backend {
       }
     }
     return nIn > 0 ? total / nIn : 0;
+  }
+
+  renormalize(z: Complex, batch: number, n: number, scaleB: F32): void {
+    const zr = this.arr(z.re), zi = this.arr(z.im), scale = this.arr(scaleB);
+    // s = 1 / Σ_v |z_v|: the hidden layer carries unit total amplitude again, like the sources
+    for (let b = 0; b < batch; b++) {
+      let total = 0;
+      for (let v = 0; v < n; v++) total += Math.hypot(zr[b * n + v]!, zi[b * n + v]!);
+      const s = total > 0 && Number.isFinite(total) ? 1 / total : 1;
+      scale[b] = s;
+      for (let v = 0; v < n; v++) {
+        zr[b * n + v] = zr[b * n + v]! * s;
+        zi[b * n + v] = zi[b * n + v]! * s;
+      }
+    }
+  }
+
+  scaleRows(xB: F32, batch: number, n: number, scaleB: F32): void {
+    const x = this.arr(xB), scale = this.arr(scaleB);
+    for (let b = 0; b < batch; b++) for (let i = 0; i < n; i++) x[b * n + i] = x[b * n + i]! * scale[b]!;
+  }
+
+  // Sparse layers: route j of site u goes to v = targets[j], offsets[u] ≤ j < offsets[u+1] (DESIGN.md §1).
+
+  transferSparse(thetaB: F32, probB: F32, w: Complex, rot: Complex | null, routes: Routes, nIn: number, D: number, cosB: F32, sinB: F32): void {
+    const theta = this.arr(thetaB), p = this.arr(probB), off = this.ints(routes.offsets);
+    const wr = this.arr(w.re), wi = this.arr(w.im), cos = this.arr(cosB), sin = this.arr(sinB);
+    for (let u = 0; u < nIn; u++) {
+      // p = softmax over the site's routes × durations   (DESIGN.md §2)
+      const j0 = off[u]! * D, j1 = off[u + 1]! * D;
+      let hi = -Infinity;
+      for (let j = j0; j < j1; j++) hi = Math.max(hi, theta[j]!);
+      let total = 0;
+      for (let j = j0; j < j1; j++) total += Math.exp(theta[j]! - hi);
+      for (let j = j0; j < j1; j++) p[j] = Math.exp(theta[j]! - hi) / total;
+      // W_j = rot_j Σ_d p(j,d) e^{−iωd}   (DESIGN.md §3)
+      for (let r = off[u]!; r < off[u + 1]!; r++) {
+        let re = 0, im = 0;
+        for (let d = 0; d < D; d++) {
+          re += p[r * D + d]! * cos[d]!;
+          im -= p[r * D + d]! * sin[d]!;
+        }
+        if (rot) {
+          const c = this.arr(rot.re)[r]!, s = this.arr(rot.im)[r]!;
+          [re, im] = [re * c - im * s, re * s + im * c];
+        }
+        wr[r] = re;
+        wi[r] = im;
+      }
+    }
+  }
+
+  forwardSparse(aReB: F32, aImB: F32 | null, batch: number, nIn: number, w: Complex, routes: Routes, nOut: number, z: Complex): void {
+    const ar = this.arr(aReB), ai = aImB ? this.arr(aImB) : null, off = this.ints(routes.offsets), to = this.ints(routes.targets);
+    const wr = this.arr(w.re), wi = this.arr(w.im), zr = this.arr(z.re), zi = this.arr(z.im);
+    zr.fill(0, 0, batch * nOut);
+    zi.fill(0, 0, batch * nOut);
+    // z_v = Σ_{routes u→v} a_u W_j
+    for (let b = 0; b < batch; b++) {
+      for (let u = 0; u < nIn; u++) {
+        const xr = ar[b * nIn + u]!, xi = ai ? ai[b * nIn + u]! : 0;
+        for (let j = off[u]!; j < off[u + 1]!; j++) {
+          const v = b * nOut + to[j]!;
+          zr[v] = zr[v]! + (xr * wr[j]! - xi * wi[j]!);
+          zi[v] = zi[v]! + (xr * wi[j]! + xi * wr[j]!);
+        }
+      }
+    }
+  }
+
+  propagateSparse(w: Complex, routes: Routes, nIn: number, nOut: number, gNext: Complex, C: number, g: Complex): void {
+    const wr = this.arr(w.re), wi = this.arr(w.im), nr = this.arr(gNext.re), ni = this.arr(gNext.im);
+    const gr = this.arr(g.re), gi = this.arr(g.im), off = this.ints(routes.offsets), to = this.ints(routes.targets);
+    // G[k,u] = Σ_{routes j of u} W_j Gnext[k, v_j]   (DESIGN.md §5.3)
+    for (let k = 0; k < C; k++) {
+      for (let u = 0; u < nIn; u++) {
+        let re = 0, im = 0;
+        for (let j = off[u]!; j < off[u + 1]!; j++) {
+          const a = wr[j]!, b = wi[j]!, c = nr[k * nOut + to[j]!]!, d = ni[k * nOut + to[j]!]!;
+          re += a * c - b * d;
+          im += a * d + b * c;
+        }
+        gr[k * nIn + u] = re;
+        gi[k * nIn + u] = im;
+      }
+    }
+  }
+
+  accumulateSparse(aReB: F32, aImB: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number, routes: Routes, s: Complex): void {
+    const ar = this.arr(aReB), ai = aImB ? this.arr(aImB) : null, off = this.ints(routes.offsets), to = this.ints(routes.targets);
+    const gr = this.arr(gamma.re), gi = this.arr(gamma.im), sr = this.arr(s.re), si = this.arr(s.im);
+    // S_j += Σ_b a_u Γ_{v_j}   (DESIGN.md §5.5, over routes only)
+    for (let u = 0; u < nIn; u++) {
+      for (let j = off[u]!; j < off[u + 1]!; j++) {
+        let re = sr[j]!, im = si[j]!;
+        for (let b = 0; b < batch; b++) {
+          const xr = ar[b * nIn + u]!, xi = ai ? ai[b * nIn + u]! : 0;
+          const yr = gr[b * nOut + to[j]!]!, yi = gi[b * nOut + to[j]!]!;
+          re += xr * yr - xi * yi;
+          im += xr * yi + xi * yr;
+        }
+        sr[j] = re;
+        si[j] = im;
+      }
+    }
+  }
+
+  updateSparse(
+    thetaB: F32, s: Complex, rot: Complex | null, routes: Routes, nIn: number, D: number,
+    cosB: F32, sinB: F32, cosT: number, sinT: number, scale: number, recentre: boolean,
+  ): void {
+    const theta = this.arr(thetaB), sr = this.arr(s.re), si = this.arr(s.im), off = this.ints(routes.offsets);
+    const cos = this.arr(cosB), sin = this.arr(sinB);
+    for (let u = 0; u < nIn; u++) {
+      for (let j = off[u]!; j < off[u + 1]!; j++) {
+        // T = e^{iωt*} rot_j S_j;  θ(j,d) += scale Re(e^{−iωd} T)   (DESIGN.md §5.5–§5.6)
+        let a = sr[j]!, b = si[j]!;
+        if (rot) {
+          const c = this.arr(rot.re)[j]!, e = this.arr(rot.im)[j]!;
+          [a, b] = [a * c - b * e, a * e + b * c];
+        }
+        const tr = cosT * a - sinT * b, ti = cosT * b + sinT * a;
+        for (let d = 0; d < D; d++) theta[j * D + d] = theta[j * D + d]! + scale * (cos[d]! * tr + sin[d]! * ti);
+        sr[j] = 0;
+        si[j] = 0;
+      }
+      if (!recentre) continue;
+      const j0 = off[u]! * D, j1 = off[u + 1]! * D;
+      let hi = -Infinity;
+      for (let j = j0; j < j1; j++) hi = Math.max(hi, theta[j]!);
+      for (let j = j0; j < j1; j++) theta[j] = Math.max(theta[j]! - hi, -88);
+    }
+  }
+
+  arrivals(hInB: F32, nIn: number, Tin: number, routes: Routes | null, nOut: number, probB: F32, D: number,
+    shiftB: I32 | null, q: number, hOutB: F32, Tout: number): void {
+    const hIn = this.arr(hInB), p = this.arr(probB), hOut = this.arr(hOutB);
+    const off = routes ? this.ints(routes.offsets) : null, to = routes ? this.ints(routes.targets) : null;
+    const shift = shiftB ? this.ints(shiftB) : null;
+    hOut.fill(0, 0, nOut * Tout);
+    // h^{ℓ+1}_v(t + τ) += p(u→v,d) h^ℓ_u(t), τ = δ(u,v) + d on the grid   (DESIGN.md §3)
+    for (let u = 0; u < nIn; u++) {
+      const j0 = off ? off[u]! : u * nOut, j1 = off ? off[u + 1]! : (u + 1) * nOut;
+      for (let j = j0; j < j1; j++) {
+        const v = to ? to[j]! : j - j0;
+        for (let d = 0; d < D; d++) {
+          const o = v * Tout + (shift ? shift[j]! : 0) + d * q;
+          for (let t = 0; t < Tin; t++) hOut[o + t] = hOut[o + t]! + p[j * D + d]! * hIn[u * Tin + t]!;
+        }
+      }
+    }
+  }
+
+  intensity(z: Complex, batch: number, n: number, outB: F32): void {
+    const zr = this.arr(z.re), zi = this.arr(z.im), out = this.arr(outB);
+    for (let b = 0; b < batch; b++) for (let v = 0; v < n; v++) out[v] = out[v]! + zr[b * n + v]! ** 2 + zi[b * n + v]! ** 2;
   }
 }

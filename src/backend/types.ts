@@ -25,6 +25,17 @@ export interface Complex {
   readonly im: F32;
 }
 
+/**
+ * The routes of a sparse layer (DESIGN.md §1) in backend memory: compressed sparse rows, `offsets`
+ * (`nIn + 1` entries) and `targets` (`count` next-layer sites, strictly ascending per row, ≥ 1 per
+ * row). Route j owns θ, p at `[j·D, j·D + D)` and W, rot, S at j.
+ */
+export interface Routes {
+  readonly offsets: I32;
+  readonly targets: I32;
+  readonly count: number;
+}
+
 /** Objective codes passed to {@link Backend.targets}: 0 = `boltzmann`, 1 = `field` (DESIGN.md §5.2). */
 export type ObjectiveCode = 0 | 1;
 
@@ -51,7 +62,7 @@ export interface Backend {
    * per value (u8 pixels, packed 4 per I32 element) when `bytes`, else Float32 bit patterns.
    */
   gather(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32): void;
-  /** a⁰ = x / Σx per row; returns the first invalid row (NaN, ∞, negative, zero total) or −1. */
+  /** a⁰ = x / Σx per row; returns the first invalid row (NaN, ∞, negative, total zero, subnormal or beyond Float32) or −1. */
   sources(x: F32, batch: number, n: number, a: F32): number;
   /** θ (nIn × nOut × D) → p (same shape, rows on the simplex) → W (nIn × nOut complex). */
   transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void;
@@ -92,4 +103,37 @@ export interface Backend {
   ): void;
   /** Mean entropy (nats) of `nIn` route distributions of `R` entries each. */
   entropy(prob: F32, nIn: number, R: number): number;
+  /**
+   * Renormalised hidden layer (README "Deep lattices"): per row of `batch × n` complex amplitudes,
+   * z ← s·z with s = 1/Σ_v|z_v| (s = 1 for a zero or non-finite total); s is written to `scale`.
+   */
+  renormalize(z: Complex, batch: number, n: number, scale: F32): void;
+  /** In place: x[b, :] ← x[b, :] · scale[b] over `batch × n` reals. */
+  scaleRows(x: F32, batch: number, n: number, scale: F32): void;
+
+  // Sparse layers: the same equations over a layer's routes only; cost O(routes).
+  /** {@link transfer} per site over its routes: θ, p are `routes × D`, W and rot `routes` complex. */
+  transferSparse(theta: F32, prob: F32, w: Complex, rot: Complex | null, routes: Routes, nIn: number, D: number, cosD: F32, sinD: F32): void;
+  /** z (batch × nOut) = Σ over routes u→v of a[b,u] W[j]; a real when `aIm` is null. */
+  forwardSparse(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, routes: Routes, nOut: number, z: Complex): void;
+  /** G[k,u] = Σ_{routes j of u} W[j] Gnext[k, targets[j]]; G is C × nIn, Gnext C × nOut. */
+  propagateSparse(w: Complex, routes: Routes, nIn: number, nOut: number, gNext: Complex, C: number, g: Complex): void;
+  /** S[j] += Σ_b a[b,u] Γ[b, targets[j]] for every route j of u. */
+  accumulateSparse(aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number, routes: Routes, s: Complex): void;
+  /** {@link update} per site over its routes. */
+  updateSparse(
+    theta: F32, s: Complex, rot: Complex | null, routes: Routes, nIn: number, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, recentre: boolean,
+  ): void;
+
+  // Worldline tools (DESIGN.md §1, §3)
+  /**
+   * One layer of the arrival-time distribution on a grid of `q` steps per tick:
+   * hOut[v, t + shift_j + d·q] += p(j,d) hIn[u, t] over routes j = u→v (dense when `routes` is null)
+   * and durations d; `hIn` nIn × Tin, `hOut` nOut × Tout (zeroed first), `shift` per route or null.
+   */
+  arrivals(hIn: F32, nIn: number, Tin: number, routes: Routes | null, nOut: number, prob: F32, D: number,
+    shift: I32 | null, q: number, hOut: F32, Tout: number): void;
+  /** out[v] += Σ_b |z[b,v]|² over `batch × n` complex values. */
+  intensity(z: Complex, batch: number, n: number, out: F32): void;
 }

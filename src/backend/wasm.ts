@@ -1,6 +1,6 @@
 import { SCALAR_WASM, SIMD_WASM, THREADS_WASM } from '../generated/wasm.js';
 import { FfitError } from '../errors.js';
-import type { Backend, Complex, F32, I32, ObjectiveCode } from './types.js';
+import type { Backend, Complex, F32, I32, ObjectiveCode, Routes } from './types.js';
 
 /** The raw exports of assembly/index.ts (pointers are byte offsets, counts are elements). */
 export interface Kernels {
@@ -34,6 +34,21 @@ export interface Kernels {
   learn(aRe: number, aIm: number, batch: number, nIn: number, gamRe: number, gamIm: number, nOut: number,
     theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number, D: number,
     cosD: number, sinD: number, cosT: number, sinT: number, scale: number, u0: number, u1: number): void;
+  renormalize(zRe: number, zIm: number, batch: number, n: number, scale: number): void;
+  scaleRows(x: number, batch: number, n: number, scale: number): void;
+  transferSparse(theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number,
+    offsets: number, nIn: number, D: number, cosD: number, sinD: number): void;
+  forwardSparse(aRe: number, aIm: number, batch: number, nIn: number, offsets: number, targets: number,
+    wRe: number, wIm: number, nOut: number, zRe: number, zIm: number): void;
+  propagateSparse(wRe: number, wIm: number, offsets: number, targets: number, nIn: number, nOut: number,
+    gNextRe: number, gNextIm: number, C: number, gRe: number, gIm: number): void;
+  accumulateSparse(aRe: number, aIm: number, batch: number, nIn: number, gamRe: number, gamIm: number, nOut: number,
+    offsets: number, targets: number, sRe: number, sIm: number): void;
+  updateSparse(theta: number, sRe: number, sIm: number, rotRe: number, rotIm: number, offsets: number, nIn: number,
+    D: number, cosD: number, sinD: number, cosT: number, sinT: number, scale: number, recentre: number): void;
+  arrivals(hIn: number, nIn: number, Tin: number, offsets: number, targets: number, nOut: number, prob: number,
+    D: number, shift: number, q: number, hOut: number, Tout: number): void;
+  intensity(zRe: number, zIm: number, batch: number, n: number, out: number): void;
 }
 
 /** WebAssembly pages are 64 KiB; wasm32 memory stops at 4 GiB. */
@@ -255,5 +270,51 @@ export class WasmBackend implements Backend {
 
   entropy(prob: F32, nIn: number, R: number): number {
     return this.kernels.entropy(prob.ptr, nIn, R);
+  }
+
+  renormalize(z: Complex, batch: number, n: number, scale: F32): void {
+    this.kernels.renormalize(z.re.ptr, z.im.ptr, batch, n, scale.ptr);
+  }
+
+  scaleRows(x: F32, batch: number, n: number, scale: F32): void {
+    this.kernels.scaleRows(x.ptr, batch, n, scale.ptr);
+  }
+
+  transferSparse(theta: F32, prob: F32, w: Complex, rot: Complex | null, routes: Routes, nIn: number, D: number, cosD: F32, sinD: F32): void {
+    this.kernels.transferSparse(theta.ptr, prob.ptr, w.re.ptr, w.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im),
+      routes.offsets.ptr, nIn, D, cosD.ptr, sinD.ptr);
+  }
+
+  forwardSparse(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, routes: Routes, nOut: number, z: Complex): void {
+    this.kernels.forwardSparse(aRe.ptr, ptrOf(aIm), batch, nIn, routes.offsets.ptr, routes.targets.ptr, w.re.ptr, w.im.ptr,
+      nOut, z.re.ptr, z.im.ptr);
+  }
+
+  propagateSparse(w: Complex, routes: Routes, nIn: number, nOut: number, gNext: Complex, C: number, g: Complex): void {
+    this.kernels.propagateSparse(w.re.ptr, w.im.ptr, routes.offsets.ptr, routes.targets.ptr, nIn, nOut,
+      gNext.re.ptr, gNext.im.ptr, C, g.re.ptr, g.im.ptr);
+  }
+
+  accumulateSparse(aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number, routes: Routes, s: Complex): void {
+    this.kernels.accumulateSparse(aRe.ptr, ptrOf(aIm), batch, nIn, gamma.re.ptr, gamma.im.ptr, nOut,
+      routes.offsets.ptr, routes.targets.ptr, s.re.ptr, s.im.ptr);
+  }
+
+  updateSparse(
+    theta: F32, s: Complex, rot: Complex | null, routes: Routes, nIn: number, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, recentre: boolean,
+  ): void {
+    this.kernels.updateSparse(theta.ptr, s.re.ptr, s.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im), routes.offsets.ptr,
+      nIn, D, cosD.ptr, sinD.ptr, cosT, sinT, scale, recentre ? 1 : 0);
+  }
+
+  arrivals(hIn: F32, nIn: number, Tin: number, routes: Routes | null, nOut: number, prob: F32, D: number,
+    shift: I32 | null, q: number, hOut: F32, Tout: number): void {
+    this.kernels.arrivals(hIn.ptr, nIn, Tin, routes ? routes.offsets.ptr : 0, routes ? routes.targets.ptr : 0, nOut,
+      prob.ptr, D, ptrOf(shift), q, hOut.ptr, Tout);
+  }
+
+  intensity(z: Complex, batch: number, n: number, out: F32): void {
+    this.kernels.intensity(z.re.ptr, z.im.ptr, batch, n, out.ptr);
   }
 }

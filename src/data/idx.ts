@@ -6,7 +6,8 @@
  * supported here), byte 3 the number of dimensions d, then d big-endian uint32 sizes, then the
  * elements in row-major order.
  */
-import { gunzipSync } from 'fflate';
+import crc32 from 'crc/calculators/crc32';
+import { Gunzip } from 'fflate';
 import { FfitError, check } from '../errors.js';
 
 /** A parsed IDX file of unsigned bytes. */
@@ -50,28 +51,67 @@ export function isGzip(bytes: Uint8Array): boolean {
 }
 
 /**
+ * Decompresses a gzip file and checks its trailer (CRC-32 and length of the data, RFC 1952), so a
+ * truncated or damaged download is refused instead of yielding wrong pixels. Streaming inflate:
+ * fflate's one-shot `gunzipSync` would allocate the (possibly corrupt) trailer length up front,
+ * up to 4 GiB.
+ */
+function gunzip(bytes: Uint8Array, name: string): Uint8Array {
+  const fail = (why: string) => new FfitError('E_IDX_GZIP',
+    `${name} is not valid gzip data (${why}); the download is probably corrupt or incomplete: ` +
+    're-download it, or decompress it yourself with gunzip to see the problem.');
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    const g = new Gunzip((chunk) => {
+      chunks.push(chunk);
+      total += chunk.length;
+    });
+    g.push(bytes, true);
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  if (bytes.length < 18) throw fail('shorter than a gzip header and trailer');
+  let out: Uint8Array;
+  if (chunks.length === 1) {
+    out = chunks[0]!;
+  } else {
+    out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+  }
+  const trailer = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 8);
+  const storedLength = trailer.getUint32(4, true);
+  if (storedLength !== out.length % 2 ** 32) {
+    throw fail(`its trailer records ${storedLength} bytes, it decompresses to ${out.length}`);
+  }
+  const storedCrc = trailer.getUint32(0, true);
+  const crc = crc32(out) >>> 0;
+  if (storedCrc !== crc) {
+    throw fail(`CRC-32 ${hex32(crc)} of the data differs from ${hex32(storedCrc)} in its trailer`);
+  }
+  return out;
+}
+
+const hex32 = (x: number): string => '0x' + x.toString(16).padStart(8, '0');
+
+/**
  * Parses an IDX file of unsigned bytes (type 0x08), gunzipping it first if it starts with the gzip
  * magic number. `name` (e.g. the file name) is used in error messages.
  *
  * Returns `data` as a view (no copy) into the (decompressed) bytes.
  *
- * @throws FfitError `E_IDX_GZIP` gzip data that does not decompress;
+ * @throws FfitError `E_IDX_GZIP` gzip data that does not decompress or whose CRC-32 or length
+ *   differs from its trailer;
  *   `E_IDX_SIZE` empty, shorter than its header, or data longer/shorter than the header declares;
  *   `E_IDX_MAGIC` not an IDX file (first two bytes not zero, or dimension count not 1 … 4);
  *   `E_IDX_TYPE` an element type other than unsigned byte.
  */
 export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
-  if (isGzip(bytes)) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new FfitError(
-        'E_IDX_GZIP',
-        `${name} is not valid gzip data (${(e as Error).message}); the download is probably ` +
-          'corrupt or incomplete: re-download it, or decompress it yourself with gunzip to see the problem.',
-      );
-    }
-  }
+  if (isGzip(bytes)) bytes = gunzip(bytes, name);
   check(
     bytes.length >= 4,
     bytes.length === 0

@@ -64,9 +64,14 @@ function findFile(dir: string, base: string): string {
   );
 }
 
-/** Reads a file as a plain `Uint8Array` (not a Node `Buffer`). */
+/** Reads a file as a plain `Uint8Array` (not a Node `Buffer`); `E_DATA` when it cannot be read. */
 function readBytes(path: string): Uint8Array {
-  const buf = readFileSync(path);
+  let buf: Uint8Array;
+  try {
+    buf = readFileSync(path);
+  } catch (err) {
+    throw new FfitError('E_DATA', `Cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); it must be a readable IDX file (check its permissions, or that it is not a directory).`);
+  }
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 

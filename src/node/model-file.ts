@@ -22,15 +22,19 @@ export function saveModel(path: string, doc: ModelJSON): void {
 }
 
 /**
- * Reads a model file written by {@link saveModel} and rebuilds the network on `backend`
- * (default `auto`). Throws `FfitError('E_MODEL')` when the file is missing or not an ffit model.
+ * Reads a model file written by {@link saveModel} (format `ffit-model`, docs/MODEL_FORMAT.md;
+ * version 1 files are migrated) and rebuilds the network on `backend` (default `auto`).
+ *
+ * @throws FfitError `E_MODEL` when the file is missing, unreadable, not an ffit model or does not
+ *   fit its lattice; `E_MODEL_CHECKSUM` when it changed since saving; `E_MODEL_VERSION` when a
+ *   newer ffit wrote it. Messages name the path.
  */
 export async function loadModel(path: string, backend?: BackendChoice): Promise<InterferenceNetwork> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new FfitError('E_MODEL', `Cannot read model file ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the path.`);
+    throw new FfitError('E_MODEL', `Cannot read model file ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); check the path (it must be a file written by \`ffit train\`).`);
   }
-  return InterferenceNetwork.fromJSON(text, backend);
+  return InterferenceNetwork.fromJSON(text, backend, `model file ${path}`);
 }

@@ -1,5 +1,5 @@
 import { createWasmBackend, threadsSupported, wasmModule, type WasmBackend } from '../backend/wasm.js';
-import type { Backend, Complex, F32, I32, ObjectiveCode } from '../backend/types.js';
+import type { Backend, Complex, F32, I32, ObjectiveCode, Routes } from '../backend/types.js';
 import { FfitError } from '../errors.js';
 import { Job, MAX_THREADS, ThreadPool } from './pool.js';
 
@@ -15,7 +15,8 @@ const CHUNKS_PER_THREAD = 16;
 
 /**
  * The `simd` backend on `threads` threads sharing one WebAssembly memory (Node `worker_threads`
- * or Web Workers). Every allocation and every small kernel runs on the calling thread; the
+ * or Web Workers). Every allocation, every small kernel and the sparse-topology and worldline
+ * kernels run on the calling thread; the
  * per-example forward pass is split by examples and the per-site transfer, update and fused
  * learning step by sites, so each thread computes whole rows exactly as one thread would:
  * results are bit-for-bit those of `threads: 1`.
@@ -182,4 +183,31 @@ export class ParallelBackend implements Backend {
   }
 
   entropy(prob: F32, nIn: number, R: number): number { return this.main.entropy(prob, nIn, R); }
+
+  // Renormalisation, sparse layers and worldline tools run on the calling thread.
+  renormalize(z: Complex, batch: number, n: number, scale: F32): void { this.main.renormalize(z, batch, n, scale); }
+  scaleRows(x: F32, batch: number, n: number, scale: F32): void { this.main.scaleRows(x, batch, n, scale); }
+  transferSparse(theta: F32, prob: F32, w: Complex, rot: Complex | null, routes: Routes, nIn: number, D: number, cosD: F32, sinD: F32): void {
+    this.main.transferSparse(theta, prob, w, rot, routes, nIn, D, cosD, sinD);
+  }
+  forwardSparse(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, routes: Routes, nOut: number, z: Complex): void {
+    this.main.forwardSparse(aRe, aIm, batch, nIn, w, routes, nOut, z);
+  }
+  propagateSparse(w: Complex, routes: Routes, nIn: number, nOut: number, gNext: Complex, C: number, g: Complex): void {
+    this.main.propagateSparse(w, routes, nIn, nOut, gNext, C, g);
+  }
+  accumulateSparse(aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number, routes: Routes, s: Complex): void {
+    this.main.accumulateSparse(aRe, aIm, batch, nIn, gamma, nOut, routes, s);
+  }
+  updateSparse(
+    theta: F32, s: Complex, rot: Complex | null, routes: Routes, nIn: number, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, recentre: boolean,
+  ): void {
+    this.main.updateSparse(theta, s, rot, routes, nIn, D, cosD, sinD, cosT, sinT, scale, recentre);
+  }
+  arrivals(hIn: F32, nIn: number, Tin: number, routes: Routes | null, nOut: number, prob: F32, D: number,
+    shift: I32 | null, q: number, hOut: F32, Tout: number): void {
+    this.main.arrivals(hIn, nIn, Tin, routes, nOut, prob, D, shift, q, hOut, Tout);
+  }
+  intensity(z: Complex, batch: number, n: number, out: F32): void { this.main.intensity(z, batch, n, out); }
 }

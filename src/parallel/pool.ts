@@ -16,13 +16,34 @@ const OPEN = 0x40000000;
 export const Job = { forward: 1, learn: 2, transfer: 3, update: 4, ising: 5, gather: 6, sources: 7, forwardExamples: 8 } as const;
 export type Job = (typeof Job)[keyof typeof Job];
 
-interface Thread {
+/** A started worker thread. */
+export interface Thread {
   terminate(): void;
 }
 
-interface NodeWorkerThreads {
-  Worker: new (code: string, options: { eval: true; workerData: WorkerData }) => Thread & { unref(): void };
+/**
+ * Starts one worker running `body` (JavaScript source that expects a `DATA` binding holding the
+ * {@link WorkerData}). Browsers use Web Workers; Node registers `worker_threads` from its entry
+ * points (src/node/threads.ts), so this file — part of the browser bundle — names no Node API.
+ */
+export type Spawner = (body: string, data: WorkerData) => Thread;
+
+let registered: Spawner | null = null;
+
+/** Makes `spawn` start the workers of every later pool (called by the Node entry points). */
+export function setThreadSpawner(spawn: Spawner): void {
+  registered = spawn;
 }
+
+/** A Web Worker from a Blob URL: works in every bundler setup (no separate worker file to ship). */
+const webWorker: Spawner = (body, data) => {
+  const code = `self.onmessage = (e) => { self.onmessage = null; const DATA = e.data;\n${body} };`;
+  const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+  const worker = new Worker(url);
+  worker.postMessage(data);
+  URL.revokeObjectURL(url);
+  return worker;
+};
 
 /**
  * `threads − 1` workers plus the calling thread, all running the `threads` WebAssembly build on
@@ -62,33 +83,26 @@ export class ThreadPool {
 
   /**
    * Starts `threads − 1` workers on `module` (the threads build) and `memory` (shared) and waits
-   * until each has instantiated it. Throws `E_BACKEND` where workers cannot be started (Node
-   * before 20.16 without `process.getBuiltinModule`, or no Worker) or fail to start within 30 s.
+   * until each has instantiated it. Throws `E_BACKEND` where workers cannot be started (no
+   * registered spawner and no Web Worker) or do not start within 30 s.
    */
   static async create(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<ThreadPool> {
     const control = new SharedArrayBuffer(8192 + 8 * 32);
     const ctl = new Int32Array(control, 0, 2048);
     const workers: Thread[] = [];
     const body = `${run1.toString()}\n(${workerMain.toString()})(DATA, ${runChunks.toString()});`;
-    const nodeProcess = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const spawn = registered ??
+      (typeof Worker === 'function' && typeof Blob === 'function' && typeof URL?.createObjectURL === 'function' ? webWorker : null);
+    if (spawn === null) {
+      throw new FfitError('E_BACKEND',
+        "threads > 1 needs worker threads: in Node import ffit through its package entry points ('ffit' or 'ffit/node'), in a browser use a page with Web Workers; or use threads: 1.");
+    }
     for (let i = 0; i < threads - 1; i++) {
-      const data: WorkerData = { module, memory, control, index: i, spin: SPIN_MS };
-      if (typeof nodeProcess?.getBuiltinModule === 'function') {
-        const wt = nodeProcess.getBuiltinModule('node:worker_threads') as NodeWorkerThreads;
-        const code = `const DATA = require('node:worker_threads').workerData;\n${body}`;
-        const worker = new wt.Worker(code, { eval: true, workerData: data });
-        worker.unref(); // an idle pool never keeps the process alive
-        workers.push(worker);
-      } else if (typeof Worker === 'function' && typeof Blob === 'function' && typeof URL?.createObjectURL === 'function') {
-        const code = `self.onmessage = (e) => { self.onmessage = null; const DATA = e.data;\n${body} };`;
-        const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
-        const worker = new Worker(url);
-        worker.postMessage(data);
-        URL.revokeObjectURL(url);
-        workers.push(worker);
-      } else {
+      try {
+        workers.push(spawn(body, { module, memory, control, index: i, spin: SPIN_MS }));
+      } catch (err) {
         for (const w of workers) w.terminate();
-        throw new FfitError('E_BACKEND', 'threads > 1 needs Worker threads (Node ≥ 20.16 or a browser with Web Workers); use threads: 1.');
+        throw new FfitError('E_BACKEND', `A worker thread could not be started (${(err as Error).message}); use threads: 1.`);
       }
     }
     ctl[THREADS] = threads;

@@ -9,6 +9,12 @@ export interface Lattice {
   tStar: number;
   /** δ(u, v) of layer ℓ in ticks (0 for an infinite speed). */
   delay: (l: number, u: number, v: number) => number;
+  /**
+   * Which routes exist, per layer: the next-layer sites reached from u are
+   * `targets[offsets[u] … offsets[u+1]−1]`, and route j's probabilities sit at `p[j·D + d]`.
+   * Absent: dense (`offsets[u] = u·N_{ℓ+1}`, every v).
+   */
+  routes?: { offsets: ArrayLike<number>; targets: ArrayLike<number> }[];
 }
 
 export interface Cx {
@@ -16,23 +22,48 @@ export interface Cx {
   im: number[];
 }
 
-/** Target amplitudes a^L of one input x (linear response) for probabilities p[ℓ] (N_ℓ × N_{ℓ+1} × D). */
-export function amplitudes64(lat: Lattice, p: Float64Array[], x: ArrayLike<number>): Cx {
+/** The routes of layer ℓ as CSR (dense when the lattice gives none). */
+export function routesOf(lat: Lattice, l: number): { offsets: ArrayLike<number>; targets: ArrayLike<number> } {
+  if (lat.routes) return lat.routes[l]!;
+  const nIn = lat.sizes[l]!, nOut = lat.sizes[l + 1]!;
+  return {
+    offsets: Array.from({ length: nIn + 1 }, (_, u) => u * nOut),
+    targets: Array.from({ length: nIn * nOut }, (_, j) => j % nOut),
+  };
+}
+
+/**
+ * Target amplitudes a^L of one input x (linear response) for probabilities p[ℓ] (routes × D).
+ * With `scales`, hidden layer h is multiplied by `scales[h]` (renormalisation factors held fixed);
+ * with `scalesOut`, the factors s_h = 1/Σ|z^h| are computed, applied and written there.
+ */
+export function amplitudes64(lat: Lattice, p: Float64Array[], x: ArrayLike<number>, scales?: number[], scalesOut?: number[]): Cx {
   const total = Array.from(x).reduce((s, v) => s + v, 0);
   let re = Array.from(x, (v) => v / total);
   let im = re.map(() => 0);
-  for (let l = 0; l + 1 < lat.sizes.length; l++) {
+  const L = lat.sizes.length - 1;
+  for (let l = 0; l < L; l++) {
     const nIn = lat.sizes[l]!, nOut = lat.sizes[l + 1]!;
+    const { offsets, targets } = routesOf(lat, l);
     const zr = new Array<number>(nOut).fill(0), zi = new Array<number>(nOut).fill(0);
     for (let u = 0; u < nIn; u++) {
-      for (let v = 0; v < nOut; v++) {
+      for (let j = offsets[u]!; j < offsets[u + 1]!; j++) {
+        const v = targets[j]!;
         for (let d = 0; d < lat.D; d++) {
-          const q = p[l]![(u * nOut + v) * lat.D + d]!;
+          const q = p[l]![j * lat.D + d]!;
           const ph = -lat.omega * (lat.delay(l, u, v) + d);
           const wr = q * Math.cos(ph), wi = q * Math.sin(ph);
           zr[v] += re[u]! * wr - im[u]! * wi;
           zi[v] += re[u]! * wi + im[u]! * wr;
         }
+      }
+    }
+    if (l + 1 < L && (scales || scalesOut)) {
+      const s = scales ? scales[l + 1]! : 1 / zr.reduce((t, r, v) => t + Math.hypot(r, zi[v]!), 0);
+      if (scalesOut) scalesOut[l + 1] = s;
+      for (let v = 0; v < nOut; v++) {
+        zr[v] *= s;
+        zi[v] *= s;
       }
     }
     re = zr;

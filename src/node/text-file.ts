@@ -1,0 +1,17 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { FfitError } from '../errors.js';
+
+/**
+ * Writes `text` to `path` atomically (temporary file renamed over the target; parent directories
+ * created), e.g. an SVG diagram. Throws `FfitError('E_DATA')` naming the path and the OS error.
+ */
+export function saveText(path: string, text: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileAtomic.sync(path, text);
+  } catch (err) {
+    throw new FfitError('E_DATA', `Cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another path.`);
+  }
+}

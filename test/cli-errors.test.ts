@@ -1,0 +1,266 @@
+// Every bad input through the `ffit` command: exit status 1 and exactly one line on stderr,
+// `ffit: <problem and fix> [E_CODE]`, never a stack trace. Data are tiny IDX directories made here
+// (4×4 images), so no case waits for MNIST. The whole matrix runs the CLI's `main` in this process
+// (the exit status is `process.exitCode`); one case of each kind also runs as a real `ffit` process.
+import { spawn } from 'node:child_process';
+import { gzipSync } from 'fflate';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli.js';
+import { encodeIdx } from '../src/data/idx.js';
+import { InterferenceNetwork } from '../src/network.js';
+import { saveModel } from '../src/node/model-file.js';
+
+const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const root = mkdtempSync(join(tmpdir(), 'ffit-cli-errors-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `ffit args…` as a process and resolves with its exit status and output. */
+function spawnCli(args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args]);
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** Runs the CLI's `main` on `args` in this process; one call at a time (it sets `process.exitCode`). */
+async function run(args: string[]): Promise<Result> {
+  const out: string[] = [], err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await main([process.execPath, CLI, ...args]);
+    return { status: (process.exitCode as number | undefined) ?? 0, stdout: out.map((l) => l + '\n').join(''), stderr: err.map((l) => l + '\n').join('') };
+  } finally {
+    process.exitCode = before;
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+type Files = Record<string, Uint8Array | null>;
+
+/** 48 training and 16 test images of 4×4, labels i mod 8 (classes 0 … 7), every image with ink. */
+function standardFiles(): Files {
+  const images = (n: number) => Uint8Array.from({ length: n * 16 }, (_, i) => ((i * 37) % 11 === 0 ? 0 : (i * 53) % 256) | (i % 16 === 5 ? 1 : 0));
+  const labels = (n: number) => Uint8Array.from({ length: n }, (_, i) => i % 8);
+  return {
+    'train-images-idx3-ubyte': encodeIdx([48, 4, 4], images(48)),
+    'train-labels-idx1-ubyte': encodeIdx([48], labels(48)),
+    't10k-images-idx3-ubyte': encodeIdx([16, 4, 4], images(16)),
+    't10k-labels-idx1-ubyte': encodeIdx([16], labels(16)),
+  };
+}
+
+let counter = 0;
+/** A data directory holding the standard files changed by `edit` (null deletes a file). */
+function dataDir(edit: (files: Files) => void = () => undefined): string {
+  const dir = join(root, `data-${counter++}`);
+  mkdirSync(dir);
+  const files = standardFiles();
+  edit(files);
+  for (const [name, bytes] of Object.entries(files)) if (bytes) writeFileSync(join(dir, name), bytes);
+  return dir;
+}
+
+const good = dataDir();
+const train = (...args: string[]) => ['train', '--data', good, '--no-save', '--epochs', '1', ...args];
+
+const usageCases: [string[], string, string][] = [
+  [['train', '--foo'], 'E_USAGE', "unknown option '--foo'; run `ffit train --help` for usage."],
+  [['bogus'], 'E_USAGE', "unknown command 'bogus'; run `ffit --help` for usage."],
+  [['train', 'extra'], 'E_USAGE', "too many arguments for 'train'"],
+  [['train', '--beta'], 'E_OPTION', "option '--beta <β>' argument missing"],
+  [['train', '--beta', 'abc'], 'E_OPTION', '--beta must be a number; got "abc"'],
+  [['train', '--durations', '1.5'], 'E_OPTION', '--durations must be an integer; got "1.5"'],
+  [['train', '--classes', '0,,1'], 'E_OPTION', '--classes must be an integer; got ""'],
+  [['train', '--schedule', 'step'], 'E_OPTION', 'Allowed choices are constant, linear, cosine'],
+  [['train', '--backend', 'gpu'], 'E_OPTION', 'Allowed choices are auto, simd, scalar, js'],
+  [['evaluate'], 'E_OPTION', "required option '--model <file>' not specified"],
+];
+
+const optionCases: [string[], string, string][] = [
+  [train('--batch', '0'), 'E_OPTION', '--batch: batchSize must be an integer from 1 to 65536; got 0.'],
+  [train('--batch', '70000'), 'E_OPTION', '--batch: batchSize must be an integer from 1 to 65536; got 70000.'],
+  [train('--durations', '0'), 'E_OPTION', '--durations: durations (D) must be an integer from 1 to 1024; got 0.'],
+  [train('--beta', '0'), 'E_OPTION', '--beta: beta must be a number > 0 and ≤ 1e6 (inverse temperature); got 0.'],
+  [train('--beta', '-1'), 'E_OPTION', '--beta: beta must be a number > 0'],
+  [train('--beta', 'Infinity'), 'E_OPTION', '--beta: beta must be a number > 0 and ≤ 1e6 (inverse temperature); got Infinity.'],
+  [train('--eta', '-1'), 'E_OPTION', '--eta: eta must be a number from 0 to 1e12 (learning rate); got -1.'],
+  [train('--eta', '1e13'), 'E_OPTION', '--eta: eta must be a number from 0 to 1e12'],
+  [train('--kappa', '0'), 'E_OPTION', '--kappa: kappa must be a number > 0 and ≤ 1e6; got 0.'],
+  [train('--coupling', '-1'), 'E_OPTION', '--coupling: coupling (J) must be a number from 0 to 1e6; got -1.'],
+  [train('--init-scale', '100'), 'E_OPTION', '--init-scale: initScale must be a number from 0 to 80; got 100.'],
+  [train('--speed', '0'), 'E_OPTION', '--speed: speed (c) must be a number ≥ 1e-9'],
+  [train('--omega', '1e7'), 'E_OPTION', '--omega: omega must be a number from −1e6 to 1e6 (radians per tick); got 10000000.'],
+  [train('--t-star', '1e10'), 'E_OPTION', '--t-star: tStar must be a number from −1e9 to 1e9 (ticks); got 10000000000.'],
+  [train('--seed', '3000000000'), 'E_OPTION', '--seed: seed must be an integer in ±(2^31 − 1); got 3000000000.'],
+  [train('--epochs', '0'), 'E_OPTION', '--epochs: epochs must be an integer ≥ 1; got 0.'],
+  [train('--layers', '16,0,4'), 'E_OPTION', '--layers: layers[1] must be an integer from 1 to 16777216; got 0.'],
+  [train('--layers', '784,64,4'), 'E_OPTION', '--layers must start with 16 (pixels per image) and end with 4 (one target per class); got 784,64,4.'],
+  [train('--layers', '16,4000000,4'), 'E_MEMORY', 'The lattice 16→4000000→4 with D = 4 and buffers for 256 examples needs about 15.74 GiB of memory (its route logits alone 1.19 GiB)'],
+  [train('--val', '1'), 'E_OPTION', '--val: validation fraction must be in [0, 1), got 1'],
+  [train('--shots', '0'), 'E_OPTION', '--shots: shots must be an integer ≥ 1 (examples per class), got 0'],
+  [train('--shots', '50'), 'E_DATA', 'class 0 has only 5 examples, fewer than the 50 shots asked for; use --shots ≤ 5.'],
+  [train('--classes', '0,0'), 'E_OPTION', '--classes: class 0 is listed twice in [0, 0]; list each class once.'],
+  [train('--classes', '1'), 'E_OPTION', '--classes: need at least 2 classes to classify, got 1'],
+  [train('--classes', '0,9'), 'E_DATA', 'class 9 has no examples in the data; the data has classes 0, 1, 2, 3, 4, 5, 6, 7: choose classes from those.'],
+];
+
+const dataCases: [string, () => string, string, string][] = [
+  ['missing directory', () => join(root, 'nope'), 'E_DATA', `data directory ${join(root, 'nope')} does not exist or is not a directory`],
+  ['missing file', () => dataDir((f) => { f['t10k-labels-idx1-ubyte'] = null; }), 'E_DATA', 'has no t10k-labels-idx1-ubyte file; looked for'],
+  ['empty file', () => dataDir((f) => { f['train-labels-idx1-ubyte'] = new Uint8Array(0); }), 'E_IDX_SIZE', 'train-labels-idx1-ubyte is empty (0 bytes); re-download it.'],
+  ['truncated file', () => dataDir((f) => { f['train-images-idx3-ubyte'] = f['train-images-idx3-ubyte']!.subarray(0, 500); }), 'E_IDX_SIZE',
+    'train-images-idx3-ubyte is truncated: header declares 48×4×4 = 768 bytes of data, file has 484; re-download it.'],
+  ['wrong magic', () => dataDir((f) => { f['train-images-idx3-ubyte']![0] = 0x89; }), 'E_IDX_MAGIC', 'is not an IDX file: it starts with 0x89 0x00'],
+  ['wrong type code', () => dataDir((f) => { f['t10k-images-idx3-ubyte']![2] = 0x0d; }), 'E_IDX_TYPE', 'holds elements of type 0x0d (float32)'],
+  ['corrupt gzip', () => dataDir((f) => {
+    const gz = gzipSync(f['train-images-idx3-ubyte']!);
+    f['train-images-idx3-ubyte'] = null;
+    f['train-images-idx3-ubyte.gz'] = gz.subarray(0, gz.length - 6);
+  }), 'E_IDX_GZIP', 'train-images-idx3-ubyte.gz is not valid gzip data'],
+  ['image/label count mismatch', () => dataDir((f) => { f['train-labels-idx1-ubyte'] = encodeIdx([47], new Uint8Array(47)); }), 'E_DATA',
+    'the image file has 48 images but the label file has 47 labels'],
+  ['swapped files', () => dataDir((f) => { [f['t10k-images-idx3-ubyte'], f['t10k-labels-idx1-ubyte']] = [f['t10k-labels-idx1-ubyte']!, f['t10k-images-idx3-ubyte']!]; }),
+    'E_IDX_SIZE', 'did you swap the image and label files?'],
+  ['blank image', () => dataDir((f) => { f['train-images-idx3-ubyte']!.fill(0, 16 + 4 * 16, 16 + 5 * 16); }), 'E_INPUT',
+    'cannot be a source: it is blank (every value is 0), so it has no intensity to normalise; remove blank images from the data.'],
+  ['a directory instead of a file', () => dataDir((f) => { f['train-labels-idx1-ubyte'] = null; }), 'E_DATA', '(EISDIR); it must be a readable IDX file'],
+];
+
+/** Expects one line `ffit: … [code]` containing `fragment`, exit status 1, no stack trace. */
+function expectOneLine(r: { status: number | null; stderr: string }, code: string, fragment: string): void {
+  expect(r.status, r.stderr).toBe(1);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^ffit: \S.* \[E_[A-Z_]+\]$/);
+  expect(lines[0]!.endsWith(`[${code}]`), lines[0]).toBe(true);
+  expect(lines[0]).toContain(fragment);
+}
+
+describe('command line and options', () => {
+  it.each([...usageCases, ...optionCases])('ffit %j', async (args, code, fragment) => {
+    expectOneLine(await run(args), code, fragment);
+  });
+
+  it('--debug adds the stack', async () => {
+    const r = await run(train('--batch', '0', '--debug'));
+    expect(r.status).toBe(1);
+    expect(r.stderr.split('\n')[0]).toContain('[E_OPTION]');
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('data files', () => {
+  it.each(dataCases)('%s', async (_name, makeDir, code, fragment) => {
+    const dir = makeDir();
+    if (_name === 'a directory instead of a file') mkdirSync(join(dir, 'train-labels-idx1-ubyte'));
+    expectOneLine(await run(['train', '--data', dir, '--no-save']), code, fragment);
+  });
+});
+
+describe('model files', () => {
+  const models = join(root, 'models');
+  const path = (name: string) => join(models, name);
+  let text = '';
+
+  beforeAll(async () => {
+    mkdirSync(models);
+    const net = await InterferenceNetwork.create({ layers: [16, 4, 3], seed: 2 });
+    const doc = net.toJSON({ classes: [0, 1, 2] });
+    text = JSON.stringify(doc);
+    saveModel(path('good.json'), doc);
+    writeFileSync(path('notjson.json'), 'PK\u0003\u0004 zip data');
+    writeFileSync(path('truncated.json'), text.slice(0, text.length >> 1));
+    const data = doc.logits[0]!.data, i = data.length >> 1;
+    writeFileSync(path('flipped.json'), text.replace(data, data.slice(0, i) + (data[i] === 'Q' ? 'R' : 'Q') + data.slice(i + 1)));
+    writeFileSync(path('future.json'), JSON.stringify({ ...doc, version: 7 }));
+    writeFileSync(path('other.json'), JSON.stringify({ name: 'resnet', weights: [] }));
+    saveModel(path('wrong-classes.json'), net.toJSON({ classes: [0, 1] }));
+    const big = await InterferenceNetwork.create({ layers: [784, 4, 3] });
+    saveModel(path('mnist.json'), big.toJSON({ classes: [0, 1, 2] }));
+    writeFileSync(path('v1.json'), readFileSync(new URL('fixtures/model-v1.json', import.meta.url)));
+    net.dispose();
+    big.dispose();
+  });
+
+  const evaluate = (model: string) => run(['evaluate', '--model', path(model), '--data', good]);
+
+  it.each([
+    ['missing.json', 'E_MODEL', 'Cannot read model file', '(ENOENT); check the path'],
+    ['notjson.json', 'E_MODEL', 'is not valid JSON', 'truncated, damaged or not an ffit model'],
+    ['truncated.json', 'E_MODEL', 'is not valid JSON', 'use the file that ffit saved'],
+    ['flipped.json', 'E_MODEL_CHECKSUM', 'is corrupted: its logits do not match their SHA-256 checksum', 'restore the file from a copy or retrain'],
+    ['future.json', 'E_MODEL_VERSION', 'is format version 7, written by a newer ffit', 'upgrade ffit'],
+    ['other.json', 'E_MODEL', 'is not an ffit model (its "format" is missing, expected "ffit-model")'],
+    ['wrong-classes.json', 'E_MODEL', "The model's meta.classes is [0,1]; it must list 3 integer classes"],
+    ['mnist.json', 'E_SHAPE', 'The model expects 784 pixels per image; the data has 16 (4×4)'],
+  ])('%s', async (model, code, ...fragments) => {
+    const r = await evaluate(model);
+    for (const f of fragments) expectOneLine(r, code, f);
+    if (model !== 'missing.json' && model !== 'mnist.json' && model !== 'wrong-classes.json') expect(r.stderr).toContain(`Model file ${path(model)}`);
+  });
+
+  it('a good model and a version-1 model evaluate (exit 0)', async () => {
+    for (const model of ['good.json', 'v1.json']) {
+      const r = await run(['evaluate', '--model', path(model), '--data', good, '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(out.testCount).toBe(6); // two test images of each of the model's 3 classes
+      expect(out.classes).toEqual(model === 'v1.json' ? [4, 1, 7] : [0, 1, 2]);
+    }
+  });
+
+  it('train saves a model whose manifest records the metrics, and evaluate reproduces its accuracy', async () => {
+    const out = path('trained.json');
+    const r = await run(['train', '--data', good, '--val', '0', '--epochs', '2', '--batch', '4', '--json', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    expect(doc.version).toBe(2);
+    expect(doc.training.metrics.testAccuracy).toBe(summary.testAccuracy);
+    expect(doc.training.metrics.epochs).toBe(2);
+    expect(doc.training.examplesSeen).toBe(2 * summary.trainCount);
+    expect(doc.meta).toEqual({ classes: [0, 1, 2, 3], data: good });
+    const ev = await run(['evaluate', '--model', out, '--data', good, '--json']);
+    expect(JSON.parse(ev.stdout.trim().split('\n').pop()!).testAccuracy).toBe(summary.testAccuracy);
+    unlinkSync(out);
+  });
+});
+
+describe.concurrent('as real processes', { timeout: 60_000 }, () => {
+  it.each([
+    [['train', '--foo'], 'E_USAGE', "unknown option '--foo'"],
+    [train('--beta', '0'), 'E_OPTION', '--beta: beta must be a number > 0'],
+    [['train', '--data', join(root, 'nope')], 'E_DATA', 'does not exist or is not a directory'],
+    [['evaluate', '--model', join(root, 'nope.json')], 'E_MODEL', 'Cannot read model file'],
+  ])('ffit %j exits with status 1 and one line', async (args, code, fragment) => {
+    expectOneLine(await spawnCli(args), code, fragment);
+  });
+
+  it('help is not an error', async () => {
+    for (const args of [['--help'], ['train', '--help']]) {
+      const r = await spawnCli(args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('Usage: ffit');
+    }
+    const bare = await spawnCli([]);
+    expect(bare.status).toBe(1); // `ffit` alone prints the help, on stderr
+    expect(bare.stderr).toContain('Commands:');
+  });
+});

@@ -1,0 +1,277 @@
+// Every bad input of issue 7 item 3 through the API: the FfitError code and a message that names
+// the problem, the value and the fix. (The same inputs through the CLI: cli-errors.test.ts.)
+import { gzipSync } from 'fflate';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeIdx, parseIdx, parseImages, parseLabels } from '../src/data/idx.js';
+import { fromIdx, sampleShots, selectClasses } from '../src/data/dataset.js';
+import { loadIdxDir } from '../src/data/mnist.js';
+import { FFIT_ERROR_CODES } from '../src/errors.js';
+import { InterferenceNetwork } from '../src/network.js';
+import { LIMITS, type FfitOptions } from '../src/options.js';
+import { Rng } from '../src/rng.js';
+import { checkSources } from '../src/validate.js';
+import { expectFfit } from './helpers/ffit-error.js';
+import { BACKENDS, randomData } from './helpers/nets.js';
+
+describe('IDX files', () => {
+  const images = encodeIdx([2, 2, 3], Uint8Array.from({ length: 12 }, (_, i) => i + 1));
+
+  it('magic, type code, dimensions, truncation, extra bytes, gzip', async () => {
+    await expectFfit(() => parseIdx(Uint8Array.of(0x50, 0x4b, 3, 4, 0, 0), 'data.zip'), 'E_IDX_MAGIC', 'data.zip is not an IDX file: it starts with 0x50 0x4b');
+    const int32 = images.slice();
+    int32[2] = 0x0c;
+    await expectFfit(() => parseIdx(int32, 'f'), 'E_IDX_TYPE', 'type 0x0c (int32)', 'convert it to bytes 0 … 255');
+    const fiveDims = images.slice();
+    fiveDims[3] = 5;
+    await expectFfit(() => parseIdx(fiveDims, 'f'), 'E_IDX_MAGIC', 'declares 5 dimensions, expected 1 … 4');
+    await expectFfit(() => parseIdx(images.subarray(0, images.length - 1), 'f'), 'E_IDX_SIZE', 'truncated', '2×2×3 = 12 bytes of data, file has 11', 're-download');
+    await expectFfit(() => parseIdx(Uint8Array.of(...images, 0, 0), 'f'), 'E_IDX_SIZE', 'longer than its header says', '2 extra');
+    await expectFfit(() => parseIdx(new Uint8Array(0), 'f'), 'E_IDX_SIZE', 'f is empty (0 bytes)');
+    await expectFfit(() => parseIdx(gzipSync(images).subarray(0, 20), 'f.gz'), 'E_IDX_GZIP', 'f.gz is not valid gzip data', 're-download');
+    await expectFfit(() => parseIdx(gzipSync(Uint8Array.of(1, 2, 3, 4, 5)), 'png.gz'), 'E_IDX_MAGIC', 'png.gz is not an IDX file');
+  });
+
+  it('gzip trailers: a changed CRC-32 or length, a truncated or damaged stream, never a 4 GiB allocation', async () => {
+    const gz = gzipSync(images, { level: 0 }); // stored block: a changed data byte still inflates
+    expect(Array.from(parseIdx(gz).data)).toEqual(Array.from(images.subarray(16)));
+    const flipped = gz.slice();
+    flipped[gz.length - 8 - 3] ^= 0x01; // a pixel inside the stored block
+    await expectFfit(() => parseIdx(flipped, 'a.gz'), 'E_IDX_GZIP', 'a.gz is not valid gzip data (CRC-32 0x', 'differs from 0x', 'in its trailer');
+    const length = gz.slice();
+    length.set([0xff, 0xff, 0xff, 0xff], gz.length - 4);
+    const rss = process.memoryUsage().rss;
+    await expectFfit(() => parseIdx(length, 'b.gz'), 'E_IDX_GZIP', 'its trailer records 4294967295 bytes, it decompresses to 28');
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
+    await expectFfit(() => parseIdx(gz.subarray(0, gz.length - 3), 'c.gz'), 'E_IDX_GZIP', 'c.gz is not valid gzip data');
+    await expectFfit(() => parseIdx(Uint8Array.of(0x1f, 0x8b), 'd.gz'), 'E_IDX_GZIP', 'd.gz is not valid gzip data');
+  });
+
+  it('dimension counts: huge declared sizes, zero-sized images, images and labels swapped', async () => {
+    const huge = encodeIdx([1, 1, 1], Uint8Array.of(1));
+    new DataView(huge.buffer).setUint32(4, 0xffffffff);
+    await expectFfit(() => parseImages(huge, 'h'), 'E_IDX_SIZE', 'h is truncated: header declares 4294967295×1×1 = 4294967295 bytes of data, file has 1');
+    await expectFfit(() => parseImages(encodeIdx([3, 0, 28], new Uint8Array(0)), 'z'), 'E_IDX_SIZE', 'declares images of 0×28 pixels');
+    await expectFfit(() => parseImages(encodeIdx([3], Uint8Array.of(1, 2, 3)), 'labels'), 'E_IDX_SIZE', 'an image file has 3 (count×rows×cols); did you swap');
+    await expectFfit(() => parseLabels(images, 'imgs'), 'E_IDX_SIZE', 'a label file has 1 (count)', 'did you swap');
+  });
+
+  it('image and label counts that differ, an empty set, an unreadable file', async () => {
+    await expectFfit(() => fromIdx(parseImages(images), parseLabels(encodeIdx([3], Uint8Array.of(0, 1, 0)))), 'E_DATA',
+      'the image file has 2 images but the label file has 3 labels', 'use the label file that belongs to these images');
+    await expectFfit(() => fromIdx(parseImages(encodeIdx([0, 2, 2], new Uint8Array(0))), parseLabels(encodeIdx([0], new Uint8Array(0)))), 'E_DATA', 'has no examples (0 images)');
+    const dir = mkdtempSync(join(tmpdir(), 'ffit-unreadable-'));
+    mkdirSync(join(dir, 'train-images-idx3-ubyte'));
+    for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) writeFileSync(join(dir, f), encodeIdx([1], Uint8Array.of(0)));
+    await expectFfit(() => loadIdxDir(dir), 'E_DATA', `Cannot read ${join(dir, 'train-images-idx3-ubyte')} (EISDIR)`, 'not a directory');
+  });
+});
+
+describe('images that do not fit the lattice', () => {
+  it('wrong image size, wrong array type, labels of another length', async () => {
+    const net = await InterferenceNetwork.create({ layers: [16, 4, 3] });
+    const ds = fromIdx(parseImages(encodeIdx([2, 3, 3], new Uint8Array(18).fill(5))), parseLabels(encodeIdx([2], Uint8Array.of(0, 1))));
+    await expectFfit(() => net.fit(ds), 'E_SHAPE', 'The training set has images of 9 values (3×3), but this lattice has 16 source sites', 'layers[0] = 9');
+    await expectFfit(() => net.fit({ images: new Float32Array(32), labels: [0, 1] }, { test: ds }), 'E_SHAPE', 'The test set has images of 9 values');
+    await expectFfit(() => net.predict(new Float32Array(17)), 'E_SHAPE', 'images holds 17 values, not a multiple of the 16 source sites');
+    await expectFfit(() => net.trainBatch(new Float32Array(32).fill(1), [0, 1, 2, 0]), 'E_SHAPE',
+      'the images are 2 × 16 values (2 images), but there are 4 labels', 'If your images have 8 values each', 'layers[0] = 8');
+    await expectFfit(() => net.predict('abc' as never), 'E_SHAPE', 'images must be a flat typed array', 'got "abc"');
+    await expectFfit(() => net.predict({ length: 16 } as never), 'E_SHAPE', 'got a Object');
+    await expectFfit(() => net.predict(new BigInt64Array(16) as never), 'E_SHAPE', 'got a BigInt64Array');
+    await expectFfit(() => net.fit(null as never), 'E_SHAPE', 'training set must be an object { images, labels }');
+    await expectFfit(() => net.fit({ images: [], labels: [] }), 'E_DATA', 'The training set is empty');
+    net.dispose();
+  });
+
+  it.each([
+    [-1, 'E_LABEL', 'Label 1 is -1; labels must be integers from 0 to 2'],
+    [3, 'E_LABEL', 'Label 1 is 3'],
+    [1.5, 'E_LABEL', 'Label 1 is 1.5'],
+    [Number.NaN, 'E_LABEL', 'Label 1 is NaN'],
+    ['1', 'E_LABEL', 'Label 1 is "1"'],
+  ])('label %s', async (y, code, message) => {
+    const net = await InterferenceNetwork.create({ layers: [4, 3] });
+    await expectFfit(() => net.trainBatch(new Float32Array(8).fill(1), [0, y as number]), code, message, 'Remap your classes');
+    net.dispose();
+  });
+});
+
+describe('pixels that cannot be sources (DESIGN.md §3: a⁰ = x / Σx)', () => {
+  const row = (patch: Record<number, number>) => {
+    const x = new Float64Array(8).fill(0.5);
+    for (const [i, v] of Object.entries(patch)) x[Number(i)] = v;
+    return x;
+  };
+  const cases: [string, Float64Array | number[], string][] = [
+    ['NaN', row({ 3: NaN }), 'value 3 is NaN; replace missing values'],
+    ['+∞', row({ 5: Infinity }), 'value 5 is Infinity, beyond the Float32 range'],
+    ['−∞', row({ 5: -Infinity }), 'value 5 is -Infinity, negative'],
+    ['negative', row({ 0: -0.25 }), 'value 0 is -0.25, negative; intensities must be ≥ 0'],
+    ['beyond Float32', row({ 2: 1e39 }), 'value 2 is 1e+39, beyond the Float32 range (3.4e38); scale the image down'],
+    ['all zero', new Float64Array(8), 'it is blank (every value is 0)', ],
+    ['subnormal total', Float64Array.from(new Float32Array(8).fill(1e-40)), 'its total intensity 7.999956880891808e-40 is below the smallest normal Float32 (1.2e-38); scale the image up'],
+    ['total beyond Float32', new Float64Array(8).fill(1e38), 'its total intensity 8e+38 overflows Float32 (3.4e38); scale the image down'],
+    ['a string', [0.5, 0.5, 'x' as never, 0.5, 0.5, 0.5, 0.5, 0.5], 'value 2 is "x", not a number'],
+    ['a BigInt', [0.5, 1n as never, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 'value 1 is 1n (a BigInt), not a number'],
+  ];
+  describe.each(BACKENDS)('%s backend', (backend) => {
+    it.each(cases)('%s', async (_name, bad, message) => {
+      const net = await InterferenceNetwork.create({ layers: [8, 3], backend });
+      const good = new Float64Array(8).fill(1);
+      const images = Array.isArray(bad) ? [...Array.from(good), ...Array.from(good), ...bad] : Float64Array.of(...good, ...good, ...bad);
+      await expectFfit(() => net.predict(images), 'E_INPUT', `Image 2 cannot be a source: ${message}`, 'DESIGN.md §3');
+      await expectFfit(() => net.trainBatch(images, [0, 1, 2]), 'E_INPUT', 'Image 2 cannot be a source');
+      await expectFfit(() => net.trainBatch(images, [0, 1, 2], [1, 2]), 'E_INPUT', 'Image 2 cannot be a source');
+      await expectFfit(() => net.gains(images, [0, 1, 2]), 'E_INPUT', 'Image 2 cannot be a source');
+      // the refused batch changed nothing: the network still answers finite probabilities
+      expect(net.predictProba(good).every(Number.isFinite)).toBe(true);
+      net.dispose();
+    });
+  });
+
+  it('checkSources reports a blank image of a data set by its index in the file', async () => {
+    const pixels = new Uint8Array(5 * 4).fill(9);
+    pixels.fill(0, 12, 16);
+    await expectFfit(() => checkSources(pixels, 4, 'the training images in /data'), 'E_INPUT', 'Image 3 of the training images in /data cannot be a source: it is blank');
+    expect(() => checkSources(pixels.subarray(0, 12), 4, 'x')).not.toThrow();
+    await expectFfit(() => checkSources(Float32Array.of(1, 1, 1, -1), 2, 'f'), 'E_INPUT', 'Image 1 of f cannot be a source: value 1 is -1');
+  });
+});
+
+describe('class lists and shots', () => {
+  const ds = fromIdx(parseImages(encodeIdx([6, 1, 1], Uint8Array.of(1, 2, 3, 4, 5, 6))), parseLabels(encodeIdx([6], Uint8Array.of(0, 1, 0, 1, 2, 0))));
+
+  it('duplicates, too few, missing in the data, not integers', async () => {
+    await expectFfit(() => selectClasses(ds, [0, 2, 0]), 'E_OPTION', 'class 0 is listed twice in [0, 2, 0]; list each class once');
+    await expectFfit(() => selectClasses(ds, [1]), 'E_OPTION', 'need at least 2 classes to classify, got 1');
+    await expectFfit(() => selectClasses(ds, [0, 5]), 'E_DATA', 'class 5 has no examples in the data; the data has classes 0, 1, 2');
+    await expectFfit(() => selectClasses(ds, [0, 0.5]), 'E_OPTION', 'class 0.5 is not an integer');
+  });
+
+  it('more shots than a class has', async () => {
+    await expectFfit(() => sampleShots(ds, 2, new Rng(0)), 'E_DATA', 'class 2 has only 1 examples, fewer than the 2 shots asked for; use --shots ≤ 1');
+    await expectFfit(() => sampleShots(ds, 0, new Rng(0)), 'E_OPTION', 'shots must be an integer ≥ 1');
+  });
+});
+
+describe('options out of range', () => {
+  const cases: [Partial<FfitOptions> | Record<string, unknown>, string][] = [
+    [{ layers: [784] }, 'layers must list at least two layer sizes'],
+    [{ layers: 'abc' }, 'layers must list at least two layer sizes (sources … targets), e.g. [784, 64, 4]; got "abc"'],
+    [{ layers: [784, 0, 4] }, 'layers[1] must be an integer from 1 to 16777216; got 0'],
+    [{ layers: [784, 2.5, 4] }, 'layers[1] must be an integer from 1 to 16777216; got 2.5'],
+    [{ layers: [784, 1n, 4] }, 'layers[1] must be an integer from 1 to 16777216; got 1'],
+    [{ layers: [784, 1] }, 'The last layer holds one target per class and needs at least 2 sites; got 1'],
+    [{ durations: 0 }, 'durations (D) must be an integer from 1 to 1024; got 0'],
+    [{ durations: 1.5 }, 'got 1.5'],
+    [{ durations: 1025 }, 'got 1025'],
+    [{ beta: 0 }, 'beta must be a number > 0 and ≤ 1e6 (inverse temperature); got 0'],
+    [{ beta: -1 }, 'got -1'],
+    [{ beta: Number.NaN }, 'got NaN'],
+    [{ beta: Infinity }, 'got Infinity'],
+    [{ beta: 2e6 }, 'got 2000000'],
+    [{ eta: -1 }, 'eta must be a number from 0 to 1e12 (learning rate); got -1'],
+    [{ eta: 1e13 }, 'got 10000000000000'],
+    [{ batchSize: 0 }, 'batchSize must be an integer from 1 to 65536; got 0'],
+    [{ batchSize: 2.5 }, 'got 2.5'],
+    [{ batchSize: 65537 }, 'got 65537'],
+    [{ speed: 0 }, 'speed (c) must be a number ≥ 1e-9 (space units per tick) or Infinity (no travel time); got 0'],
+    [{ speed: -1 }, 'got -1'],
+    [{ omega: Number.NaN }, 'omega must be a number from −1e6 to 1e6 (radians per tick); got NaN'],
+    [{ omega: 1e7 }, 'got 10000000'],
+    [{ tStar: Infinity }, 'tStar must be a number from −1e9 to 1e9 (ticks); got Infinity'],
+    [{ kappa: 0 }, 'kappa must be a number > 0 and ≤ 1e6; got 0'],
+    [{ coupling: -1 }, 'coupling (J) must be a number from 0 to 1e6; got -1'],
+    [{ initScale: 81 }, 'initScale must be a number from 0 to 80; got 81'],
+    [{ seed: 1.5 }, 'seed must be an integer in ±(2^31 − 1); got 1.5'],
+    [{ seed: 2 ** 31 }, 'got 2147483648'],
+    [{ topology: 'ring' }, 'topology must be'],
+    [{ objective: 'energy' }, 'objective must be "boltzmann" or "field"; got "energy"'],
+    [{ response: 'relu' }, 'response must be "linear" or "ising"; got "relu"'],
+    [{ backend: 'gpu' }, 'backend must be one of auto, simd, scalar, js; got "gpu"'],
+    [{ positions: [[0, 1], [0]] }, 'positions[0] must hold 3 numbers, one per site'],
+    [{ positions: [[0, 1, 2], [0, Number.NaN]] }, 'positions[1][1] must be a number from −1e9 to 1e9 (space units); got NaN'],
+    [{ learningRate: 1 }, 'Unknown option "learningRate"; known options are'],
+  ];
+  const label = (patch: object) => JSON.stringify(patch, (_k, v) => (typeof v === 'bigint' ? `${v}n` : Number.isNaN(v) ? 'NaN' : v === Infinity ? '∞' : v));
+  it.each(cases.map(([patch, message]) => [label(patch), patch, message] as const))('%s', async (_label, patch, message) => {
+    const layers = 'layers' in patch ? undefined : [3, 2];
+    const options = (layers ? { layers, ...patch } : patch) as FfitOptions;
+    if ('positions' in patch) (options as { layers: number[] }).layers = [3, 2];
+    await expectFfit(() => InterferenceNetwork.create(options), 'E_OPTION', message);
+  });
+
+  it('not an object', async () => {
+    await expectFfit(() => InterferenceNetwork.create(undefined as never), 'E_OPTION', 'Options must be an object with at least `layers`');
+    await expectFfit(() => InterferenceNetwork.create(null as never), 'E_OPTION', 'Options must be an object');
+  });
+
+  it('fit options', async () => {
+    const net = await InterferenceNetwork.create({ layers: [2, 2] });
+    const set = { images: [1, 1], labels: [0] };
+    await expectFfit(() => net.fit(set, { epochs: 0 }), 'E_OPTION', 'epochs must be an integer ≥ 1; got 0');
+    await expectFfit(() => net.fit(set, { schedule: 'step' as never }), 'E_OPTION', 'schedule must be "constant", "linear" or "cosine"; got "step"');
+    await expectFfit(() => net.fit(set, null as never), 'E_OPTION', 'fit options must be an object');
+  });
+
+  it('the limits are the documented ones', () => {
+    expect(LIMITS).toEqual({ durations: 1024, batchSize: 65536, beta: 1e6, eta: 1e12, kappa: 1e6, coupling: 1e6, omega: 1e6, tStar: 1e9, speedMin: 1e-9, position: 1e9, initScale: 80 });
+  });
+});
+
+describe('lattices too large for WebAssembly memory', () => {
+  it.each([
+    [[2 ** 24, 2 ** 24], 4],
+    [[784, 2 ** 20, 10], 4],
+    [[20000, 20000, 4], 1],
+    [[784, 4096, 4], 1024],
+  ])('%j with D = %i: E_MEMORY before allocating, with the size needed', async (layers, durations) => {
+    const rss = process.memoryUsage().rss;
+    const e = await expectFfit(() => InterferenceNetwork.create({ layers, durations }), 'E_MEMORY',
+      `The lattice ${layers.join('→')} with D = ${durations}`, 'more than the 4 GiB a WebAssembly instance can address', 'Nothing was allocated');
+    const gib = Number(/needs about ([\d.]+) GiB/.exec(e.message)![1]);
+    const logitBytes = layers.slice(1).reduce((t, n, l) => t + layers[l]! * n * durations * 4, 0);
+    expect(gib).toBeGreaterThanOrEqual(logitBytes / 2 ** 30 - 0.01); // at least the logits
+    expect(gib).toBeGreaterThan(4);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(256 * 2 ** 20);
+  });
+
+  it('the estimate covers what a network really allocates', async () => {
+    for (const backend of ['simd', 'js'] as const) {
+      const net = await InterferenceNetwork.create({ layers: [300, 200, 10], durations: 8, batchSize: 64, backend });
+      const { images, labels } = randomData(1, 64, 300, 10);
+      net.trainBatch(images, labels);
+      net.predict(randomData(2, 600, 300, 10).images);
+      // logits, probabilities, S, W: (2D + 6) floats per route pair, plus batch buffers
+      const routes = 300 * 200 + 200 * 10;
+      expect(net.memoryBytes).toBeGreaterThanOrEqual(routes * (2 * 8 + 4) * 4);
+      expect(net.memoryBytes).toBeLessThan(routes * (2 * 8 + 6) * 4 + 16 * 2 ** 20);
+      net.dispose();
+    }
+  });
+});
+
+describe('disposed networks', () => {
+  it('every method answers E_DISPOSED', async () => {
+    const net = await InterferenceNetwork.create({ layers: [2, 2] });
+    net.dispose();
+    net.dispose(); // twice is harmless
+    for (const call of [() => net.predict([1, 1]), () => net.toJSON(), () => net.logits(0), () => net.probabilities(0), () => net.trainBatch([1, 1], [0]), () => net.routeEntropy()]) {
+      await expectFfit(call, 'E_DISPOSED', 'This network was disposed; create a new one');
+    }
+    expect(net.memoryBytes).toBe(0);
+  });
+});
+
+describe('error codes', () => {
+  it('each code is documented', () => {
+    expect(Object.keys(FFIT_ERROR_CODES).sort()).toEqual([
+      'E_BACKEND', 'E_DATA', 'E_DISPOSED', 'E_IDX_GZIP', 'E_IDX_MAGIC', 'E_IDX_SIZE', 'E_IDX_TYPE', 'E_INPUT', 'E_LABEL',
+      'E_MEMORY', 'E_MODEL', 'E_MODEL_CHECKSUM', 'E_MODEL_VERSION', 'E_OPTION', 'E_SHAPE', 'E_USAGE',
+    ]);
+    for (const text of Object.values(FFIT_ERROR_CODES)) expect(text.length).toBeGreaterThan(10);
+  });
+});
