@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import './node/threads.js';
 import { BACKENDS, type BackendChoice } from './backend/index.js';
 import { checkClasses, selectClasses, sampleShots, splitValidation, type Dataset } from './data/dataset.js';
 import { loadMnist } from './data/mnist.js';
@@ -64,6 +65,7 @@ interface TrainFlags {
   initScale: number;
   renormalize?: boolean;
   backend: BackendChoice;
+  threads: number;
   out: string;
   save: boolean;
   json: boolean;
@@ -75,7 +77,7 @@ const FLAGS: Record<string, string> = {
   layers: '--layers', durations: '--durations', speed: '--speed', omega: '--omega', tStar: '--t-star',
   beta: '--beta', eta: '--eta', batchSize: '--batch', objective: '--objective', response: '--response',
   kappa: '--kappa', coupling: '--coupling', initScale: '--init-scale', seed: '--seed', backend: '--backend',
-  epochs: '--epochs', schedule: '--schedule', radius: '--radius', renormalize: '--renormalize',
+  epochs: '--epochs', schedule: '--schedule', radius: '--radius', renormalize: '--renormalize', threads: '--threads',
 };
 
 /**
@@ -164,6 +166,7 @@ async function train(flags: TrainFlags): Promise<void> {
     radius: flags.radius, durations: flags.durations, speed: flags.speed, omega: flags.omega, tStar: flags.tStar,
     beta: flags.beta, eta: flags.eta, batchSize: flags.batch, objective: flags.objective, response: flags.response,
     kappa: flags.kappa, coupling: flags.coupling, initScale: flags.initScale, renormalize: flags.renormalize, seed: flags.seed, backend: flags.backend,
+    threads: flags.threads,
   };
   // the option values alone (a dense stand-in lattice: topology and sizes are checked with the data)
   await withFlag(null, () => resolveOptions({ ...lattice, layers: flags.layers ?? [1, 2] }));
@@ -197,7 +200,8 @@ async function train(flags: TrainFlags): Promise<void> {
       `${trainSet.count} training, ${split.validation?.count ?? 0} validation, ${data.test.count} test images`);
     log(`ffit: lattice ${layers.join('→')} ${flags.topology}${flags.topology === 'local' ? `(${flags.radius})` : ''}` +
       `${tok ? `, ${tok.sequence} tokens (${tok.mode}) of ${tok.width} pixels` : ''}, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
-      `batch ${flags.batch}, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, seed ${flags.seed}, backend ${net.backendName}`);
+      `batch ${flags.batch}, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, seed ${flags.seed}, backend ${net.backendName}` +
+      (flags.threads > 1 ? ` on ${flags.threads} threads` : ''));
     const bar = new cliProgress.SingleBar({
       format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} | {speed} ex/s | ETA {eta}s',
       stream: process.stderr,
@@ -234,6 +238,7 @@ async function train(flags: TrainFlags): Promise<void> {
       testEnergy: last.test!.energy,
       epochs: flags.epochs,
       backend: net.backendName,
+      threads: flags.threads,
       seconds,
       samplesPerSecond: (trainSet.count * flags.epochs) / Math.max(seconds, 1e-9),
       wallSeconds: (performance.now() - t0) / 1000,
@@ -490,6 +495,7 @@ function program(): Command {
     .option('--renormalize', 'renormalise hidden layers to unit total amplitude (default: only with ≥ 2 hidden layers)')
     .option('--no-renormalize', 'keep raw hidden amplitudes (lattices with ≥ 2 hidden layers then barely learn)')
     .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
+    .option('--threads <n>', 'threads the SIMD kernels run on (same results as 1)', int('--threads'), 1)
     .option('--out <file>', 'where to save the trained model (JSON)', 'ffit-model.json')
     .option('--no-save', 'do not save the model')
     .option('--json', 'print one JSON object with the results as the last line of stdout', false)

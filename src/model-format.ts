@@ -32,8 +32,8 @@ export const MAX_JSON_DEPTH = 64;
 /** How a layer's logits are stored: little-endian IEEE-754 binary32, row-major, standard base64 with padding. */
 export const LOGITS_ENCODING = 'float32-le-base64';
 
-/** The lattice and training options as stored: {@link ResolvedOptions} without `backend`. */
-export type ModelOptions = Omit<ResolvedOptions, 'backend'>;
+/** The lattice and training options as stored: {@link ResolvedOptions} without the runtime choices `backend` and `threads`. */
+export type ModelOptions = Omit<ResolvedOptions, 'backend' | 'threads'>;
 
 /** One layer's logits in a version-2 document. */
 export interface LogitsJSON {
@@ -89,7 +89,7 @@ export interface LayerLogits {
 
 /** What a model file holds, in memory: the input of {@link encodeModel}. */
 export interface ModelContent {
-  /** Resolved options (`backend` is ignored: a file does not pin a backend). */
+  /** Resolved options (`backend` and `threads` are ignored: a file does not pin them). */
   options: ModelOptions | ResolvedOptions;
   logits: LayerLogits[];
   examplesSeen: number;
@@ -121,7 +121,7 @@ export interface DecodedModel {
  *   nesting deeper than {@link MAX_JSON_DEPTH}, a member named `__proto__`).
  */
 export function encodeModel(content: ModelContent): ModelJSON {
-  const { backend: _backend, ...options } = content.options as ResolvedOptions;
+  const { backend: _backend, threads: _threads, ...options } = content.options as ResolvedOptions;
   const logits = content.logits.map((layer, l) => {
     checkLayer(layer.shape, layer.values, l, 'cannot be saved');
     return { shape: [...layer.shape], encoding: LOGITS_ENCODING, data: toBase64(f32ToLeBytes(layer.values)) } as LogitsJSON;
@@ -345,7 +345,7 @@ function loadOptions(stored: Record<string, unknown>, source: string): ModelOpti
   // files written before `renormalize` existed were trained without it (its default is now "auto")
   if (!('renormalize' in raw)) raw.renormalize = false;
   try {
-    const { backend: _backend, ...options } = resolveOptions(raw as unknown as FfitOptions);
+    const { backend: _backend, threads: _threads, ...options } = resolveOptions(raw as unknown as FfitOptions);
     return options;
   } catch (err) {
     if (err instanceof FfitError) {

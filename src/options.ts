@@ -74,6 +74,12 @@ export interface FfitOptions {
   seed?: number;
   /** Kernel backend. Default `auto` (SIMD where supported, else scalar). */
   backend?: BackendChoice;
+  /**
+   * Threads the SIMD kernels run on (1 … 64), sharing one WebAssembly memory: Node
+   * `worker_threads` or Web Workers (browsers: cross-origin isolated pages). Results are the
+   * same bits as with 1. A runtime choice like `backend`: not saved with the model. Default 1.
+   */
+  threads?: number;
 }
 
 /** {@link FfitOptions} with every default filled in. */
@@ -105,6 +111,7 @@ export function defaults(): Omit<ResolvedOptions, 'layers' | 'omega' | 'renormal
     initScale: 0.1,
     seed: 0,
     backend: 'auto',
+    threads: 1,
   };
 }
 
@@ -213,6 +220,9 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
     `initScale 0 gives uniform routing, whose ${o.durations} duration phasors cancel (W = 0): a lattice with hidden layers ` +
     'would never learn. Use initScale > 0 (default 0.1), or a single layer.');
   check(BACKENDS.includes(o.backend), `backend must be one of ${BACKENDS.join(', ')}; got ${show(o.backend)}.`);
+  check(isInt(o.threads) && o.threads >= 1 && o.threads <= 64, `threads must be an integer from 1 to 64; got ${show(o.threads)}.`);
+  check(o.threads === 1 || o.backend === 'simd' || o.backend === 'auto',
+    `threads > 1 runs the SIMD kernels; backend "${o.backend}" runs on one thread (use backend "simd" or "auto", or threads: 1).`);
 
   let positions: number[][] | null = null;
   if (options.positions !== undefined && options.positions !== null) {
