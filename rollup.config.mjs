@@ -28,7 +28,8 @@ const noNodeBuiltins = {
 
 export default [
   {
-    input: { index: 'build/tsc/index.js', node: 'build/tsc/node.js', cli: 'build/tsc/cli.js' },
+    // `ffit` in Node is src/index.node.ts: src/index.ts plus worker threads for `threads` > 1
+    input: { index: 'build/tsc/index.node.js', node: 'build/tsc/node.js', cli: 'build/tsc/cli.js' },
     external: nodeExternal,
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js' },
   },

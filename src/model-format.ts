@@ -23,11 +23,17 @@ export const MODEL_FORMAT = 'ffit-model';
 export const MODEL_VERSION = 2;
 /** Format versions this ffit reads (older ones are migrated on load). */
 export const MODEL_VERSIONS_READ: readonly number[] = [1, 2];
+/**
+ * Deepest nesting of objects and arrays in a model document (the document itself is level 0,
+ * `meta` level 1): ffit writes 3 levels plus what `meta` and `metrics` hold. Deeper documents are
+ * refused before they are hashed or validated (both recurse).
+ */
+export const MAX_JSON_DEPTH = 64;
 /** How a layer's logits are stored: little-endian IEEE-754 binary32, row-major, standard base64 with padding. */
 export const LOGITS_ENCODING = 'float32-le-base64';
 
-/** The lattice and training options as stored: {@link ResolvedOptions} without `backend`. */
-export type ModelOptions = Omit<ResolvedOptions, 'backend'>;
+/** The lattice and training options as stored: {@link ResolvedOptions} without the runtime choices `backend` and `threads`. */
+export type ModelOptions = Omit<ResolvedOptions, 'backend' | 'threads'>;
 
 /** One layer's logits in a version-2 document. */
 export interface LogitsJSON {
@@ -83,7 +89,7 @@ export interface LayerLogits {
 
 /** What a model file holds, in memory: the input of {@link encodeModel}. */
 export interface ModelContent {
-  /** Resolved options (`backend` is ignored: a file does not pin a backend). */
+  /** Resolved options (`backend` and `threads` are ignored: a file does not pin them). */
   options: ModelOptions | ResolvedOptions;
   logits: LayerLogits[];
   examplesSeen: number;
@@ -111,10 +117,11 @@ export interface DecodedModel {
  * returns the same options and bit-identical logits, and re-encoding gives the same JSON text.
  *
  * @throws FfitError `E_MODEL` when a layer's shape does not match its values, a logit is not
- *   finite, or `metrics` / `meta` are not JSON-serialisable (cycles, BigInt, lone surrogates).
+ *   finite, or `metrics` / `meta` are not JSON-serialisable (cycles, BigInt, lone surrogates,
+ *   nesting deeper than {@link MAX_JSON_DEPTH}, a member named `__proto__`).
  */
 export function encodeModel(content: ModelContent): ModelJSON {
-  const { backend: _backend, ...options } = content.options as ResolvedOptions;
+  const { backend: _backend, threads: _threads, ...options } = content.options as ResolvedOptions;
   const logits = content.logits.map((layer, l) => {
     checkLayer(layer.shape, layer.values, l, 'cannot be saved');
     return { shape: [...layer.shape], encoding: LOGITS_ENCODING, data: toBase64(f32ToLeBytes(layer.values)) } as LogitsJSON;
@@ -125,8 +132,8 @@ export function encodeModel(content: ModelContent): ModelJSON {
     format: MODEL_FORMAT,
     version: MODEL_VERSION,
     options: storeOptions(options),
-    training: { examplesSeen: content.examplesSeen, metrics: plainJson(content.metrics ?? {}, 'metrics') },
-    meta: plainJson(content.meta ?? {}, 'meta'),
+    training: { examplesSeen: content.examplesSeen, metrics: plainJson(content.metrics ?? {}, 'metrics', 2) },
+    meta: plainJson(content.meta ?? {}, 'meta', 1),
     logits,
   } as const;
   return {
@@ -150,18 +157,47 @@ function storeOptions(options: Record<string, unknown>): Record<string, unknown>
 }
 
 /** A JSON-only deep copy (NaN and ±∞ become null, as JSON.stringify does). */
-function plainJson(value: Record<string, unknown>, what: string): Record<string, unknown> {
+function plainJson(value: Record<string, unknown>, what: string, depth: number): Record<string, unknown> {
   let copy: unknown;
   try {
     copy = JSON.parse(JSON.stringify(value));
-    canonicalize(copy);
   } catch (err) {
-    throw new FfitError('E_MODEL', `The model's ${what} cannot be saved as JSON (${(err as Error).message}); pass plain numbers, strings, arrays and objects.`);
+    const why = err instanceof RangeError ? `it nests objects or arrays too deeply; at most ${MAX_JSON_DEPTH - depth} levels are allowed` : (err as Error).message;
+    throw new FfitError('E_MODEL', `The model's ${what} cannot be saved as JSON (${why}); pass plain numbers, strings, arrays and objects.`);
   }
   if (typeof copy !== 'object' || copy === null || Array.isArray(copy)) {
     throw new FfitError('E_MODEL', `The model's ${what} must be a JSON object (key → value); got ${Array.isArray(copy) ? 'an array' : typeof copy}.`);
   }
+  checkTree(copy, `the model's ${what}`, depth, what, 'cannot be saved: pass plain JSON data without such members');
+  try {
+    canonicalize(copy);
+  } catch (err) {
+    throw new FfitError('E_MODEL', `The model's ${what} cannot be saved as JSON (${(err as Error).message}); pass plain numbers, strings, arrays and objects.`);
+  }
   return copy as Record<string, unknown>;
+}
+
+/**
+ * Walks a parsed JSON value without recursion: refuses nesting deeper than {@link MAX_JSON_DEPTH}
+ * (counting from the document, `depth` being the level of `value`) and members named `__proto__`,
+ * which JSON.parse keeps as data but any object copy (zod's included) would turn into a prototype,
+ * dropping them from the checksum. `path` names `value` in messages, `fix` ends them.
+ */
+function checkTree(value: unknown, source: string, depth: number, path: string, fix: string): void {
+  const stack: [unknown, number, string][] = [[value, depth, path]];
+  while (stack.length > 0) {
+    const [v, level, at] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (level >= MAX_JSON_DEPTH) {
+      fail('E_MODEL', `${source} nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels (at "${at.length > 48 ? `${at.slice(0, 48)}…` : at}"); ffit never writes that: ${fix}.`);
+    }
+    for (const key of Object.keys(v)) {
+      if (key === '__proto__') {
+        fail('E_MODEL', `${source} has a member named "__proto__" (at "${at ? `${at}.` : ''}__proto__"), which would change the prototype of the object read; ffit never writes one: ${fix}.`);
+      }
+      stack.push([(v as Record<string, unknown>)[key], level + 1, Array.isArray(v) ? `${at}[${key}]` : at ? `${at}.${key}` : key]);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,11 +241,22 @@ const documentV1 = z.object({
  * Returns options without `backend`, one {@link LayerLogits} per layer (shapes as stored: the
  * caller checks them against its lattice), training metrics and metadata.
  *
- * @throws FfitError `E_MODEL` not JSON, not an ffit model, malformed structure, invalid options,
- *   bad base64, shape/values mismatch, non-finite logits; `E_MODEL_VERSION` a version this ffit
+ * @throws FfitError `E_MODEL` not JSON, not an ffit model, nesting deeper than
+ *   {@link MAX_JSON_DEPTH}, a member named `__proto__`, malformed structure, invalid options,
+ *   bad base64, shape/values mismatch, non-finite logits, a document object that cannot be read; `E_MODEL_VERSION` a version this ffit
  *   cannot read (newer: upgrade ffit); `E_MODEL_CHECKSUM` logits or manifest changed since saving.
  */
 export function decodeModel(input: unknown, source = 'the model'): DecodedModel {
+  try {
+    return decode(input, source);
+  } catch (err) {
+    if (err instanceof FfitError) throw err;
+    // e.g. a getter of a document object that throws: the document cannot be read
+    return fail('E_MODEL', `${source} cannot be read (${(err as Error)?.message ?? String(err)}); pass the JSON text of a model file or the object that toJSON() returned.`);
+  }
+}
+
+function decode(input: unknown, source: string): DecodedModel {
   let doc: unknown = input;
   if (typeof input === 'string') {
     try {
@@ -222,9 +269,10 @@ export function decodeModel(input: unknown, source = 'the model'): DecodedModel 
     const format = typeof doc === 'object' && doc !== null ? JSON.stringify((doc as { format?: unknown }).format) ?? 'missing' : `a JSON ${doc === null ? 'null' : typeof doc}`;
     fail('E_MODEL', `${source} is not an ffit model (its "format" is ${format}, expected "${MODEL_FORMAT}"); pass a model file written by \`ffit train\` or saveModel().`);
   }
+  checkTree(doc, source, 0, '', 'the file was edited or damaged: use the file that ffit saved');
   const version = (doc as { version?: unknown }).version;
   if (version === 1) return decodeV1(parse(documentV1, doc, source), source);
-  if (version === 2) return decodeV2(parse(documentV2, doc, source), source);
+  if (version === 2) return decodeV2(parse(documentV2, doc, source), doc as Record<string, unknown>, source);
   if (typeof version === 'number' && Number.isInteger(version) && version > MODEL_VERSION) {
     fail('E_MODEL_VERSION', `${source} is format version ${version}, written by a newer ffit; this ffit reads versions ${MODEL_VERSIONS_READ.join(' and ')}: upgrade ffit to load it.`);
   }
@@ -251,13 +299,15 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
-function decodeV2(doc: z.infer<typeof documentV2>, source: string): DecodedModel {
+/** `doc` is the validated document, `raw` the one read: the manifest is hashed from `raw`, so nothing a schema copy leaves out escapes the checksum. */
+function decodeV2(doc: z.infer<typeof documentV2>, raw: Record<string, unknown>, source: string): DecodedModel {
   const bytes = doc.logits.map((layer, l) => fromBase64(layer.data, l, source));
   const logitsHash = logitsDigest(bytes);
   if (logitsHash !== doc.checksum.logits) {
     fail('E_MODEL_CHECKSUM', `${source} is corrupted: its logits do not match their SHA-256 checksum (stored ${doc.checksum.logits.slice(0, 12)}…, computed ${logitsHash.slice(0, 12)}…), so a byte changed or went missing after saving; restore the file from a copy or retrain.`);
   }
-  const { checksum, ...body } = doc;
+  const { checksum } = doc;
+  const { checksum: _checksum, ...body } = raw;
   const manifestHash = manifestDigest(body, source);
   if (manifestHash !== checksum.manifest) {
     fail('E_MODEL_CHECKSUM', `${source} is corrupted or was edited: its options, training record or metadata do not match the manifest's SHA-256 checksum (stored ${checksum.manifest.slice(0, 12)}…, computed ${manifestHash.slice(0, 12)}…); restore the file from a copy or retrain (to change metadata, load the model and save it again).`);
@@ -295,7 +345,7 @@ function loadOptions(stored: Record<string, unknown>, source: string): ModelOpti
   // files written before `renormalize` existed were trained without it (its default is now "auto")
   if (!('renormalize' in raw)) raw.renormalize = false;
   try {
-    const { backend: _backend, ...options } = resolveOptions(raw as unknown as FfitOptions);
+    const { backend: _backend, threads: _threads, ...options } = resolveOptions(raw as unknown as FfitOptions);
     return options;
   } catch (err) {
     if (err instanceof FfitError) {

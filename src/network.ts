@@ -3,7 +3,7 @@ import { FfitError, check } from './errors.js';
 import { decodeModel, encodeModel, type ModelJSON, type ModelJSONv1 } from './model-format.js';
 import { resolveOptions, sitePositions, type FfitOptions, type ResolvedOptions } from './options.js';
 import { Rng } from './rng.js';
-import { checkLabelledSet, checkLabels, imageCount, sourceError } from './validate.js';
+import { checkLabelledSet, checkLabels, describe, imageCount, sourceError } from './validate.js';
 
 export type { ModelJSON, ModelJSONv1 } from './model-format.js';
 import { buildRoutes, routeCounts, type RouteTable } from './topology.js';
@@ -99,8 +99,9 @@ const CHUNK = 256;
 
 /**
  * Cap of the factor μ = Π s · 2^{−e} that carries the induced field down a renormalised lattice
- * (2^60). With |B| ≤ 1, |G| ≤ 1 and |a| ≤ 1 a logit step is at most 4√2 η β μ < 7e36 for η β ≤ 1e18
- * (LIMITS), so θ and its recentring stay finite in Float32 (3.4e38).
+ * (2^60). With Σ_k |B_k| ≤ 2, G's components ≤ 1 and Σ_u |a_u| ≤ 1, |S| ≤ 4 · batch · μ and a logit
+ * step is at most 4 η β μ < 5e36 for η β ≤ 1e18 (LIMITS), so θ and its recentring stay finite in
+ * Float32 (3.4e38).
  */
 const MU_MAX = 2 ** 60;
 
@@ -150,7 +151,10 @@ export class InterferenceNetwork {
   /** Power of two e_ℓ that {@link Backend.normalizeMax} applied to g[i] = G^{i+1} on top of g[i+1]'s (0 unless renormalised). */
   private readonly gExp: number[];
   private readonly rng: Rng;
+  /** θ changed since W and G were computed. */
   private dirty = true;
+  /** θ changed since p was computed (the fused training step skips p; it is made on demand). */
+  private probStale = true;
   // batch buffers, sized for `capacity` examples
   private capacity = 0;
   private x!: F32;
@@ -168,6 +172,9 @@ export class InterferenceNetwork {
   private fieldFactor!: F32;
   /** Per example: the product of those factors so far, μ (float64). */
   private mu = new Float64Array(0);
+  private rowsB!: I32;
+  /** The training images of the running `fit`, copied into backend memory once: batches go in by index. */
+  private staged: { images: Images; buf: I32; bytes: boolean } | null = null;
 
   private constructor(options: ResolvedOptions, backend: Backend, logits: Float32Array[] | null, tables: (RouteTable | null)[]) {
     this.options = Object.freeze(options);
@@ -219,7 +226,7 @@ export class InterferenceNetwork {
     const resolved = resolveOptions(options);
     checkMemory(resolved, routeCounts(resolved));
     const tables = tablesOf(resolved);
-    const backend = await createBackend(resolved.backend);
+    const backend = await createBackend(resolved.backend, resolved.threads);
     return new InterferenceNetwork(resolved, backend, null, tables);
   }
 
@@ -246,7 +253,7 @@ export class InterferenceNetwork {
     });
     checkMemory(resolved, counts);
     const tables = tablesOf(resolved);
-    const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend), model.logits.map((x) => x.values), tables);
+    const net = new InterferenceNetwork(resolved, await createBackend(resolved.backend, resolved.threads), model.logits.map((x) => x.values), tables);
     net.examplesSeen = model.examplesSeen;
     net.meta = { ...model.meta };
     net.metrics = { ...model.metrics };
@@ -306,7 +313,7 @@ export class InterferenceNetwork {
     if (n <= this.capacity) return;
     const be = this.be;
     if (this.capacity > 0) {
-      for (const buf of [this.x, this.labels, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB,
+      for (const buf of [this.x, this.labels, this.rowsB, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB,
         this.gamma.re, this.gamma.im, ...this.a.flatMap((c) => [c.re, c.im]), ...this.scales, this.fieldFactor]) be.release(buf);
     }
     const sizes = this.options.layers, C = this.classes;
@@ -314,6 +321,7 @@ export class InterferenceNetwork {
     this.a = sizes.map((N, l) => (l === 0 ? { re: be.f32(n * N), im: be.f32(0) } : this.complex(n * N)));
     this.gamma = this.complex(n * Math.max(...sizes.slice(1)));
     this.labels = be.i32(n);
+    this.rowsB = be.i32(n);
     this.momentsB = be.f32(n * C);
     this.probaB = be.f32(n * C);
     this.predictedB = be.i32(n);
@@ -325,23 +333,64 @@ export class InterferenceNetwork {
     this.capacity = n;
   }
 
-  /** Recomputes p and W of every layer and the propagators G after an update (once per batch). */
+  /** Recomputes p and W of every layer and the propagators G after θ changed outside a training step. */
   private refresh(): void {
     if (!this.dirty) return;
-    const be = this.be, D = this.options.durations, C = this.classes;
-    for (const L of this.layers) {
-      if (L.routes) be.transferSparse(L.theta, L.prob, L.w, L.rot, L.routes, L.nIn, D, this.cosD, this.sinD);
-      else be.transfer(L.theta, L.prob, L.w, L.rot, L.nIn, L.nOut, D, this.cosD, this.sinD);
-    }
-    // G^ℓ = W^ℓ G^{ℓ+1} for ℓ = L−1 … 1; g[i] holds G^{i+1}. Renormalised, G shrinks with depth
-    // as the factors s grow: a tiny G is scaled by 2^e here and 2^−e travels with the factors.
+    for (const L of this.layers) this.transferLayer(L);
+    this.propagateAll();
+    this.dirty = false;
+    this.probStale = false;
+  }
+
+  /** p of every layer, when the fused training steps left it behind θ (W and G are current). */
+  private refreshProbabilities(): void {
+    this.refresh();
+    if (!this.probStale) return;
+    for (const L of this.layers) this.transferLayer(L);
+    this.probStale = false;
+  }
+
+  /** θ → p → W of one layer (DESIGN.md §2–§3), with its dense or sparse kernel. */
+  private transferLayer(L: Layer): void {
+    const be = this.be, D = this.options.durations;
+    if (L.routes) be.transferSparse(L.theta, L.prob, L.w, L.rot, L.routes, L.nIn, D, this.cosD, this.sinD);
+    else be.transfer(L.theta, L.prob, L.w, L.rot, L.nIn, L.nOut, D, this.cosD, this.sinD);
+  }
+
+  /**
+   * G^ℓ = W^ℓ G^{ℓ+1} for ℓ = L−1 … 1 (DESIGN.md §5.3); g[i] holds G^{i+1}. Renormalised, G shrinks
+   * with depth as the factors s grow: a tiny G is scaled by 2^e here and 2^−e travels with the factors.
+   */
+  private propagateAll(): void {
+    const be = this.be, C = this.classes;
     for (let l = this.layers.length - 1; l >= 1; l--) {
       const L = this.layers[l]!;
       if (L.routes) be.propagateSparse(L.w, L.routes, L.nIn, L.nOut, this.g[l]!, C, this.g[l - 1]!);
       else be.propagate(L.w, L.nIn, L.nOut, this.g[l]!, C, this.g[l - 1]!);
       this.gExp[l - 1] = this.options.renormalize ? be.normalizeMax(this.g[l - 1]!, C * L.nIn) : 0;
     }
-    this.dirty = false;
+  }
+
+  /** Copies `images` into backend memory for the batches of a `fit` (skipped if memory is short). */
+  private stage(images: Images): void {
+    this.unstage();
+    const bytes = images instanceof Uint8Array || images instanceof Uint8ClampedArray;
+    let buf: I32;
+    try {
+      buf = this.be.i32(bytes ? Math.ceil(images.length / 4) : images.length);
+    } catch (err) {
+      if (err instanceof FfitError && err.code === 'E_MEMORY') return; // batches are then copied one by one
+      throw err;
+    }
+    const words = this.be.viewI32(buf);
+    if (bytes) new Uint8Array(words.buffer, words.byteOffset, images.length).set(images);
+    else new Float32Array(words.buffer, words.byteOffset, images.length).set(images as ArrayLike<number>);
+    this.staged = { images, buf, bytes };
+  }
+
+  private unstage(): void {
+    if (this.staged !== null && this.backend !== null) this.backend.release(this.staged.buf);
+    this.staged = null;
   }
 
   /** Copies examples `rows` (or the first `count`) of `images` into the input buffer and makes sources. */
@@ -350,12 +399,18 @@ export class InterferenceNetwork {
     const rowOf = (i: number) => (images as Float32Array).subarray
       ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
       : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
-    for (let b = 0; b < count; b++) {
-      const i = rows ? rows[start + b]! : start + b;
-      try {
-        xv.set(rowOf(i), b * n0);
-      } catch {
-        throw sourceError(i, rowOf(i)); // e.g. a BigInt in a plain array
+    if (rows !== null && this.staged !== null && this.staged.images === images) {
+      const rv = this.be.viewI32(this.rowsB);
+      for (let b = 0; b < count; b++) rv[b] = rows[start + b]!;
+      this.be.gather(this.staged.buf, this.staged.bytes, this.rowsB, count, n0, this.x);
+    } else {
+      for (let b = 0; b < count; b++) {
+        const i = rows ? rows[start + b]! : start + b;
+        try {
+          xv.set(rowOf(i), b * n0);
+        } catch {
+          throw sourceError(i, rowOf(i)); // e.g. a BigInt in a plain array
+        }
       }
     }
     const bad = this.be.sources(this.x, count, n0, this.a[0]!.re);
@@ -436,41 +491,73 @@ export class InterferenceNetwork {
     for (let b = 0; b < count; b++) lv[b] = labels[rows ? rows[start + b]! : start + b]!;
     this.feed(count, this.labels);
     const metrics = this.batchMetrics(count, lv, 0);
-    this.accumulateGains(count);
     // θ ← θ + η ḡ, ḡ = (β / batch) Re(e^{iω(t*−τ)} S)   (DESIGN.md §5.6)
-    const scale = (etaScale * o.eta * o.beta) / count;
-    for (const L of this.layers) {
-      this.applyUpdate(L, L.theta, scale, true);
-    }
-    this.dirty = true;
+    this.learnLayers(count, (etaScale * o.eta * o.beta) / count);
     this.examplesSeen += count;
     return metrics;
   }
 
   /**
-   * S^ℓ += Σ_batch a^ℓ ⊗ Γ^{ℓ+1}, Γ^{ℓ+1} = B · G^{ℓ+1}, for every layer (DESIGN.md §5.3–§5.5).
-   * With `renormalize`, a^L = a^ℓ (s_{ℓ+1} W^{ℓ+1}) ⋯ (s_{L−1} W^{L−1}) sends the induced field
-   * down scaled by c_{ℓ+1} = Π_{m>ℓ} s_m per example: B is multiplied in place by s_{ℓ+1} 2^{−e_{ℓ+1}}
-   * on the way down (G stays per batch, stored as 2^{e} G; the factors come from the forward pass,
-   * no backward pass). The field's total factor μ is capped at {@link MU_MAX}, which only a lattice
-   * whose output reacts to its routes more than 2^60 times as strongly as to its sources reaches:
-   * then |Γ| ≤ 2 μ and every logit step η β Re(…) stays below 1e37 within LIMITS (no ∞, no NaN).
+   * The update of DESIGN.md §5.3–§5.6 for every layer, followed at once by the transfer of the new
+   * θ: top-down (as {@link accumulateGains}), so that Γ^{ℓ+1} = B · G^{ℓ+1} still uses the
+   * propagators of the network that made the predictions; then the propagators of the new network.
+   * A dense layer does it in one fused kernel (`learn`) that skips p; a sparse layer accumulates,
+   * updates and transfers with its own kernels.
+   */
+  private learnLayers(count: number, scale: number): void {
+    const be = this.be, o = this.options, C = this.classes, top = this.layers.length - 1;
+    for (let l = top; l >= 0; l--) {
+      const L = this.layers[l]!;
+      if (o.renormalize) this.fieldDown(l, count);
+      be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, this.gamma);
+      const aIm = l === 0 ? null : this.a[l]!.im;
+      if (L.routes) {
+        be.accumulateSparse(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.routes, L.s);
+        this.applyUpdate(L, L.theta, scale, true);
+        this.transferLayer(L);
+      } else {
+        be.learn(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.theta, null, L.w, L.rot,
+          o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale);
+      }
+    }
+    this.propagateAll();
+    this.probStale = true;
+  }
+
+  /**
+   * The induced field B on its way down a renormalised lattice to layer ℓ+1 (call for ℓ = L−1 … 0
+   * in turn). a^L = a^ℓ (s_{ℓ+1} W^{ℓ+1}) ⋯ (s_{L−1} W^{L−1}) sends it down scaled by
+   * c_{ℓ+1} = Π_{m>ℓ} s_m per example: B is multiplied in place by s_{ℓ+1} 2^{−e_{ℓ+1}} (G stays per
+   * batch, stored as 2^{e} G; the factors come from the forward pass, no backward pass). The field's
+   * total factor μ is capped at {@link MU_MAX}, which only a lattice whose output reacts to its
+   * routes more than 2^60 times as strongly as to its sources reaches: then |Γ| ≤ 2√2 μ and every
+   * logit step stays below 4 η β μ < 5e36 within LIMITS (no ∞, no NaN).
+   */
+  private fieldDown(l: number, count: number): void {
+    const be = this.be, mu = this.mu;
+    if (l === this.layers.length - 1) {
+      mu.fill(1, 0, count);
+      return;
+    }
+    const s = be.view(this.scales[l + 1]!), f = be.view(this.fieldFactor), k = 2 ** -this.gExp[l]!;
+    for (let b = 0; b < count; b++) {
+      let m = s[b]! * k;
+      if (mu[b]! * m > MU_MAX) m = MU_MAX / mu[b]!;
+      f[b] = m;
+      mu[b] = mu[b]! * f[b]!;
+    }
+    be.scaleRows(this.fieldB, count, this.classes, this.fieldFactor);
+  }
+
+  /**
+   * S^ℓ += Σ_batch a^ℓ ⊗ Γ^{ℓ+1}, Γ^{ℓ+1} = B · G^{ℓ+1}, for every layer (DESIGN.md §5.3–§5.5),
+   * the field scaled on its way down by {@link fieldDown} when renormalised.
    */
   private accumulateGains(count: number): void {
     const be = this.be, C = this.classes, top = this.layers.length - 1;
-    if (this.options.renormalize) this.mu.fill(1, 0, count);
     for (let l = top; l >= 0; l--) {
       const L = this.layers[l]!;
-      if (this.options.renormalize && l < top) {
-        const s = be.view(this.scales[l + 1]!), f = be.view(this.fieldFactor), mu = this.mu, k = 2 ** -this.gExp[l]!;
-        for (let b = 0; b < count; b++) {
-          let m = s[b]! * k;
-          if (mu[b]! * m > MU_MAX) m = MU_MAX / mu[b]!;
-          f[b] = m;
-          mu[b] = mu[b]! * f[b]!;
-        }
-        be.scaleRows(this.fieldB, count, C, this.fieldFactor);
-      }
+      if (this.options.renormalize) this.fieldDown(l, count);
       be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, this.gamma);
       const aIm = l === 0 ? null : this.a[l]!.im;
       if (L.routes) be.accumulateSparse(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.routes, L.s);
@@ -517,7 +604,7 @@ export class InterferenceNetwork {
   fit(train: LabelledSet, fitOptions: FitOptions = {}): EpochRecord[] {
     check(typeof fitOptions === 'object' && fitOptions !== null, 'fit options must be an object such as { epochs: 3 } (or left out).');
     const { epochs = 3, shuffle = true, schedule = 'linear' } = fitOptions;
-    check(Number.isInteger(epochs) && epochs >= 1, `epochs must be an integer ≥ 1; got ${JSON.stringify(epochs)}.`);
+    check(Number.isInteger(epochs) && epochs >= 1, `epochs must be an integer ≥ 1; got ${describe(epochs)}.`);
     check(['constant', 'linear', 'cosine'].includes(schedule), `schedule must be "constant", "linear" or "cosine"; got ${JSON.stringify(schedule)}.`);
     const n0 = this.options.layers[0]!;
     const count = checkLabelledSet(train, n0, this.classes, 'training set');
@@ -530,6 +617,7 @@ export class InterferenceNetwork {
     const perEpoch = Math.ceil(count / batch), total = perEpoch * epochs;
     const factor = (t: number): number =>
       schedule === 'linear' ? 1 - t / total : schedule === 'cosine' ? 0.5 * (1 + Math.cos((Math.PI * t) / total)) : 1;
+    this.stage(train.images); // released below, or by the next fit / dispose if a batch throws
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const order = shuffle ? this.rng.permutation(count) : Int32Array.from({ length: count }, (_, i) => i);
       const t0 = now();
@@ -557,6 +645,7 @@ export class InterferenceNetwork {
       history.push(record);
       fitOptions.onEpoch?.(record);
     }
+    this.unstage();
     return history;
   }
 
@@ -645,7 +734,7 @@ export class InterferenceNetwork {
 
   /** Route probabilities p of layer ℓ: a copy, `routes × D` (dense: `N_ℓ × N_{ℓ+1} × D`), each site's routes sum to 1. */
   probabilities(layer: number): Float32Array {
-    this.refresh();
+    this.refreshProbabilities();
     return this.be.view(this.layerAt(layer).prob).slice();
   }
 
@@ -691,13 +780,14 @@ export class InterferenceNetwork {
 
   /** Mean route entropy per site (nats) of each layer; ln(N_{ℓ+1} D) is uniform routing. */
   routeEntropy(): number[] {
-    this.refresh();
+    this.refreshProbabilities();
     const D = this.options.durations;
     // a sparse layer's rows differ in length: sum every row's entropy (one "row" of all routes), then average
     return this.layers.map((L) => (L.routes ? this.be.entropy(L.prob, 1, L.count * D) / L.nIn : this.be.entropy(L.prob, L.nIn, L.nOut * D)));
   }
 
   private layerAt(layer: number): Layer {
+    void this.be; // E_DISPOSED: route tables live on the JS side too, but a disposed network has none to offer
     check(Number.isInteger(layer) && layer >= 0 && layer < this.layers.length, `Layer index must be 0 … ${this.layers.length - 1}; got ${layer}.`);
     return this.layers[layer]!;
   }
@@ -726,7 +816,7 @@ export class InterferenceNetwork {
     const q = resolution ?? (Number.isFinite(o.speed) ? 8 : 1);
     check(Number.isInteger(q) && q >= 1 && q <= 1024, `resolution must be an integer from 1 to 1024 (grid steps per tick); got ${JSON.stringify(resolution)}.`);
     this.loadOne(image);
-    this.refresh();
+    this.refreshProbabilities(); // the arrival times follow p
     const temps: (F32 | I32)[] = [];
     let T = 1;
     let h = be.f32(o.layers[0]!);
@@ -855,6 +945,7 @@ export class InterferenceNetwork {
 
   /** Releases the WebAssembly instance and its memory; the network cannot be used afterwards. */
   dispose(): void {
+    this.staged = null;
     this.backend?.dispose();
     this.backend = null;
   }

@@ -78,6 +78,12 @@ export interface FfitOptions {
   seed?: number;
   /** Kernel backend. Default `auto` (SIMD where supported, else scalar). */
   backend?: BackendChoice;
+  /**
+   * Threads the SIMD kernels run on (1 … 64), sharing one WebAssembly memory: Node
+   * `worker_threads` or Web Workers (browsers: cross-origin isolated pages). Results are the
+   * same bits as with 1. A runtime choice like `backend`: not saved with the model. Default 1.
+   */
+  threads?: number;
 }
 
 /** {@link FfitOptions} with every default filled in. */
@@ -109,6 +115,7 @@ export function defaults(): Omit<ResolvedOptions, 'layers' | 'omega' | 'renormal
     initScale: 0.1,
     seed: 0,
     backend: 'auto',
+    threads: 1,
   };
 }
 
@@ -122,6 +129,19 @@ function show(x: unknown): string {
   } catch {
     return String(x);
   }
+}
+
+/** A plain copy of the options' own members, read once: a getter that throws becomes an `E_OPTION` naming it. */
+function snapshot(options: FfitOptions): FfitOptions {
+  const out = Object.create(null) as Record<string, unknown>; // no prototype: a "__proto__" member stays a member (and is refused as unknown)
+  for (const key of Object.keys(options)) {
+    try {
+      out[key] = (options as unknown as Record<string, unknown>)[key];
+    } catch (err) {
+      check(false, `Option "${key}" cannot be read (${(err as Error)?.message ?? String(err)}); pass plain values.`);
+    }
+  }
+  return out as unknown as FfitOptions;
 }
 
 /** Largest site count per layer and route count per layer that the API accepts before sizing memory. */
@@ -159,6 +179,7 @@ export const INIT_SCALE_MIN = 1e-3;
  */
 export function resolveOptions(options: FfitOptions): ResolvedOptions {
   check(typeof options === 'object' && options !== null, 'Options must be an object with at least `layers`, e.g. { layers: [784, 64, 4] }.');
+  options = snapshot(options);
   const known = new Set([...Object.keys(defaults()), 'layers', 'omega']);
   for (const key of Object.keys(options)) {
     check(known.has(key), `Unknown option "${key}"; known options are ${[...known].sort().join(', ')}.`);
@@ -174,7 +195,7 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   check(layers[layers.length - 1]! >= 2, `The last layer holds one target per class and needs at least 2 sites; got ${layers[layers.length - 1]}.`);
   check(o.topology === 'dense' || o.topology === 'causal' || o.topology === 'local',
     `topology must be "dense", "causal" or "local"; got ${show(o.topology)}.`);
-  check(isNum(o.radius) && o.radius > 0 && o.radius <= LIMITS.position, `radius must be a number > 0 (space units); got ${show(o.radius)}.`);
+  check(isNum(o.radius) && o.radius > 0 && o.radius <= LIMITS.position, `radius must be a number > 0 and ≤ ${LIMITS.position.toExponential().replace('e+', 'e')} (space units); got ${show(o.radius)}.`);
   check(isInt(o.sequence) && o.sequence >= 0 && o.sequence <= MAX_SITES, `sequence must be an integer ≥ 0 (0 = no sequence); got ${show(o.sequence)}.`);
   if (o.sequence > 0) {
     layers.slice(0, -1).forEach((n, i) => check(n % o.sequence === 0,
@@ -218,6 +239,9 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
     `cancel, so W is made of the initial noise alone, and Float32 resolves noise below ${INIT_SCALE_MIN} too coarsely: W would be ` +
     `rounding residue that differs between backends. Use initScale ≥ ${INIT_SCALE_MIN} (default 0.1), or a single layer.`);
   check(BACKENDS.includes(o.backend), `backend must be one of ${BACKENDS.join(', ')}; got ${show(o.backend)}.`);
+  check(isInt(o.threads) && o.threads >= 1 && o.threads <= 64, `threads must be an integer from 1 to 64; got ${show(o.threads)}.`);
+  check(o.threads === 1 || o.backend === 'simd' || o.backend === 'auto',
+    `threads > 1 runs the SIMD kernels; backend "${o.backend}" runs on one thread (use backend "simd" or "auto", or threads: 1).`);
 
   let positions: number[][] | null = null;
   if (options.positions !== undefined && options.positions !== null) {

@@ -8,9 +8,10 @@
 import { nice, ticks } from 'd3-array';
 import { interpolateSinebow } from 'd3-scale-chromatic';
 import { line } from 'd3-shape';
-import { check } from './errors.js';
+import { FfitError, check } from './errors.js';
 import type { Images, InterferenceNetwork } from './network.js';
 import { sitePositions } from './options.js';
+import { describe, imageCount, sourceProblem } from './validate.js';
 import { attentionEvents, energyOverPeriod, topWorldlines, type Worldline } from './worldlines.js';
 
 /** Options of {@link spaceTimeSvg}. */
@@ -50,19 +51,28 @@ const f = (x: number): string => (Math.round(x * 10) / 10).toString();
  * most probable worldlines into every target (a⁰ Π p ranking, {@link topWorldlines}), width ∝
  * their weight, colour = their phase −ωτ. Rings: the strongest self-attention events. Top row: the
  * targets with their field h (label +1, others −1/(C−1)) and moment M_k. Right: E(t) over one
- * period with t* marked. Throws `E_SHAPE` unless `image` is one image.
+ * period with t* marked (with ω = 0 a constant line: nothing oscillates). Throws `E_SHAPE` unless
+ * `image` is one image, `E_INPUT` for an image that cannot be a source, `E_OPTION` for bad
+ * options, `E_LABEL` for a bad label, `E_DISPOSED` after `dispose()`.
  */
 export function spaceTimeSvg(net: InterferenceNetwork, image: Images, options: DiagramOptions = {}): string {
   const o = net.options, sizes = o.layers, L = sizes.length - 1, C = net.classes;
-  check(image.length === sizes[0], `image must hold ${sizes[0]} values (one image); got ${image.length}.`, 'E_SHAPE');
+  check(imageCount(image, sizes[0]!) === 1, `image must hold ${sizes[0]} values (one image); got ${(image as ArrayLike<number>).length}.`, 'E_SHAPE');
+  const problem = sourceProblem(image);
+  if (problem !== null) throw new FfitError('E_INPUT', `The image cannot be a source: ${problem}.`);
+  check(typeof options === 'object' && options !== null, `options must be an object (e.g. { label: 0 }); got ${describe(options)}.`);
   const { perTarget = 12, events: nEvents = 6 } = options;
+  check(Number.isInteger(perTarget) && perTarget >= 1 && perTarget <= 1000, `perTarget must be an integer from 1 to 1000; got ${describe(perTarget)}.`);
+  check(Number.isInteger(nEvents) && nEvents >= 0 && nEvents <= 1000, `events must be an integer from 0 to 1000; got ${describe(nEvents)}.`);
+  check(options.classNames === undefined || (Array.isArray(options.classNames) && options.classNames.length === C),
+    `classNames must list ${C} names, one per target; got ${describe(options.classNames)}.`);
   const names = options.classNames ?? Array.from({ length: C }, (_, k) => k);
   const predicted = net.predict(image)[0]!;
   const label = options.label ?? predicted;
   const moments = net.moments(image);
   const lines: Worldline[] = [];
   for (let k = 0; k < C; k++) lines.push(...topWorldlines(net, { target: k, image, k: perTarget }));
-  const events = L > 1 ? attentionEvents(net, image, nEvents) : [];
+  const events = L > 1 && nEvents > 0 ? attentionEvents(net, image, nEvents) : [];
   const meetings = L > 1 ? net.meetings(image) : [];
   const cycle = energyOverPeriod(net, image, label, 128);
 
@@ -156,25 +166,28 @@ export function spaceTimeSvg(net: InterferenceNetwork, image: Images, options: D
   return out.join('\n');
 }
 
-/** The E(t) panel: a line over one period at (x, y) of size w × h, t* marked. */
+/** The E(t) panel: a line over one period at (x, y) of size w × h, t* marked (ω = 0: a constant line over the sampled window). */
 function energyPanel(cycle: ReturnType<typeof energyOverPeriod>, tStar: number, x: number, y: number, w: number, h: number): string {
   const e = Array.from(cycle.energy);
   const lo = Math.min(...e), hi = Math.max(...e);
-  const sx = linear(0, cycle.period, x, x + w);
+  const periodic = Number.isFinite(cycle.period);
+  const sx = linear(0, cycle.window, x, x + w);
   const [y0, y1] = hi > lo ? nice(lo, hi, 4) : [lo - 1, lo + 1];
   const sy = linear(y0, y1, y + h, y);
   const path = line<number>().x((_, i) => sx(cycle.t[i]!)).y((v) => sy(v))(e) ?? '';
   const out: string[] = [];
-  out.push(`<text x="${x}" y="${y - 24}" font-size="13" font-weight="bold">target energy E(t) over one period</text>`);
+  out.push(`<text x="${x}" y="${y - 24}" font-size="13" font-weight="bold">${periodic ? 'target energy E(t) over one period' : 'target energy E(t): constant (ω = 0)'}</text>`);
   out.push(`<text x="${x}" y="${y - 8}" fill="#555">E = −Σ h M(t) − (J/2) Σ M(t)², h of label ${cycle.label}</text>`);
   out.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="none" stroke="#bbb"/>`);
   for (const t of ticks(y0, y1, 4)) {
     out.push(`<line x1="${x}" x2="${x + w}" y1="${f(sy(t))}" y2="${f(sy(t))}" stroke="#eee"/><text x="${x - 4}" y="${f(sy(t) + 4)}" text-anchor="end" font-size="10" fill="#555">${t === 0 ? '0' : t.toExponential(1)}</text>`);
   }
-  for (const t of ticks(0, cycle.period, 4)) out.push(`<text x="${f(sx(t))}" y="${y + h + 14}" text-anchor="middle" font-size="10" fill="#555">${t}</text>`);
-  out.push(`<text x="${x + w / 2}" y="${y + h + 30}" text-anchor="middle" fill="#333">t (ticks)</text>`);
+  for (const t of ticks(0, cycle.window, 4)) out.push(`<text x="${f(sx(t))}" y="${y + h + 14}" text-anchor="middle" font-size="10" fill="#555">${t}</text>`);
+  out.push(`<text x="${x + w / 2}" y="${y + h + 30}" text-anchor="middle" fill="#333">${periodic ? 't (ticks)' : 't (ticks; no oscillation at ω = 0)'}</text>`);
   out.push(`<path d="${path}" fill="none" stroke="#9467bd" stroke-width="2"/>`);
-  const ts = ((tStar % cycle.period) + cycle.period) % cycle.period;
-  out.push(`<line x1="${f(sx(ts))}" x2="${f(sx(ts))}" y1="${y}" y2="${y + h}" stroke="#d62728" stroke-dasharray="4 3"/><text x="${f(sx(ts) + 4)}" y="${y + 12}" fill="#d62728" font-size="11">t*</text>`);
+  if (periodic) {
+    const ts = ((tStar % cycle.period) + cycle.period) % cycle.period;
+    out.push(`<line x1="${f(sx(ts))}" x2="${f(sx(ts))}" y1="${y}" y2="${y + h}" stroke="#d62728" stroke-dasharray="4 3"/><text x="${f(sx(ts) + 4)}" y="${y + 12}" fill="#d62728" font-size="11">t*</text>`);
+  }
   return out.join('\n');
 }

@@ -4,13 +4,14 @@
 // (the exit status is `process.exitCode`); one case of each kind also runs as a real `ffit` process.
 import { spawn } from 'node:child_process';
 import { gzipSync } from 'fflate';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli.js';
 import { encodeIdx } from '../src/data/idx.js';
 import { InterferenceNetwork } from '../src/network.js';
+import type { FfitOptions } from '../src/options.js';
 import { saveModel } from '../src/node/model-file.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -89,7 +90,16 @@ const usageCases: [string[], string, string][] = [
   [['train', '--classes', '0,,1'], 'E_OPTION', '--classes must be an integer; got ""'],
   [['train', '--schedule', 'step'], 'E_OPTION', 'Allowed choices are constant, linear, cosine'],
   [['train', '--backend', 'gpu'], 'E_OPTION', 'Allowed choices are auto, simd, scalar, js'],
-  [['evaluate'], 'E_OPTION', "required option '--model <file>' not specified"],
+  [['evaluate'], 'E_OPTION', "required option '--model <file>' not specified; run `ffit evaluate --help` for usage."],
+  // unknown options are reported before a missing --model, and every hint names the subcommand
+  [['worldlines', '--bogus'], 'E_USAGE', "unknown option '--bogus'; run `ffit worldlines --help` for usage."],
+  [['evaluate', '--bogus'], 'E_USAGE', "unknown option '--bogus'; run `ffit evaluate --help` for usage."],
+  [['worldlines'], 'E_OPTION', "required option '--model <file>' not specified; run `ffit worldlines --help` for usage."],
+  [['worldlines', '--model', 'm.json', '--top', 'x'], 'E_OPTION', '--top must be an integer; got "x"; run `ffit worldlines --help` for usage.'],
+  [['experiment', 'fewshot', '--bogus'], 'E_USAGE', "unknown option '--bogus'; run `ffit experiment fewshot --help` for usage."],
+  // flag values checked before the model is read (m.json does not exist)
+  [['worldlines', '--model', 'm.json', '--top', '0'], 'E_OPTION', '--top must be an integer from 1 to 1000000 (worldlines to list); got 0.'],
+  [['worldlines', '--model', 'm.json', '--resolution', '0'], 'E_OPTION', '--resolution must be an integer from 1 to 1024 (arrival-time grid steps per tick); got 0.'],
 ];
 
 const optionCases: [string[], string, string][] = [
@@ -110,6 +120,7 @@ const optionCases: [string[], string, string][] = [
   [train('--seed', '3000000000'), 'E_OPTION', '--seed: seed must be an integer in ±(2^31 − 1); got 3000000000.'],
   [train('--epochs', '0'), 'E_OPTION', '--epochs: epochs must be an integer ≥ 1; got 0.'],
   [train('--layers', '16,0,4'), 'E_OPTION', '--layers: layers[1] must be an integer from 1 to 16777216; got 0.'],
+  [train('--topology', 'local', '--radius', '1e10'), 'E_OPTION', '--radius: radius must be a number > 0 and ≤ 1e9 (space units); got 10000000000.'],
   [train('--layers', '784,64,4'), 'E_OPTION', '--layers must start with 16 (pixels per image) and end with 4 (one target per class); got 784,64,4.'],
   [train('--layers', '16,4000000,4'), 'E_MEMORY', 'The lattice 16→4000000→4 with D = 4 and buffers for 256 examples needs about 18.95 GiB of memory (its route logits alone 1.19 GiB)'],
   [train('--val', '1'), 'E_OPTION', '--val: validation fraction must be in [0, 1), got 1'],
@@ -117,7 +128,7 @@ const optionCases: [string[], string, string][] = [
   [train('--shots', '50'), 'E_DATA', 'class 0 has only 5 examples, fewer than the 50 shots asked for; use --shots ≤ 5.'],
   [train('--classes', '0,0'), 'E_OPTION', '--classes: class 0 is listed twice in [0, 0]; list each class once.'],
   [train('--classes', '1'), 'E_OPTION', '--classes: need at least 2 classes to classify, got 1'],
-  [train('--classes', '0,9'), 'E_DATA', 'class 9 has no examples in the data; the data has classes 0, 1, 2, 3, 4, 5, 6, 7: choose classes from those.'],
+  [train('--classes', '0,9'), 'E_DATA', 'class 9 has no examples in the training data in ' + good + ', which has classes 0, 1, 2, 3, 4, 5, 6, 7: choose classes from those.'],
 ];
 
 const dataCases: [string, () => string, string, string][] = [
@@ -207,12 +218,12 @@ describe('model files', () => {
     ['flipped.json', 'E_MODEL_CHECKSUM', 'is corrupted: its logits do not match their SHA-256 checksum', 'restore the file from a copy or retrain'],
     ['future.json', 'E_MODEL_VERSION', 'is format version 7, written by a newer ffit', 'upgrade ffit'],
     ['other.json', 'E_MODEL', 'is not an ffit model (its "format" is missing, expected "ffit-model")'],
-    ['wrong-classes.json', 'E_MODEL', "The model's meta.classes is [0,1]; it must list 3 integer classes"],
-    ['mnist.json', 'E_SHAPE', 'The model expects 784 pixels per image; the data has 16 (4×4)'],
+    ['wrong-classes.json', 'E_MODEL', 'meta.classes is [0,1]; it must list 3 distinct integer classes ≥ 0, one per target site'],
+    ['mnist.json', 'E_SHAPE', 'expects 784 pixels per image; the test images in', 'have 16 (4×4). Use data of the size it was trained on (--data)'],
   ])('%s', async (model, code, ...fragments) => {
     const r = await evaluate(model);
     for (const f of fragments) expectOneLine(r, code, f);
-    if (model !== 'missing.json' && model !== 'mnist.json' && model !== 'wrong-classes.json') expect(r.stderr).toContain(`Model file ${path(model)}`);
+    if (model !== 'missing.json') expect(r.stderr).toContain(`Model file ${path(model)}`);
   });
 
   it('a good model and a version-1 model evaluate (exit 0)', async () => {
@@ -240,6 +251,140 @@ describe('model files', () => {
     const ev = await run(['evaluate', '--model', out, '--data', good, '--json']);
     expect(JSON.parse(ev.stdout.trim().split('\n').pop()!).testAccuracy).toBe(summary.testAccuracy);
     unlinkSync(out);
+  });
+});
+
+describe('checks before any work: nothing is loaded and nothing printed', () => {
+  const nowhere = () => join(root, 'no-such-data'); // loading it would be E_DATA: these errors come first
+  it.each([
+    [['--epochs', '0'], 'E_OPTION', '--epochs: epochs must be an integer ≥ 1; got 0.'],
+    [['--beta', '0'], 'E_OPTION', '--beta: beta must be a number > 0'],
+    [['--layers', '16,0,4'], 'E_OPTION', '--layers: layers[1] must be an integer from 1 to 16777216; got 0.'],
+    [['--classes', '3,3'], 'E_OPTION', '--classes: class 3 is listed twice'],
+    [['--out', root], 'E_OPTION', `--out ${root} is a directory; give a file path such as ${join(root, 'ffit-model.json')}.`],
+  ])('train %j', async (flags, code, fragment) => {
+    const r = await run(['train', '--data', nowhere(), ...flags]);
+    expectOneLine(r, code, fragment);
+    expect(r.stdout).toBe('');
+  });
+
+  it('test images of another size than the training images: E_SHAPE naming both, before the network and any progress line', async () => {
+    const dir = dataDir((f) => { f['t10k-images-idx3-ubyte'] = encodeIdx([16, 2, 8], f['t10k-images-idx3-ubyte']!.subarray(16)); });
+    const r = await run(['train', '--data', dir, '--no-save']);
+    expectOneLine(r, 'E_SHAPE', `The test images in ${dir} are 2×8 pixels but the training images are 4×4; use test files of the same size as the training files (--data).`);
+    expect(r.stdout).toBe('');
+  });
+
+  it('data errors name the file at fault: a class missing from the test file only', async () => {
+    const dir = dataDir((f) => { f['t10k-labels-idx1-ubyte'] = encodeIdx([16], Uint8Array.from({ length: 16 }, (_, i) => i % 7)); });
+    expectOneLine(await run(['train', '--data', dir, '--no-save', '--classes', '0,7']), 'E_DATA',
+      `class 7 has no examples in the test data in ${dir}, which has classes 0, 1, 2, 3, 4, 5, 6: choose classes from those.`);
+  });
+});
+
+describe('--out is checked before training, and written only where asked', () => {
+  const out = join(root, 'out');
+  beforeAll(() => mkdirSync(out));
+  const save = (path: string) => ['train', '--data', good, '--epochs', '1', '--out', path];
+
+  it('a trailing separator names a directory: refused, and the file it resembles is left alone', async () => {
+    const file = join(out, 'existing.json');
+    writeFileSync(file, 'keep');
+    const r = await run(save(`${file}/`));
+    expectOneLine(r, 'E_OPTION', `--out ${file}/ ends with a path separator, so it names a directory, not a file; give a file path such as ${join(file, 'ffit-model.json')}.`);
+    expect(readFileSync(file, 'utf8')).toBe('keep');
+    expect(r.stdout).toBe('');
+    expectOneLine(await run(save(join(out, 'newdir') + '/')), 'E_OPTION', 'ends with a path separator');
+    expect(existsSync(join(out, 'newdir'))).toBe(false);
+    expectOneLine(await run(save(join(file, 'm.json'))), 'E_OPTION', `--out ${join(file, 'm.json')} cannot be created: ${file} is a file, not a directory; choose another path.`);
+  });
+
+  it('missing parent directories are created', async () => {
+    const path = join(out, 'a', 'b', 'model.json');
+    const r = await run(['train', '--data', good, '--epochs', '1', '--val', '0', '--json', '--out', path]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(path, 'utf8')).format).toBe('ffit-model');
+  });
+});
+
+describe('ffit worldlines', () => {
+  const dir = join(root, 'worldlines');
+  const path = (name: string) => join(dir, name);
+  const wl = (model: string, ...args: string[]) => run(['worldlines', '--model', path(model), '--data', good, ...args]);
+
+  beforeAll(async () => {
+    mkdirSync(dir);
+    const save = async (name: string, options: Partial<FfitOptions>, meta: Record<string, unknown> = { classes: [0, 1, 2] }) => {
+      const net = await InterferenceNetwork.create({ layers: [16, 4, 3], seed: 5, initScale: 1, ...options });
+      saveModel(path(name), net.toJSON(meta));
+      net.dispose();
+    };
+    await save('plain.json', {});
+    await save('omega0.json', { omega: 0 });
+    await save('slow.json', { speed: 1e-9 });
+    await save('d1024.json', { durations: 1024 });
+    await save('classes-dup.json', {}, { classes: [0, 0, 1] });
+    await save('tokens-str.json', {}, { classes: [0, 1, 2], tokens: 'rows' });
+    await save('patch-str.json', {}, { classes: [0, 1, 2], tokens: { mode: 'patches', patch: '7' } });
+    await save('patch-3.json', {}, { classes: [0, 1, 2], tokens: { mode: 'patches', patch: 3 } });
+  });
+
+  it('ω = 0: E(t) is constant and finite (period null in JSON), and the diagram has no NaN', async () => {
+    const svg = path('omega0.svg');
+    const r = await wl('omega0.json', '--json', '--svg', svg);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(report.energy.period).toBe(null);
+    expect(report.energy.E.every((e: number) => Number.isFinite(e) && e === report.energy.atTStar)).toBe(true);
+    const text = readFileSync(svg, 'utf8');
+    expect(text).not.toMatch(/NaN|Infinity/);
+    const human = await wl('omega0.json');
+    expect(human.stdout).toContain('E(t) is constant (ω = 0: no phases, nothing oscillates');
+  });
+
+  it('a slow signal: the arrival times are skipped with a note; an explicit --resolution that cannot fit is refused', async () => {
+    const r = await wl('slow.json', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(report.arrivals).toBe(null);
+    expect(report.notes[0]).toContain('arrival times skipped: at speed 1e-9 travel times are so long that even 1 grid step per tick needs');
+    expect(report.top.length).toBe(10);
+    const refused = await wl('slow.json', '--resolution', '2');
+    expectOneLine(refused, 'E_OPTION', 'leave --resolution out to skip the arrival times');
+    expect(refused.stderr).toMatch(/--resolution 2: the arrival-time grid would hold \d{10,} values in one layer, more than 67108864; no resolution fits/);
+  });
+
+  it('--resolution sets the arrival-time grid', async () => {
+    const r = await wl('plain.json', '--json', '--resolution', '3');
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!).arrivals.resolution).toBe(3);
+  });
+
+  it('--top beyond what the search may hold is refused up front, naming the largest K', async () => {
+    const r = await wl('d1024.json', '--top', '1000000');
+    expectOneLine(r, 'E_OPTION', '--top: k = 1000000 worldlines would need up to');
+    expect(r.stderr).toMatch(/more than the 256 MiB allowed; ask for at most \d+\./);
+  });
+
+  it('--svg never overwrites the model it reads (same file by another path or a link)', async () => {
+    const before = readFileSync(path('plain.json'), 'utf8');
+    symlinkSync(path('plain.json'), path('link.json'));
+    for (const svg of [path('plain.json'), join(dir, '.', 'sub', '..', 'plain.json'), path('link.json')]) {
+      expectOneLine(await wl('plain.json', '--svg', svg), 'E_OPTION', `--svg ${svg} is the model file being read (--model ${path('plain.json')})`);
+    }
+    expect(readFileSync(path('plain.json'), 'utf8')).toBe(before);
+  });
+
+  it.each([
+    ['classes-dup.json', 'E_MODEL', 'meta.classes is [0,0,1]; it must list 3 distinct integer classes'],
+    ['tokens-str.json', 'E_MODEL', 'meta.tokens is "rows"; it must be { "mode": "rows" or "patches", "patch": side in pixels }'],
+    ['patch-str.json', 'E_MODEL', 'meta.tokens.patch is "7"; patches need a whole number of pixels ≥ 1'],
+    ['patch-3.json', 'E_MODEL', `meta.tokens.patch 3 does not divide the 4×4 test images in ${good}`],
+  ])('a bad meta in %s is a model error naming the file', async (model, code, fragment) => {
+    for (const command of ['evaluate', 'worldlines']) {
+      const r = await run([command, '--model', path(model), '--data', good]);
+      expectOneLine(r, code, `Model file ${path(model)}: ${fragment}`);
+    }
   });
 });
 

@@ -214,7 +214,7 @@ describe('selectClasses', () => {
     expectFfit(() => selectClasses(ds, [3]), 'E_OPTION', 'at least 2 classes', 'got 1');
     expectFfit(() => selectClasses(ds, [1, 3, 1]), 'E_OPTION', 'class 1 is listed twice');
     expectFfit(() => selectClasses(ds, [1, 2.5]), 'E_OPTION', 'class 2.5 is not an integer');
-    expectFfit(() => selectClasses(ds, [1, 7]), 'E_DATA', 'class 7 has no examples', 'the data has classes 0, 1, 2, 3');
+    expectFfit(() => selectClasses(ds, [1, 7]), 'E_DATA', 'class 7 has no examples in the data, which has classes 0, 1, 2, 3');
     const s = selectClasses(ds, [3, 1]);
     expectFfit(() => selectClasses(s, [0, 1]), 'E_DATA', 'class 0 has no examples', 'classes 3, 1');
   });

@@ -19,6 +19,12 @@ const CASES: FfitOptions[] = [
   { layers: [15, 9, 5], topology: 'local', radius: 0.3, durations: 3, initScale: 1, seed: 8, response: 'ising', kappa: 20 },
   { layers: [6, 5, 3], topology: 'local', radius: 0.5, durations: 5, initScale: 1, seed: 9, speed: 0.4,
     positions: [[0.9, 0.1, 0.5, 0.3, 0.7, 0.2], [0.6, 0, 1, 0.4, 0.2], [0.3, 0.8, 0.5]] },
+  // wide enough for the 16-column tiles, the D = 1 and D = 4 vector paths and complex hidden amplitudes
+  { layers: [41, 37, 19, 3], durations: 1, initScale: 1, seed: 7, speed: 0.8 },
+  { layers: [38, 35, 21, 5], durations: 4, initScale: 1, seed: 8, response: 'ising', kappa: 20 },
+  { layers: [19, 18, 3], durations: 8, initScale: 2, seed: 9, tStar: 0.3 },
+  // more than 128 source sites: forward runs W in several blocks of rows
+  { layers: [300, 21, 3], durations: 2, initScale: 1, seed: 10 },
 ];
 
 describe.each(CASES)('backends agree on %j', (options) => {
@@ -81,6 +87,30 @@ describe.each(CASES)('backends agree on %j', (options) => {
       for (const net of nets.slice(0, 2)) expect(relErr(net.logits(l), ref)).toBeLessThan(1e-4);
     }
     nets.forEach((n) => n.dispose());
+  });
+});
+
+describe('staged training images', () => {
+  it.each(['simd', 'scalar', 'js'] as const)('Uint8Array pixels and the same values as Float32Array train identically (%s)', async (backend) => {
+    const options: FfitOptions = { layers: [50, 20, 3], durations: 4, seed: 31, batchSize: 7, backend };
+    const { labels } = randomData(31, 40, 50, 3);
+    const pixels = Uint8Array.from({ length: 40 * 50 }, (_, i) => ((i * 7919) % 251) * (i % 3 === 0 ? 0 : 1) + (i % 50 === 0 ? 1 : 0));
+    const [u8, f32] = await Promise.all([InterferenceNetwork.create(options), InterferenceNetwork.create(options)]);
+    u8.fit({ images: pixels, labels }, { epochs: 2 });
+    f32.fit({ images: Float32Array.from(pixels), labels }, { epochs: 2 });
+    expect(u8.logits(0)).toEqual(f32.logits(0));
+    expect(u8.logits(1)).toEqual(f32.logits(1));
+    // the staged batches are the images one trainBatch call at a time would copy in
+    const manual = await InterferenceNetwork.create(options);
+    const staged = await InterferenceNetwork.create(options);
+    staged.fit({ images: pixels, labels }, { epochs: 1, shuffle: false, schedule: 'constant' });
+    for (let start = 0; start < 40; start += 7) {
+      manual.trainBatch(pixels, labels, Array.from({ length: Math.min(7, 40 - start) }, (_, b) => start + b));
+    }
+    expect(staged.logits(0)).toEqual(manual.logits(0));
+    const fresh = await InterferenceNetwork.create(options);
+    expect(relErr(u8.logits(0), fresh.logits(0))).toBeGreaterThan(1e-3); // training did something
+    [u8, f32, manual, staged, fresh].forEach((n) => n.dispose());
   });
 });
 

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeModel, encodeModel, MODEL_VERSION, type ModelJSON } from '../src/model-format.js';
+import { decodeModel, encodeModel, MAX_JSON_DEPTH, MODEL_VERSION, type ModelJSON } from '../src/model-format.js';
 import { InterferenceNetwork } from '../src/network.js';
 import { loadModel, saveModel } from '../src/node/model-file.js';
 import { expectFfit } from './helpers/ffit-error.js';
@@ -237,6 +237,44 @@ describe('damaged documents', () => {
     await expectFfit(() => InterferenceNetwork.fromJSON(resign({ ...doc, options, logits: [one, one] } as never)),
       'E_MODEL', `Layer 0 of the model has logits of shape 1; its causal lattice needs ${28 * 400000 * (28 * 29) / 2}×4`);
     expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
+  });
+
+  it('a "__proto__" member anywhere is refused, signed or not (zod would drop it before the checksum)', async () => {
+    const { text } = await trained();
+    const doc = JSON.parse(text) as ModelJSON;
+    for (const [from, to, at] of [
+      ['"meta":{', '"meta":{"__proto__":{"classes":[9,8,7]},', 'meta.__proto__'],
+      ['"metrics":{', '"metrics":{"__proto__":{"testAccuracy":1},', 'training.metrics.__proto__'],
+      ['"options":{', '"options":{"__proto__":{"beta":5},', 'options.__proto__'],
+    ] as const) {
+      const edited = text.replace(from, to);
+      expect(edited).not.toBe(text);
+      await expectFfit(() => InterferenceNetwork.fromJSON(edited), 'E_MODEL', `The model has a member named "__proto__" (at "${at}")`, 'use the file that ffit saved');
+      // re-signed over the text as read (JSON.parse keeps "__proto__" as a member): still refused
+      const parsed = JSON.parse(edited) as ModelJSON;
+      await expectFfit(() => InterferenceNetwork.fromJSON(resign(parsed)), 'E_MODEL', '"__proto__"');
+    }
+    await expectFfit(() => encodeModel({ options: decodeModel(doc).options, logits: decodeModel(doc).logits, examplesSeen: 0, meta: JSON.parse('{"__proto__":{"x":1}}') }),
+      'E_MODEL', 'meta has a member named "__proto__"', 'cannot be saved');
+  });
+
+  it(`nesting deeper than ${MAX_JSON_DEPTH} levels is refused with that reason, reading and writing`, async () => {
+    const { text } = await trained();
+    const deep = text.replace('"meta":{', `"meta":{"deep":${'['.repeat(20000)}${']'.repeat(20000)},`);
+    await expectFfit(() => InterferenceNetwork.fromJSON(deep), 'E_MODEL', `nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels (at "meta.deep[0][0]`, 'ffit never writes that');
+    const ok = text.replace('"meta":{', `"meta":{"deep":${'['.repeat(MAX_JSON_DEPTH - 2)}${']'.repeat(MAX_JSON_DEPTH - 2)},`);
+    await expectFfit(() => InterferenceNetwork.fromJSON(ok), 'E_MODEL_CHECKSUM'); // deep enough to pass the depth check, then the edit is caught
+    let meta: unknown = 1;
+    for (let i = 0; i < 20000; i++) meta = { x: meta };
+    const { options, logits } = decodeModel(JSON.parse(text));
+    await expectFfit(() => encodeModel({ options, logits, examplesSeen: 0, meta: meta as Record<string, unknown> }), 'E_MODEL', "The model's meta", 'nest');
+  });
+
+  it('a document object whose members cannot be read is E_MODEL', async () => {
+    const { text } = await trained();
+    const doc = JSON.parse(text) as ModelJSON;
+    Object.defineProperty(doc, 'options', { get() { throw new Error('getter boom'); }, enumerable: true });
+    await expectFfit(() => InterferenceNetwork.fromJSON(doc), 'E_MODEL', 'The model cannot be read (getter boom)');
   });
 
   it('encodeModel refuses what it could not write back exactly', () => {

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeIdx, parseIdx, parseImages, parseLabels } from '../src/data/idx.js';
-import { fromIdx, sampleShots, selectClasses } from '../src/data/dataset.js';
+import { fromIdx, sampleShots, selectClasses, splitValidation } from '../src/data/dataset.js';
 import { loadIdxDir } from '../src/data/mnist.js';
 import { FFIT_ERROR_CODES } from '../src/errors.js';
 import { WasmBackend } from '../src/backend/wasm.js';
 import { InterferenceNetwork } from '../src/network.js';
-import { LIMITS, type FfitOptions } from '../src/options.js';
+import { LIMITS, resolveOptions, type FfitOptions } from '../src/options.js';
 import { Rng } from '../src/rng.js';
 import { checkSources } from '../src/validate.js';
 import { expectFfit } from './helpers/ffit-error.js';
@@ -215,7 +215,9 @@ describe('class lists and shots', () => {
   it('duplicates, too few, missing in the data, not integers', async () => {
     await expectFfit(() => selectClasses(ds, [0, 2, 0]), 'E_OPTION', 'class 0 is listed twice in [0, 2, 0]; list each class once');
     await expectFfit(() => selectClasses(ds, [1]), 'E_OPTION', 'need at least 2 classes to classify, got 1');
-    await expectFfit(() => selectClasses(ds, [0, 5]), 'E_DATA', 'class 5 has no examples in the data; the data has classes 0, 1, 2');
+    await expectFfit(() => selectClasses(ds, [0, 5]), 'E_DATA', 'class 5 has no examples in the data, which has classes 0, 1, 2');
+    // the caller names which file is at fault
+    await expectFfit(() => selectClasses(ds, [0, 5], 'the test data in ./digits'), 'E_DATA', 'class 5 has no examples in the test data in ./digits, which has classes 0, 1, 2');
     await expectFfit(() => selectClasses(ds, [0, 0.5]), 'E_OPTION', 'class 0.5 is not an integer');
   });
 
@@ -263,6 +265,7 @@ describe('options out of range', () => {
     [{ positions: [[0, 1], [0]] }, 'positions[0] must hold 3 numbers, one per site'],
     [{ positions: [[0, 1, 2], [0, Number.NaN]] }, 'positions[1][1] must be a number from −1e9 to 1e9 (space units); got NaN'],
     [{ learningRate: 1 }, 'Unknown option "learningRate"; known options are'],
+    [{ radius: 1e10 }, 'radius must be a number > 0 and ≤ 1e9 (space units); got 10000000000'],
   ];
   const label = (patch: object) => JSON.stringify(patch, (_k, v) => (typeof v === 'bigint' ? `${v}n` : Number.isNaN(v) ? 'NaN' : v === Infinity ? '∞' : v));
   it.each(cases.map(([patch, message]) => [label(patch), patch, message] as const))('%s', async (_label, patch, message) => {
@@ -371,10 +374,45 @@ describe('disposed networks', () => {
     const net = await InterferenceNetwork.create({ layers: [2, 2] });
     net.dispose();
     net.dispose(); // twice is harmless
-    for (const call of [() => net.predict([1, 1]), () => net.toJSON(), () => net.logits(0), () => net.probabilities(0), () => net.trainBatch([1, 1], [0]), () => net.routeEntropy()]) {
+    for (const call of [() => net.predict([1, 1]), () => net.toJSON(), () => net.logits(0), () => net.probabilities(0), () => net.trainBatch([1, 1], [0]), () => net.routeEntropy(), () => net.routes(0)]) {
       await expectFfit(call, 'E_DISPOSED', 'This network was disposed; create a new one');
     }
     expect(net.memoryBytes).toBe(0);
+  });
+});
+
+describe('library misuse is an FfitError, never a TypeError or RangeError', () => {
+  const ds = fromIdx(parseImages(encodeIdx([6, 1, 1], Uint8Array.of(1, 2, 3, 4, 5, 6))), parseLabels(encodeIdx([6], Uint8Array.of(0, 1, 0, 1, 2, 0))));
+
+  it('data sets, class lists and seeded randomness', async () => {
+    await expectFfit(() => selectClasses(ds, null as never), 'E_OPTION', 'classes must be an array of class numbers', 'got null');
+    await expectFfit(() => selectClasses(null as never, [0, 1]), 'E_SHAPE', 'selectClasses: the data set must be a Dataset', 'got null');
+    await expectFfit(() => sampleShots(ds, 1, undefined as never), 'E_OPTION', 'sampleShots: pass a seeded Rng as the last argument (new Rng(seed)); got undefined');
+    await expectFfit(() => splitValidation(ds, 0.1, {} as never), 'E_OPTION', 'splitValidation: pass a seeded Rng');
+    await expectFfit(() => fromIdx(null as never, null as never), 'E_SHAPE', 'images must be what parseImages returns', 'got null');
+    await expectFfit(() => new Rng(1).permutation(-1), 'E_OPTION', 'Rng.permutation(n) needs an integer n from 0 to 1073741824; got -1');
+    await expectFfit(() => new Rng(1).int(0), 'E_OPTION', 'Rng.int(n) needs an integer n ≥ 1');
+    await expectFfit(() => new Rng(0.5), 'E_OPTION', 'Rng seed must be an integer');
+    await expectFfit(() => new Rng(1).shuffle(null as never), 'E_OPTION', 'Rng.shuffle needs an array');
+    expect(Array.from(new Rng(7).permutation(0))).toEqual([]);
+  });
+
+  it('parseIdx names what it was given instead of reading it as bytes', async () => {
+    const file = encodeIdx([2], Uint8Array.of(3, 4));
+    await expectFfit(() => parseIdx(null as never, 'labels.idx'), 'E_SHAPE', "labels.idx must be the file's bytes as a Uint8Array", 'got null');
+    await expectFfit(() => parseIdx('abcd' as never), 'E_SHAPE', 'got a string');
+    await expectFfit(() => parseIdx(new DataView(file.buffer) as never), 'E_SHAPE', 'got a DataView');
+    expect(Array.from(parseIdx(file.buffer as ArrayBuffer).data)).toEqual([3, 4]); // an ArrayBuffer is bytes
+  });
+
+  it('an option getter that throws, and fit({ epochs: Infinity })', async () => {
+    const options = { layers: [4, 2], get beta(): number { throw new Error('boom'); } };
+    await expectFfit(() => resolveOptions(options), 'E_OPTION', 'Option "beta" cannot be read (boom); pass plain values.');
+    await expectFfit(() => InterferenceNetwork.create(options), 'E_OPTION', 'Option "beta" cannot be read (boom)');
+    await expectFfit(() => InterferenceNetwork.create(JSON.parse('{"layers":[4,2],"__proto__":{"beta":5}}')), 'E_OPTION', 'Unknown option "__proto__"');
+    const net = await InterferenceNetwork.create({ layers: [2, 2] });
+    await expectFfit(() => net.fit({ images: [1, 1], labels: [0] }, { epochs: Infinity }), 'E_OPTION', 'epochs must be an integer ≥ 1; got Infinity.');
+    net.dispose();
   });
 });
 

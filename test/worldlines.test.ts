@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { InterferenceNetwork } from '../src/network.js';
 import type { FfitOptions } from '../src/options.js';
-import { attentionEvents, countWorldlines, energyOverPeriod, topWorldlines } from '../src/worldlines.js';
+import { ARRIVAL_GRID_VALUES, arrivalGridValues, arrivalResolution, attentionEvents, countWorldlines, energyOverPeriod, topWorldlines } from '../src/worldlines.js';
+import { expectFfit } from './helpers/ffit-error.js';
 import { BACKENDS, enumerateWorldlines, latticeOf, probs64, randomData } from './helpers/nets.js';
 import { testRandom } from './helpers/oracle.js';
 import { phaseColour, spaceTimeSvg } from '../src/svg.js';
@@ -100,6 +101,90 @@ describe('topWorldlines', () => {
   });
 });
 
+describe('topWorldlines: bounded search and misuse', () => {
+  it('refuses a K whose search exceeds the memory budget, naming the largest K that fits; that K runs exactly', async () => {
+    const options: FfitOptions = { layers: [6, 4, 3], durations: 8, initScale: 2, seed: 54, backend: 'js' };
+    const net = await InterferenceNetwork.create(options);
+    const maxBytes = 2 ** 20;
+    const e = await expectFfit(() => topWorldlines(net, { target: 1, k: 1e6, maxBytes }), 'E_OPTION',
+      'k = 1000000 worldlines would need up to', 'to search on this 2-layer lattice with D = 8, more than the 1 MiB allowed; ask for at most');
+    const most = Number(/ask for at most (\d+)\./.exec(e.message)![1]);
+    expect(most).toBeGreaterThan(1);
+    await expectFfit(() => topWorldlines(net, { target: 1, k: most + 1, maxBytes }), 'E_OPTION', `ask for at most ${most}.`);
+    // K = most is searched: every worldline into the target (6·4·8·8 = 1536 < most), in the order of brute force
+    const lat = latticeOf(net), p = probs64(net);
+    const brute = Array.from({ length: 6 }, (_, i) => enumerateWorldlines(lat, p, i)).flat().filter((w) => w.target === 1).sort((a, b) => b.prob - a.prob);
+    const top = topWorldlines(net, { target: 1, k: most, maxBytes });
+    expect(brute.length).toBeLessThan(most);
+    expect(top.length).toBe(brute.length);
+    top.forEach((w, r) => {
+      expect(w.probability).toBeCloseTo(brute[r]!.prob, 14);
+      expect(w.sites).toEqual(brute[r]!.sites);
+      expect(w.durations).toEqual(brute[r]!.durations);
+    });
+    net.dispose();
+  });
+
+  it('ends on lattices where every worldline ties (uniform routing): K distinct worldlines of equal weight', async () => {
+    const net = await InterferenceNetwork.create({ layers: [4, 3, 2], durations: 3, initScale: 0, omega: 1, backend: 'js' });
+    const weight = (1 / 4) * (1 / (3 * 3)) * (1 / (2 * 3)); // a⁰ of 4 equal pixels × uniform p of each site
+    for (const k of [50, 1000]) {
+      const top = topWorldlines(net, { target: 0, image: [1, 1, 1, 1], k });
+      expect(top.length).toBe(Math.min(k, 4 * 3 * 3 * 3));
+      expect(new Set(top.map((w) => `${w.sites}|${w.durations}`)).size).toBe(top.length);
+      for (const w of top) expect(w.weight).toBe(top[0]!.weight);
+      expect(top[0]!.weight / weight).toBeCloseTo(1, 6); // Float32 probabilities
+    }
+    net.dispose();
+  });
+
+  it('misuse is an FfitError: missing options, images that cannot be sources, a bad budget', async () => {
+    const net = await InterferenceNetwork.create({ layers: [4, 3, 2], backend: 'js' });
+    await expectFfit(() => topWorldlines(net, undefined as never), 'E_OPTION', 'topWorldlines needs options { target, k?, source?, image? }', 'got undefined');
+    await expectFfit(() => topWorldlines(net, { target: 0, image: [1, -2, 1, 1] }), 'E_INPUT', 'The image cannot be a source: value 1 is -2, negative');
+    await expectFfit(() => topWorldlines(net, { target: 0, image: ['1', '2', '3', '4'] as never }), 'E_INPUT', 'value 0 is "1", not a number');
+    await expectFfit(() => topWorldlines(net, { target: 0, image: [0, 0, 0, 0] }), 'E_INPUT', 'it is blank');
+    await expectFfit(() => topWorldlines(net, { target: 0, image: [1, 1, 1] }), 'E_SHAPE', 'not a multiple of the 4 source sites');
+    await expectFfit(() => topWorldlines(net, { target: 0, maxBytes: 1000 }), 'E_OPTION', 'maxBytes must be a number of bytes ≥ 1 MiB');
+    await expectFfit(() => countWorldlines(net, null as never, { layer: 2, site: 0 }), 'E_OPTION', 'from must be a site { layer, site }', 'got null');
+    net.dispose();
+  });
+
+  it('after dispose(): routes, counts and the search answer E_DISPOSED', async () => {
+    const net = await InterferenceNetwork.create({ layers: [4, 3, 2], backend: 'js' });
+    net.dispose();
+    for (const call of [() => net.routes(0), () => countWorldlines(net, { layer: 0, site: 0 }, { layer: 2, site: 0 }),
+      () => countWorldlines(net, { layer: 1, site: 0 }, { layer: 1, site: 0 }), () => topWorldlines(net, { target: 0 })]) {
+      await expectFfit(call, 'E_DISPOSED', 'This network was disposed');
+    }
+  });
+});
+
+describe('arrival-time grid sizing', () => {
+  it('arrivalGridValues is the size of the grid arrivalTimes builds', async () => {
+    // the last layer is the widest, so the largest grid is the one returned: C × ticks
+    const net = await InterferenceNetwork.create({ layers: [4, 2, 6], durations: 3, speed: 0.35, initScale: 1, seed: 64, backend: 'js' });
+    for (const q of [1, 2, 3, 8]) expect(arrivalGridValues(net, q)).toBe(6 * net.arrivalTimes([1, 2, 3, 4], q).ticks);
+    await expectFfit(() => arrivalGridValues(net, 0), 'E_OPTION', 'resolution must be an integer from 1 to 1024');
+    net.dispose();
+  });
+
+  it('arrivalResolution lowers the resolution until the grid fits, and gives 0 when nothing fits', async () => {
+    // positions in [0, 1]: the longest route takes 1/c ticks; 4 hidden sites, 3 targets, D = 4
+    const slow = await InterferenceNetwork.create({ layers: [16, 4, 3], speed: 1e-7, backend: 'js' });
+    const q = arrivalResolution(slow, 8);
+    expect(q).toBeGreaterThanOrEqual(1);
+    expect(q).toBeLessThan(8);
+    expect(arrivalGridValues(slow, q)).toBeLessThanOrEqual(ARRIVAL_GRID_VALUES);
+    expect(arrivalGridValues(slow, q + 1)).toBeGreaterThan(ARRIVAL_GRID_VALUES);
+    const slowest = await InterferenceNetwork.create({ layers: [16, 4, 3], speed: 1e-9, backend: 'js' });
+    expect(arrivalResolution(slowest, 8)).toBe(0);
+    expect(arrivalGridValues(slowest, 1)).toBeGreaterThan(ARRIVAL_GRID_VALUES);
+    slow.dispose();
+    slowest.dispose();
+  });
+});
+
 describe.each(BACKENDS)('arrivalTimes (%s backend)', (backend) => {
   it.each([
     { layers: [7, 5, 3], durations: 4, initScale: 1, seed: 61, renormalize: false },
@@ -137,6 +222,32 @@ describe('energyOverPeriod and attentionEvents', () => {
     expect(cycle.period).toBeCloseTo(4, 12); // 2π/ω with ω = 2π/D, D = 4
     expect(cycle.energy[0]).toBeCloseTo(net.energy(images, [2])[0]!, 6);
     expect(Math.max(...cycle.energy) - Math.min(...cycle.energy)).toBeGreaterThan(1e-6);
+    net.dispose();
+  });
+
+  it('E(t*) is reported at the observation instant t*, wherever the samples fall', async () => {
+    const net = await InterferenceNetwork.create({ layers: [8, 6, 3], initScale: 2, seed: 74, tStar: 1.3 });
+    const { images } = randomData(74, 1, 8, 3);
+    const cycle = energyOverPeriod(net, images, 1, 16);
+    expect(cycle.window).toBe(cycle.period);
+    expect(cycle.atTStar).toBeCloseTo(net.energy(images, [1])[0]!, 6);
+    expect(Math.abs(cycle.energy[0]! - cycle.atTStar)).toBeGreaterThan(1e-6); // t = 0 is another instant
+    net.dispose();
+  });
+
+  it('ω = 0: nothing oscillates, E(t) is constant over a window of one sample per tick, never NaN; the diagram says so', async () => {
+    const net = await InterferenceNetwork.create({ layers: [8, 6, 3], initScale: 2, seed: 75, omega: 0 });
+    const { images } = randomData(75, 1, 8, 3);
+    const cycle = energyOverPeriod(net, images, 2, 32);
+    expect(cycle.period).toBe(Infinity);
+    expect(cycle.window).toBe(32);
+    expect(Array.from(cycle.t)).toEqual(Array.from({ length: 32 }, (_, s) => s));
+    const e = net.energy(images, [2])[0]!;
+    for (const v of cycle.energy) expect(v).toBeCloseTo(e, 6);
+    expect(cycle.atTStar).toBeCloseTo(e, 6);
+    const svg = spaceTimeSvg(net, images, { label: 2 });
+    expect(svg).not.toMatch(/NaN|Infinity|undefined/);
+    expect(svg).toContain('target energy E(t): constant (ω = 0)');
     net.dispose();
   });
 
@@ -206,6 +317,10 @@ describe('spaceTimeSvg', () => {
     expect(svg.match(/self-attention event: /g)!.length).toBe(3);
     expect(svg).toContain('E(t)');
     expect(svg).not.toMatch(/NaN|undefined/);
+    await expectFfit(() => spaceTimeSvg(net, undefined as never), 'E_SHAPE', 'images must be a flat typed array', 'got undefined');
+    await expectFfit(() => spaceTimeSvg(net, images.map((v, i) => (i === 3 ? -1 : v))), 'E_INPUT', 'The image cannot be a source: value 3 is -1');
+    await expectFfit(() => spaceTimeSvg(net, images, { classNames: ['a'] }), 'E_OPTION', 'classNames must list 3 names, one per target');
+    await expectFfit(() => spaceTimeSvg(net, images, { perTarget: 0 }), 'E_OPTION', 'perTarget must be an integer from 1 to 1000');
     expect(phaseColour(-Math.PI)).toBe(phaseColour(Math.PI));
     expect(phaseColour(0)).not.toBe(phaseColour(Math.PI));
     net.dispose();

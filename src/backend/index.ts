@@ -2,9 +2,10 @@ import { FfitError } from '../errors.js';
 import { createReferenceBackend } from './reference.js';
 import type { Backend, BackendName } from './types.js';
 import { createWasmBackend, simdSupported } from './wasm.js';
+import { ParallelBackend } from '../parallel/backend.js';
 
 export type { Backend, BackendName, Complex, F32, I32, ObjectiveCode, Routes } from './types.js';
-export { MAX_BLOCK_BYTES, simdSupported } from './wasm.js';
+export { MAX_BLOCK_BYTES, simdSupported, threadsSupported } from './wasm.js';
 
 /** What a user may ask for: a backend by name, or `auto` (SIMD where the engine validates it, else scalar). */
 export type BackendChoice = BackendName | 'auto';
@@ -39,14 +40,22 @@ function fallbackNotice(name: BackendName): void {
 
 /**
  * A fresh backend instance (its own WebAssembly memory). `auto` warns once when it falls back
- * from SIMD (see {@link resolveBackend}). Throws `E_OPTION` for an unknown name and `E_BACKEND`
- * when `simd` is forced on an engine without SIMD.
+ * from SIMD (see {@link resolveBackend}). With `threads` > 1 the SIMD kernels run on that many
+ * threads sharing one memory (src/parallel/), with results identical to one thread. Throws
+ * `E_OPTION` for an unknown name or for `threads` > 1 with the `scalar` or `js` backend, and
+ * `E_BACKEND` when `simd` is forced on an engine without SIMD or threads are unavailable.
  */
-export async function createBackend(choice: BackendChoice = 'auto'): Promise<Backend> {
+export async function createBackend(choice: BackendChoice = 'auto', threads = 1): Promise<Backend> {
   if (!BACKENDS.includes(choice)) {
     throw new FfitError('E_OPTION', `Unknown backend "${String(choice)}"; use one of ${BACKENDS.join(', ')}.`);
   }
   const name = resolveBackend(choice);
   if (choice === 'auto') fallbackNotice(name);
+  if (threads !== 1) {
+    if (name !== 'simd') {
+      throw new FfitError('E_OPTION', `threads > 1 runs the SIMD kernels; backend "${name}" runs on one thread (use backend "simd" or "auto", or threads: 1).`);
+    }
+    return ParallelBackend.create(threads);
+  }
   return name === 'js' ? createReferenceBackend() : createWasmBackend(name);
 }

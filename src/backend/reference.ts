@@ -76,6 +76,14 @@ class ReferenceBackend implements Backend {
     this.bytes = 0;
   }
 
+  gather(imagesB: I32, bytes: boolean, rowsB: I32, count: number, n: number, xb: F32): void {
+    const words = this.ints(imagesB), rows = this.ints(rowsB), x = this.arr(xb);
+    const values = bytes ? new Uint8Array(words.buffer, words.byteOffset, words.byteLength) : new Float32Array(words.buffer, words.byteOffset, words.length);
+    for (let b = 0; b < count; b++) {
+      for (let i = 0; i < n; i++) x[b * n + i] = values[rows[b]! * n + i]!;
+    }
+  }
+
   sources(xb: F32, batch: number, n: number, ab: F32): number {
     const x = this.arr(xb), a = this.arr(ab);
     for (let b = 0; b < batch; b++) {
@@ -266,6 +274,31 @@ class ReferenceBackend implements Backend {
       for (let j = 0; j < R; j++) hi = Math.max(hi, theta[u * R + j]!);
       for (let j = 0; j < R; j++) theta[u * R + j] = Math.max(theta[u * R + j]! - hi, -88);
     }
+  }
+
+  learn(
+    aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number,
+    theta: F32, prob: F32 | null, w: Complex, rot: Complex | null, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number,
+  ): void {
+    // the definition of the fused step: accumulate, update with recentring, transfer
+    const s = this.work(`s${nIn}x${nOut}`, () => ({ re: this.f32(nIn * nOut), im: this.f32(nIn * nOut) }));
+    const p = prob ?? this.work(`p${nIn}x${nOut}x${D}`, () => this.f32(nIn * nOut * D));
+    this.accumulate(aRe, aIm, batch, nIn, gamma, nOut, s);
+    this.update(theta, s, rot, nIn, nOut, D, cosD, sinD, cosT, sinT, scale, true); // leaves S = 0
+    this.transfer(theta, p, w, rot, nIn, nOut, D, cosD, sinD);
+  }
+
+  /** Work buffers of `learn`, one per shape, kept for the next batch (update leaves S zeroed). */
+  private readonly workBuffers = new Map<string, unknown>();
+
+  private work<T>(key: string, make: () => T): T {
+    let buf = this.workBuffers.get(key) as T | undefined;
+    if (buf === undefined) {
+      buf = make();
+      this.workBuffers.set(key, buf);
+    }
+    return buf;
   }
 
   entropy(probB: F32, nIn: number, R: number): number {

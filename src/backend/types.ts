@@ -57,6 +57,11 @@ export interface Backend {
   /** Frees everything; the backend must not be used afterwards. */
   dispose(): void;
 
+  /**
+   * x (count × n) ← the images `rows` (count indices) of an image set in backend memory: one byte
+   * per value (u8 pixels, packed 4 per I32 element) when `bytes`, else Float32 bit patterns.
+   */
+  gather(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32): void;
   /** a⁰ = x / Σx per row; returns the first invalid row (NaN, ∞, negative, total zero, subnormal or beyond Float32) or −1. */
   sources(x: F32, batch: number, n: number, a: F32): number;
   /** θ (nIn × nOut × D) → p (same shape, rows on the simplex) → W (nIn × nOut complex). */
@@ -83,6 +88,18 @@ export interface Backend {
   update(
     theta: F32, s: Complex, rot: Complex | null, nIn: number, nOut: number, D: number,
     cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, recentre: boolean,
+  ): void;
+  /**
+   * One fused training step of a layer (DESIGN.md §5.5–§5.6 then §2–§3): S = aᵀ Γ over the batch
+   * (never stored), θ += scale · Re(e^{iωt*} rot e^{−iωd} S), each site recentred (max 0, floor
+   * −88), then p (only when `prob` is given) and W recomputed. Equals {@link accumulate} +
+   * {@link update} (recentring) + {@link transfer}. On entry W (and `prob`) must hold the transfer of θ.
+   * Shapes: a batch × nIn (real when `aIm` is null), Γ batch × nOut, θ and p nIn × nOut × D.
+   */
+  learn(
+    aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number,
+    theta: F32, prob: F32 | null, w: Complex, rot: Complex | null, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number,
   ): void;
   /** Mean entropy (nats) of `nIn` route distributions of `R` entries each. */
   entropy(prob: F32, nIn: number, R: number): number;

@@ -1,18 +1,21 @@
-import { SCALAR_WASM, SIMD_WASM } from '../generated/wasm.js';
+import { SCALAR_WASM, SIMD_WASM, THREADS_WASM } from '../generated/wasm.js';
 import { FfitError } from '../errors.js';
 import type { Backend, Complex, F32, I32, ObjectiveCode, Routes } from './types.js';
 
 /** The raw exports of assembly/index.ts (pointers are byte offsets, counts are elements). */
-interface Kernels {
+export interface Kernels {
   memory: WebAssembly.Memory;
   alloc(bytes: number): number;
   free(ptr: number): void;
   memoryBytes(): number;
   sources(x: number, batch: number, n: number, a: number): number;
+  gather(images: number, bytes: number, rows: number, count: number, n: number, x: number): void;
   transfer(theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number,
     nIn: number, nOut: number, D: number, cosD: number, sinD: number): void;
   forward(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number,
     zRe: number, zIm: number): void;
+  forwardColumns(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number,
+    zRe: number, zIm: number, v0: number, v1: number): void;
   ising(zRe: number, zIm: number, n: number, kappa: number): void;
   targets(aRe: number, aIm: number, batch: number, C: number, labels: number, beta: number, cosT: number,
     sinT: number, objective: number, J: number, moments: number, proba: number, predicted: number,
@@ -26,6 +29,11 @@ interface Kernels {
   update(theta: number, sRe: number, sIm: number, rotRe: number, rotIm: number, nIn: number, nOut: number,
     D: number, cosD: number, sinD: number, cosT: number, sinT: number, scale: number, recentre: number): void;
   entropy(prob: number, nIn: number, R: number): number;
+  scratch(ptr: number, bytes: number): void;
+  scratchBytes(batch: number, nIn: number, nOut: number, D: number): number;
+  learn(aRe: number, aIm: number, batch: number, nIn: number, gamRe: number, gamIm: number, nOut: number,
+    theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number, D: number,
+    cosD: number, sinD: number, cosT: number, sinT: number, scale: number, u0: number, u1: number): void;
   renormalize(zRe: number, zIm: number, batch: number, n: number, scale: number): void;
   normalizeMax(re: number, im: number, n: number): number;
   scaleRows(x: number, batch: number, n: number, scale: number): void;
@@ -53,7 +61,18 @@ const MAX_BYTES = 4 * 1024 ** 3;
  */
 export const MAX_BLOCK_BYTES = 2 ** 30 - 4;
 
-const modules = new Map<'simd' | 'scalar', Promise<WebAssembly.Module>>();
+const modules = new Map<'simd' | 'scalar' | 'threads', Promise<WebAssembly.Module>>();
+
+/** The compiled module of one build (compiled once per process). */
+export function wasmModule(build: 'simd' | 'scalar' | 'threads'): Promise<WebAssembly.Module> {
+  let mod = modules.get(build);
+  if (!mod) {
+    const b64 = build === 'simd' ? SIMD_WASM : build === 'scalar' ? SCALAR_WASM : THREADS_WASM;
+    mod = WebAssembly.compile(decode(b64) as BufferSource);
+    modules.set(build, mod);
+  }
+  return mod;
+}
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(base64);
@@ -70,43 +89,56 @@ export function simdSupported(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(decode(SIMD_WASM));
 }
 
-/** Compiles (once per process) and instantiates one build; every instance has its own memory. */
-export async function createWasmBackend(name: 'simd' | 'scalar'): Promise<Backend> {
+/**
+ * Whether this engine can run several threads on one WebAssembly memory: SharedArrayBuffer exists
+ * (in browsers only on cross-origin isolated pages) and the shared-memory SIMD build validates.
+ */
+export function threadsSupported(): boolean {
+  return typeof SharedArrayBuffer === 'function' && typeof Atomics === 'object' &&
+    typeof WebAssembly === 'object' && WebAssembly.validate(decode(THREADS_WASM));
+}
+
+/**
+ * Compiles (once per process) and instantiates one build; every instance has its own memory,
+ * except with `memory`: then the `threads` build is instantiated on that shared memory (the
+ * main thread's instance of a thread pool, see src/parallel/).
+ */
+export async function createWasmBackend(name: 'simd' | 'scalar', memory?: WebAssembly.Memory): Promise<WasmBackend> {
   if (name === 'simd' && !simdSupported()) {
     throw new FfitError('E_BACKEND', 'This WebAssembly engine does not support SIMD; use backend "scalar" or "auto".');
   }
-  let mod = modules.get(name);
-  if (!mod) {
-    mod = WebAssembly.compile(decode(name === 'simd' ? SIMD_WASM : SCALAR_WASM) as BufferSource);
-    modules.set(name, mod);
-  }
   const imports = {
     env: {
+      ...(memory ? { memory } : {}),
       abort(): never {
         throw new FfitError('E_MEMORY', 'WebAssembly memory is exhausted (4 GiB limit); use a smaller lattice or batch.');
       },
     },
   };
-  const instance = await WebAssembly.instantiate(await mod, imports);
+  const instance = await WebAssembly.instantiate(await wasmModule(memory ? 'threads' : name), imports);
   return new WasmBackend(name, instance.exports as unknown as Kernels);
 }
 
 const ptrOf = (b: F32 | I32 | null): number => (b === null ? 0 : b.ptr);
 
-/** The `simd` / `scalar` backend over one instance's exports; create it with {@link createWasmBackend} (exported for tests). */
+/** A backend running one WebAssembly instance's kernels on the calling thread; create it with {@link createWasmBackend}. */
 export class WasmBackend implements Backend {
   readonly name: 'simd' | 'scalar';
   private k: Kernels | null;
   private buffer: ArrayBuffer | null = null;
   private f32All: Float32Array = new Float32Array(0);
   private i32All: Int32Array = new Int32Array(0);
+  /** This instance's scratch block (see `scratch` in assembly/index.ts): grows, never shrinks. */
+  private scratchPtr = 0;
+  private scratchSize = 0;
 
   constructor(name: 'simd' | 'scalar', kernels: Kernels) {
     this.name = name;
     this.k = kernels;
   }
 
-  private get kernels(): Kernels {
+  /** The instance's raw exports (for a thread pool that splits calls between instances). */
+  get kernels(): Kernels {
     if (this.k === null) throw new FfitError('E_DISPOSED', 'This network was disposed; create a new one.');
     return this.k;
   }
@@ -121,7 +153,8 @@ export class WasmBackend implements Backend {
     }
   }
 
-  private allocBytes(bytes: number): number {
+  /** Allocates `bytes` bytes of this instance's memory; throws `E_MEMORY` when it cannot grow. */
+  allocBytes(bytes: number): number {
     const need = Math.max(16, bytes);
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
     if (need > MAX_BLOCK_BYTES) {
@@ -168,11 +201,28 @@ export class WasmBackend implements Backend {
     return this.k === null ? 0 : this.k.memory.buffer.byteLength;
   }
 
+  /** Makes sure the kernels' scratch holds what these shapes need (allocation only when it grows). */
+  ensureScratch(batch: number, nIn: number, nOut: number, D: number): void {
+    const need = this.kernels.scratchBytes(batch, nIn, nOut, D);
+    if (need <= this.scratchSize) return;
+    const size = Math.max(need, 2 * this.scratchSize, 1 << 16);
+    if (this.scratchPtr !== 0) this.kernels.free(this.scratchPtr);
+    this.scratchPtr = 0;
+    this.scratchSize = 0;
+    this.scratchPtr = this.allocBytes(size);
+    this.scratchSize = size;
+    this.kernels.scratch(this.scratchPtr, size);
+  }
+
   dispose(): void {
     this.k = null;
     this.buffer = null;
     this.f32All = new Float32Array(0);
     this.i32All = new Int32Array(0);
+  }
+
+  gather(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32): void {
+    this.kernels.gather(images.ptr, bytes ? 1 : 0, rows.ptr, count, n, x.ptr);
   }
 
   sources(x: F32, batch: number, n: number, a: F32): number {
@@ -185,6 +235,7 @@ export class WasmBackend implements Backend {
   }
 
   forward(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, nOut: number, z: Complex): void {
+    this.ensureScratch(batch, nIn, nOut, 1);
     this.kernels.forward(aRe.ptr, ptrOf(aIm), batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr);
   }
 
@@ -209,6 +260,7 @@ export class WasmBackend implements Backend {
   }
 
   accumulate(aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number, s: Complex): void {
+    this.ensureScratch(batch, nIn, nOut, 1);
     this.kernels.accumulate(aRe.ptr, ptrOf(aIm), batch, nIn, gamma.re.ptr, gamma.im.ptr, nOut, s.re.ptr, s.im.ptr);
   }
 
@@ -218,6 +270,16 @@ export class WasmBackend implements Backend {
   ): void {
     this.kernels.update(theta.ptr, s.re.ptr, s.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im),
       nIn, nOut, D, cosD.ptr, sinD.ptr, cosT, sinT, scale, recentre ? 1 : 0);
+  }
+
+  learn(
+    aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number,
+    theta: F32, prob: F32 | null, w: Complex, rot: Complex | null, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number,
+  ): void {
+    this.ensureScratch(batch, nIn, nOut, D);
+    this.kernels.learn(aRe.ptr, ptrOf(aIm), batch, nIn, gamma.re.ptr, gamma.im.ptr, nOut, theta.ptr, ptrOf(prob),
+      w.re.ptr, w.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im), D, cosD.ptr, sinD.ptr, cosT, sinT, scale, 0, nIn);
   }
 
   entropy(prob: F32, nIn: number, R: number): number {

@@ -4,6 +4,7 @@
  * {@link Rng}, so the same seed always gives the same selection.
  */
 import { FfitError, check } from '../errors.js';
+import { describe } from '../validate.js';
 import type { Rng } from '../rng.js';
 import type { IdxImages, IdxLabels } from './idx.js';
 
@@ -29,9 +30,15 @@ export interface Dataset {
  * {@link selectClasses} to drop or reorder classes). `images` is the pixel array itself (no copy).
  *
  * @throws FfitError `E_DATA` if the counts differ or there are no examples;
- *   `E_SHAPE` if `pixels.length` ≠ count × rows × cols.
+ *   `E_SHAPE` if `images` / `labels` are not what parseImages / parseLabels return, or
+ *   `pixels.length` ≠ count × rows × cols.
  */
 export function fromIdx(images: IdxImages, labels: IdxLabels, name = 'data set'): Dataset {
+  const dims = (x: unknown, keys: string[]): boolean => typeof x === 'object' && x !== null && keys.every((k) => Number.isSafeInteger((x as Record<string, unknown>)[k]) && ((x as Record<string, number>)[k]!) >= 0);
+  check(dims(images, ['count', 'rows', 'cols']) && (images as IdxImages).pixels instanceof Uint8Array,
+    `${name}: images must be what parseImages returns ({ count, rows, cols, pixels: Uint8Array }); got ${describe(images)}.`, 'E_SHAPE');
+  check(dims(labels, ['count']) && (labels as IdxLabels).labels instanceof Uint8Array,
+    `${name}: labels must be what parseLabels returns ({ count, labels: Uint8Array }); got ${describe(labels)}.`, 'E_SHAPE');
   check(
     images.count === labels.count,
     `${name}: the image file has ${images.count} images but the label file has ${labels.count} ` +
@@ -65,6 +72,46 @@ export function fromIdx(images: IdxImages, labels: IdxLabels, name = 'data set')
   };
 }
 
+/**
+ * Checks that `ds` is a {@link Dataset}: `count` examples of `features` values (`images`), `count`
+ * labels and a `classes` list. `fn` names the caller in the message.
+ *
+ * @throws FfitError `E_SHAPE` otherwise.
+ */
+export function checkDataset(ds: unknown, fn: string): asserts ds is Dataset {
+  const d = ds as Partial<Dataset> | null;
+  const ok = typeof d === 'object' && d !== null && Number.isSafeInteger(d.count) && Number.isSafeInteger(d.features) &&
+    (d.images instanceof Uint8Array || d.images instanceof Float32Array) && d.images.length === d.count! * d.features! &&
+    ArrayBuffer.isView(d.labels) && (d.labels as Int32Array).length === d.count && Array.isArray(d.classes);
+  check(ok, `${fn}: the data set must be a Dataset { images, labels, count, features, rows, cols, classes } ` +
+    `(from fromIdx or loadMnist), images count × features values and count labels; got ${describe(ds)}.`, 'E_SHAPE');
+}
+
+/** `rng` must be a seeded {@link Rng} (anything with its `shuffle`). */
+function checkRng(rng: unknown, fn: string): asserts rng is Rng {
+  check(typeof rng === 'object' && rng !== null && typeof (rng as Rng).shuffle === 'function',
+    `${fn}: pass a seeded Rng as the last argument (new Rng(seed)); got ${describe(rng)}.`);
+}
+
+/**
+ * Checks a list of classes to classify: an array of at least 2 distinct integers.
+ *
+ * @throws FfitError `E_OPTION` naming the problem.
+ */
+export function checkClasses(classes: unknown): asserts classes is number[] {
+  check(Array.isArray(classes), `classes must be an array of class numbers such as [0, 1, 2, 3]; got ${describe(classes)}.`);
+  check(
+    classes.length >= 2,
+    `need at least 2 classes to classify, got ${classes.length} ([${classes.join(', ')}]); ` +
+      'list two or more, e.g. --classes 0,1.',
+  );
+  for (const c of classes) {
+    check(Number.isInteger(c), `class ${describe(c)} is not an integer; classes are whole numbers such as 0,1,2,3.`);
+  }
+  const dup = classes.find((c, i) => classes.indexOf(c) !== i);
+  check(dup === undefined, `class ${dup} is listed twice in [${classes.join(', ')}]; list each class once.`);
+}
+
 /** Appends `items` to `to` (no spread: classes may be too large for the argument list). */
 function append(to: number[], items: ArrayLike<number>): void {
   for (let k = 0; k < items.length; k++) to.push(items[k]!);
@@ -77,6 +124,7 @@ function append(to: number[], items: ArrayLike<number>): void {
  * @throws FfitError `E_LABEL` on a label outside 0 … C−1.
  */
 export function indicesOf(ds: Dataset): Int32Array[] {
+  checkDataset(ds, 'indicesOf');
   const C = ds.classes.length;
   const counts = new Int32Array(C);
   ds.labels.forEach((y, i) => {
@@ -104,6 +152,9 @@ export function indicesOf(ds: Dataset): Int32Array[] {
  * @throws FfitError `E_OPTION` on an index that is not an integer in range.
  */
 export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
+  checkDataset(ds, 'subset');
+  check(Array.isArray(indices) || (ArrayBuffer.isView(indices) && !(indices instanceof DataView)),
+    `subset: indices must be an array of example indices; got ${describe(indices)}.`);
   const n = indices.length;
   const f = ds.features;
   const images = ds.images instanceof Float32Array ? new Float32Array(n * f) : new Uint8Array(n * f);
@@ -128,22 +179,16 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
  * original order, and relabels them to the position in `classes`: `[3, 1]` maps class 3 → label 0
  * and class 1 → label 1; the result's `classes` is a copy of `classes`.
  *
- * @throws FfitError `E_OPTION` fewer than 2 classes, a non-integer or a repeated class;
- *   `E_DATA` a class with no examples in `ds` (the message lists the classes present);
+ * `name` names `ds` in messages (e.g. "the test data in ./mnist").
+ *
+ * @throws FfitError `E_OPTION` not an array, fewer than 2 classes, a non-integer or a repeated class;
+ *   `E_SHAPE` `ds` is not a Dataset;
+ *   `E_DATA` a class with no examples in `ds` (the message names `ds` and lists the classes present);
  *   `E_LABEL` if `ds` has a label outside 0 … C−1.
  */
-export function selectClasses(ds: Dataset, classes: readonly number[]): Dataset {
-  check(
-    classes.length >= 2,
-    `need at least 2 classes to classify, got ${classes.length} ([${classes.join(', ')}]); ` +
-      'list two or more, e.g. --classes 0,1.',
-  );
-  for (const c of classes) {
-    check(Number.isInteger(c), `class ${c} is not an integer; classes are whole numbers such as 0,1,2,3.`);
-  }
-  const dup = classes.find((c, i) => classes.indexOf(c) !== i);
-  check(dup === undefined, `class ${dup} is listed twice in [${classes.join(', ')}]; list each class once.`);
-
+export function selectClasses(ds: Dataset, classes: readonly number[], name = 'the data'): Dataset {
+  checkDataset(ds, 'selectClasses');
+  checkClasses(classes);
   const byLabel = indicesOf(ds);
   const present = ds.classes.filter((_, j) => byLabel[j]!.length > 0);
   const newLabel = new Map<number, number>();
@@ -152,7 +197,7 @@ export function selectClasses(ds: Dataset, classes: readonly number[]): Dataset 
     if (j < 0 || byLabel[j]!.length === 0) {
       throw new FfitError(
         'E_DATA',
-        `class ${c} has no examples in the data; the data has classes ${present.join(', ')}: ` +
+        `class ${c} has no examples in ${name}, which has classes ${present.join(', ')}: ` +
           'choose classes from those.',
       );
     }
@@ -174,11 +219,14 @@ export function selectClasses(ds: Dataset, classes: readonly number[]): Dataset 
  * shuffle of each class, returned in a seeded random order so that classes are interleaved.
  * Classes and labels are unchanged.
  *
- * @throws FfitError `E_OPTION` if `shots` is not an integer ≥ 1;
+ * @throws FfitError `E_OPTION` if `shots` is not an integer ≥ 1 or `rng` is not an Rng;
+ *   `E_SHAPE` if `ds` is not a Dataset;
  *   `E_DATA` if a class has fewer than `shots` examples (the message names it and its count);
  *   `E_LABEL` if `ds` has a label outside 0 … C−1.
  */
 export function sampleShots(ds: Dataset, shots: number, rng: Rng): Dataset {
+  checkDataset(ds, 'sampleShots');
+  checkRng(rng, 'sampleShots');
   check(
     Number.isInteger(shots) && shots >= 1,
     `shots must be an integer ≥ 1 (examples per class), got ${shots}; e.g. --shots 10.`,
@@ -203,7 +251,8 @@ export function sampleShots(ds: Dataset, shots: number, rng: Rng): Dataset {
  * keeping at least 1 for training. Both parts keep the original order of `ds`.
  * With `fraction = 0`, returns `{ train: ds, validation: null }`.
  *
- * @throws FfitError `E_OPTION` if `fraction` is not in [0, 1);
+ * @throws FfitError `E_OPTION` if `fraction` is not in [0, 1) or `rng` is not an Rng;
+ *   `E_SHAPE` if `ds` is not a Dataset;
  *   `E_DATA` if `fraction` > 0 but no class has 2 examples to split;
  *   `E_LABEL` if `ds` has a label outside 0 … C−1.
  */
@@ -212,6 +261,8 @@ export function splitValidation(
   fraction: number,
   rng: Rng,
 ): { train: Dataset; validation: Dataset | null } {
+  checkDataset(ds, 'splitValidation');
+  checkRng(rng, 'splitValidation');
   check(
     Number.isFinite(fraction) && fraction >= 0 && fraction < 1,
     `validation fraction must be in [0, 1), got ${fraction}; e.g. 0.1 holds out 10% (0 for none).`,

@@ -45,9 +45,9 @@ const IDX_TYPES: Record<number, string> = {
 
 const hex = (b: number): string => '0x' + b.toString(16).padStart(2, '0');
 
-/** True if `bytes` starts with the gzip magic number 0x1f 0x8b. */
+/** True if `bytes` is a Uint8Array starting with the gzip magic number 0x1f 0x8b. */
 export function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+  return bytes instanceof Uint8Array && bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
 /** Compressed bytes fed to the inflater per step: deflate expands at most 1032:1, so one step yields ≤ 16.1 MiB. */
@@ -136,6 +136,14 @@ function allocate(n: number, name: string): Uint8Array {
 
 const hex32 = (x: number): string => '0x' + x.toString(16).padStart(8, '0');
 
+/** The file's bytes: a Uint8Array (a Node Buffer is one) or an ArrayBuffer; anything else is `E_SHAPE`. */
+function asBytes(bytes: unknown, name: string): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  const got = bytes === null ? 'null' : ArrayBuffer.isView(bytes) ? `a ${bytes.constructor.name}` : typeof bytes === 'object' ? 'an object' : `a ${typeof bytes}`;
+  throw new FfitError('E_SHAPE', `${name} must be the file's bytes as a Uint8Array (e.g. fs.readFileSync(path), or new Uint8Array(await response.arrayBuffer())); got ${got}.`);
+}
+
 /**
  * Checks the IDX header at the start of `bytes` (the whole file, or with `partial` the first bytes
  * decompressed so far: then null while the header is incomplete). Returns the dimensions, the
@@ -193,7 +201,8 @@ function readHeader(bytes: Uint8Array, name: string, partial: boolean): { dims: 
  *
  * Returns `data` as a view (no copy) into the (decompressed) bytes.
  *
- * @throws FfitError `E_IDX_GZIP` gzip data that does not decompress or whose CRC-32 or length
+ * @throws FfitError `E_SHAPE` `bytes` is not a Uint8Array or ArrayBuffer;
+ *   `E_IDX_GZIP` gzip data that does not decompress or whose CRC-32 or length
  *   differs from its trailer (each member of a multi-member file against its own);
  *   `E_IDX_SIZE` empty, shorter than its header, or data longer/shorter than the header declares
  *   (for gzip, as soon as the output passes the declared size);
@@ -201,6 +210,7 @@ function readHeader(bytes: Uint8Array, name: string, partial: boolean): { dims: 
  *   `E_IDX_TYPE` an element type other than unsigned byte.
  */
 export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
+  bytes = asBytes(bytes, name);
   if (isGzip(bytes)) bytes = gunzipIdx(bytes, name);
   const { dims, header, expected, declared } = readHeader(bytes, name, false)!;
   const actual = bytes.length - header;

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Rewrites the benchmark block of README.md (between <!-- bench:start --> and <!-- bench:end -->)
+// from bench/results/latest.json, so the README quotes exactly what `npm run bench` measured.
+//   node bench/readme.mjs [results.json]
+import { readFileSync } from 'node:fs';
+import writeFileAtomic from 'write-file-atomic';
+import { fmt } from './lib.mjs';
+
+const source = process.argv[2] ?? new URL('./results/latest.json', import.meta.url).pathname;
+const r = JSON.parse(readFileSync(source, 'utf8'));
+const readme = new URL('../README.md', import.meta.url).pathname;
+const text = readFileSync(readme, 'utf8');
+const START = '<!-- bench:start -->', END = '<!-- bench:end -->';
+if (!text.includes(START) || !text.includes(END)) throw new Error(`README.md has no ${START} … ${END} block`);
+
+const x = (v) => `${fmt(v, 3)}×`;
+const lattice = (layers) => layers.join('→');
+const m = r.meta;
+const loaded = Math.max(...m.loadavgStart, ...m.loadavgEnd) > 0.5 * m.cores;
+const rows = [];
+const train = (w, D) => r.training.find((t) => t.layers[1] === w && t.D === D);
+const tf = (w, b) => r.tfjs?.find((t) => t.layers[1] === w && t.backend === b);
+for (const w of [64, 256]) {
+  for (const D of [1, 4, 8]) {
+    const t = train(w, D);
+    if (!t) continue;
+    rows.push(`| FFIT ${lattice(t.layers)}, D = ${D} | ${fmt(t.trainPerSecond)} | ${fmt(t.inferPerSecond)} | ${fmt(t.pctRoofline.executed)} % / ${fmt(t.pctRoofline.dense)} % |`);
+  }
+  for (const b of ['wasm', 'cpu']) {
+    const t = tf(w, b);
+    if (t) rows.push(`| tfjs ${b} MLP ${lattice(t.layers)} (backprop, Adam) | ${fmt(t.train)} | ${fmt(t.infer)} | |`);
+  }
+}
+const k = (name) => r.kernels.rows.find((row) => row.kernel === name);
+const block = [
+  START,
+  `Measured by \`npm run bench\` (${m.mode} mode) on ${m.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, Node ${m.node}` +
+    (m.tfjs ? `, TensorFlow.js ${m.tfjs}` : '') + `; load average ${m.loadavgStart[0].toFixed(1)} at the start` +
+    (loaded ? ' — other work was running, so these figures are lower and noisier than on an idle machine.' : '.'),
+  '',
+  `Roofline of one WebAssembly thread (f32x4 multiply-add in L1): **${fmt(r.roofline.gflops)} GFLOP/s**; memory.copy ${fmt(r.roofline.copyGBs)} GB/s.`,
+  '',
+  '| MNIST 0–3, batch 32, one thread | train examples/s | inference examples/s | % of roofline (executed / dense-equivalent FLOPs) |',
+  '| --- | --- | --- | --- |',
+  ...rows,
+  '',
+  '| kernel (784→256, D = 4, batch 32) | SIMD GFLOP/s | SIMD ÷ scalar | SIMD ÷ JS |',
+  '| --- | --- | --- | --- |',
+  ...['forward', 'accumulate', 'learn', 'transfer', 'update'].map((n) => `| \`${n}\` | ${fmt(k(n).backends.simd.gflops)} | ${x(k(n).simdOverScalar)} | ${x(k(n).simdOverJs)} |`),
+  '',
+  '| full-data epoch (24 754 images) | 1 thread | 2 threads | speed-up |',
+  '| --- | --- | --- | --- |',
+  ...r.threads.map((t) => `| ${lattice(t.layers)}, D = ${t.D} | ${fmt(t.oneThreadSeconds)} s | ${fmt(t.twoThreadSeconds)} s | ${x(t.speedup)} |`),
+  '',
+  `Scaling of one thread's time per epoch: width^${fmt(r.scaling.width.exponent, 2)}, D^${fmt(r.scaling.durations.exponent, 2)}, ` +
+    `hidden layers^${fmt(r.scaling.depth.exponent, 2)} (exponents fitted over width 64…512, D 1…16, 1…8 hidden layers of 128). ` +
+    `Peak RSS ${fmt(r.memory.rssPeakBytes / 2 ** 20)} MiB for the whole benchmark (tfjs included).`,
+  '',
+  '| target (issue 5) | measured | met |',
+  '| --- | --- | --- |',
+  ...r.targets.map((t) => `| ${t.target} | ${t.threshold < 1 ? `${fmt(100 * t.value)} %` : x(t.value)} | ${t.met ? 'yes' : '**no**'} |`),
+  END,
+].join('\n');
+writeFileAtomic.sync(readme, text.slice(0, text.indexOf(START)) + block + text.slice(text.indexOf(END) + END.length));
+process.stderr.write(`README.md: benchmark block rewritten from ${source}\n`);

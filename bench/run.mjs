@@ -1,0 +1,328 @@
+#!/usr/bin/env node
+// `npm run bench`: how fast ffit trains, against this machine's limit and against TensorFlow.js.
+// Writes bench/results/latest.json and bench/results/latest.md (atomically). Every ratio is taken
+// within this one run; every figure is a median of several repetitions.
+//
+//   node bench/run.mjs            full run (a few minutes on a quiet 2-core machine)
+//   node bench/run.mjs --quick    fewer repetitions and smaller samples, for development
+//   node bench/run.mjs --smoke    seconds; only checks that everything runs (used by a test)
+//   --out DIR                     where to write latest.json / latest.md (default bench/results)
+//   --no-tfjs                     skip the TensorFlow.js baseline
+import { mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import writeFileAtomic from 'write-file-atomic';
+import { createBackend, InterferenceNetwork, loadMnist, Rng, selectClasses } from '../dist/node.js';
+import { epochFlops, exponent, flops, measure, median } from './lib.mjs';
+import { markdown } from './report.mjs';
+import { tfjsMlp, tfjsVersion } from './tfjs.mjs';
+
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string', default: new URL('./results/', import.meta.url).pathname },
+    'no-tfjs': { type: 'boolean', default: false },
+  },
+});
+const mode = argv.smoke ? 'smoke' : argv.quick ? 'quick' : 'full';
+/** Sizes of each section per mode: repetitions (medians are over these) and sample sizes. */
+const P = {
+  full: { kTime: 300, kIter: 10, trainCount: 4096, trainReps: 5, configs: 'all', tfWasm: 2048, tfCpu: 512, tfReps: 3, scaleCount: 2048, scaleReps: 3, epochReps: 3, threadLattices: 2 },
+  quick: { kTime: 100, kIter: 5, trainCount: 1024, trainReps: 3, configs: 'all', tfWasm: 512, tfCpu: 256, tfReps: 2, scaleCount: 1024, scaleReps: 2, epochReps: 2, threadLattices: 1 },
+  smoke: { kTime: 10, kIter: 2, trainCount: 256, trainReps: 1, configs: 'one', tfWasm: 64, tfCpu: 32, tfReps: 1, scaleCount: 128, scaleReps: 1, epochReps: 1, threadLattices: 1, epochCount: 1024 },
+}[mode];
+const BATCH = 32;
+const log = (line) => process.stderr.write(`bench: ${line}\n`);
+const t0 = performance.now();
+const loadStart = os.loadavg();
+
+// ---------------------------------------------------------------------------------------------
+// Data: MNIST digits 0–3 (training set), a seeded shuffle, and how sparse the images are.
+const mnist = loadMnist();
+const train = selectClasses(mnist.train, [0, 1, 2, 3]);
+const n0 = train.features;
+const order = new Rng(1).permutation(train.count);
+const shuffled = new Uint8Array(train.count * n0), shuffledLabels = new Int32Array(train.count);
+order.forEach((i, j) => {
+  shuffled.set(train.images.subarray(i * n0, (i + 1) * n0), j * n0);
+  shuffledLabels[j] = train.labels[i];
+});
+const subset = (count) => ({ images: shuffled.subarray(0, count * n0), labels: shuffledLabels.subarray(0, count) });
+const sparsity = (() => {
+  let lit = 0;
+  for (let i = 0; i < shuffled.length; i++) lit += shuffled[i] !== 0 ? 1 : 0;
+  // sites of layer 0 lit by at least one example of a batch: the rows the fused step really updates
+  const rng = new Rng(2), trials = 200, seen = new Uint8Array(n0);
+  let active = 0;
+  for (let t = 0; t < trials; t++) {
+    seen.fill(0);
+    for (let b = 0; b < BATCH; b++) {
+      const i = Math.floor(rng.float() * train.count);
+      for (let u = 0; u < n0; u++) if (shuffled[i * n0 + u] !== 0) seen[u] = 1;
+    }
+    for (let u = 0; u < n0; u++) active += seen[u];
+  }
+  return { litPerExample: lit / train.count, activeRowsPerBatch: active / trials };
+})();
+log(`MNIST 0–3: ${train.count} training images, ${sparsity.litPerExample.toFixed(1)} of ${n0} pixels lit on average, ` +
+  `${sparsity.activeRowsPerBatch.toFixed(0)} sites lit per batch of ${BATCH}`);
+
+// ---------------------------------------------------------------------------------------------
+// 1. Roofline probe: best f32x4 multiply-add rate of one WebAssembly thread, and copy bandwidth.
+async function roofline() {
+  const bytes = readFileSync(new URL('../build/probe.wasm', import.meta.url));
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() { throw new Error('probe abort'); } } });
+  const k = instance.exports;
+  const opts = { time: P.kTime, iterations: P.kIter };
+  const iters = 2_000_000;
+  const chains = await measure(() => k.chains(iters), opts);
+  const n = 2048, passes = 2000; // 8 KiB: in L1
+  const x = k.alloc(n * 4), y = k.alloc(n * 4);
+  const blocked = await measure(() => k.blocked(x, n, passes), opts);
+  const axpy = await measure(() => k.axpy(x, y, n, passes), opts);
+  const big = 64 << 20, src = k.alloc(big), dst = k.alloc(big);
+  const copy = await measure(() => k.copy(dst, src, big, 1), opts);
+  const gf = (f, m) => f / (m.ms / 1000) / 1e9;
+  const r = {
+    chainsGflops: gf(iters * 96, chains),
+    blockedGflops: gf(8 * n * passes, blocked),
+    axpyGflops: gf(2 * n * passes, axpy),
+    copyGBs: big / (copy.ms / 1000) / 1e9,
+  };
+  r.gflops = Math.max(r.chainsGflops, r.blockedGflops, r.axpyGflops);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Every kernel on every backend, on the first layer of 784 → 256 → 4 (D = 4, batch 32) with
+//    dense inputs (no zero to skip, so the counted operations are all executed).
+async function kernels(peak) {
+  const shape = { nIn: 784, nOut: 256, D: 4, batch: BATCH, C: 4 };
+  const { nIn, nOut, D, batch, C } = shape;
+  const rows = [];
+  const results = {};
+  for (const name of ['simd', 'scalar', 'js']) {
+    const be = await createBackend(name);
+    const rnd = new Rng(3);
+    const buf = (n, f) => {
+      const b = be.f32(n);
+      if (f) {
+        const v = be.view(b);
+        for (let i = 0; i < n; i++) v[i] = f(i);
+      }
+      return b;
+    };
+    const cx = (n, f) => ({ re: buf(n, f), im: buf(n, f) });
+    const theta = buf(nIn * nOut * D, () => 0.2 * rnd.float() - 0.1), prob = buf(nIn * nOut * D);
+    const w = cx(nIn * nOut), s = cx(nIn * nOut);
+    const cosD = buf(D, (d) => Math.cos((2 * Math.PI * d) / D)), sinD = buf(D, (d) => Math.sin((2 * Math.PI * d) / D));
+    const a = buf(batch * nIn, () => (0.5 + rnd.float()) / nIn);
+    const z = cx(batch * nOut), gamma = cx(batch * nOut, () => rnd.float() - 0.5);
+    const g = cx(C * nIn), gNext = cx(C * nOut, () => rnd.float() - 0.5);
+    const field = buf(batch * C, () => rnd.float() - 0.5);
+    be.transfer(theta, prob, w, null, nIn, nOut, D, cosD, sinD);
+    const calls = {
+      transfer: () => be.transfer(theta, prob, w, null, nIn, nOut, D, cosD, sinD),
+      forward: () => be.forward(a, null, batch, nIn, w, nOut, z),
+      propagate: () => be.propagate(w, nIn, nOut, gNext, C, g),
+      induce: () => be.induce(field, batch, C, gNext, nOut, gamma),
+      accumulate: () => be.accumulate(a, null, batch, nIn, gamma, nOut, s),
+      update: () => be.update(theta, s, null, nIn, nOut, D, cosD, sinD, 1, 0, 1e-3, true),
+      learn: () => be.learn(a, null, batch, nIn, gamma, nOut, theta, null, w, null, D, cosD, sinD, 1, 0, 1e-3),
+    };
+    for (const [kernel, fn] of Object.entries(calls)) {
+      const m = await measure(fn, { time: name === 'js' ? P.kTime / 2 : P.kTime, iterations: name === 'js' ? Math.max(2, P.kIter >> 1) : P.kIter });
+      (results[kernel] ??= {})[name] = m;
+    }
+    be.dispose();
+    log(`kernels on ${name} done`);
+  }
+  for (const [kernel, byBackend] of Object.entries(results)) {
+    const f = flops[kernel](shape);
+    const row = { kernel, flops: f, backends: {} };
+    for (const [name, m] of Object.entries(byBackend)) {
+      const gflops = f / (m.ms / 1000) / 1e9;
+      row.backends[name] = { ms: m.ms, minMs: m.minMs, samples: m.samples, gflops, pctRoofline: (100 * gflops) / peak };
+    }
+    row.simdOverScalar = byBackend.scalar.ms / byBackend.simd.ms;
+    row.simdOverJs = byBackend.js.ms / byBackend.simd.ms;
+    rows.push(row);
+  }
+  return { shape: { ...shape, inputs: 'dense random (no zeros)' }, rows };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. End-to-end training and inference throughput on MNIST 0–3, one thread.
+async function training(peak) {
+  const configs = [];
+  for (const width of P.configs === 'one' ? [64] : [64, 256]) {
+    for (const D of P.configs === 'one' ? [4] : [1, 4, 8]) configs.push({ layers: [n0, width, 4], D });
+  }
+  const data = subset(P.trainCount);
+  const out = [];
+  for (const { layers, D } of configs) {
+    const net = await InterferenceNetwork.create({ layers, durations: D, batchSize: BATCH, seed: 0, threads: 1 });
+    net.fit(data, { epochs: 1, schedule: 'constant' }); // warm-up: V8 tiers the kernels up
+    const train = [], infer = [];
+    for (let r = 0; r < P.trainReps; r++) {
+      let t = performance.now();
+      net.fit(data, { epochs: 1, schedule: 'constant' });
+      train.push(P.trainCount / ((performance.now() - t) / 1000));
+      t = performance.now();
+      net.predict(data.images);
+      infer.push(P.trainCount / ((performance.now() - t) / 1000));
+    }
+    const f = epochFlops({ layers, D, batch: BATCH, count: P.trainCount, ...sparsity });
+    const rate = median(train);
+    const seconds = P.trainCount / rate;
+    out.push({
+      layers, D, batch: BATCH, examples: P.trainCount, reps: P.trainReps,
+      trainPerSecond: rate, inferPerSecond: median(infer),
+      wasmMemoryBytes: net.memoryBytes,
+      gflops: { executed: f.executed / seconds / 1e9, dense: f.dense / seconds / 1e9 },
+      pctRoofline: { executed: (100 * f.executed) / seconds / 1e9 / peak, dense: (100 * f.dense) / seconds / 1e9 / peak },
+    });
+    net.dispose();
+    log(`training ${layers.join('→')} D=${D}: ${Math.round(rate)} examples/s`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The same-shape backprop MLP in TensorFlow.js, same data, same batch size.
+async function baseline() {
+  const out = [];
+  for (const width of P.configs === 'one' ? [64] : [64, 256]) {
+    for (const backend of ['wasm', 'cpu']) {
+      const count = backend === 'wasm' ? P.tfWasm : P.tfCpu;
+      const r = await tfjsMlp(backend, { layers: [n0, width, 4], ...subset(count), count, batch: BATCH, reps: P.tfReps });
+      out.push({ layers: [n0, width, 4], examples: count, ...r });
+      log(`tfjs ${backend} ${n0}→${width}→4: ${Math.round(r.train)} examples/s`);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Scaling: time per epoch (per `scaleCount` examples) as width, D and depth double.
+async function scaling() {
+  const data = subset(P.scaleCount);
+  const time = async (layers, D) => {
+    const net = await InterferenceNetwork.create({ layers, durations: D, batchSize: BATCH, seed: 0 });
+    net.fit(data, { epochs: 1, schedule: 'constant' });
+    const ts = [];
+    for (let r = 0; r < P.scaleReps; r++) {
+      const t = performance.now();
+      net.fit(data, { epochs: 1, schedule: 'constant' });
+      ts.push((performance.now() - t) / 1000);
+    }
+    net.dispose();
+    return median(ts);
+  };
+  const series = async (xs, lattice) => {
+    const points = [];
+    for (const x of xs) {
+      const { layers, D } = lattice(x);
+      points.push({ x, seconds: await time(layers, D) });
+    }
+    return { points, exponent: exponent(points.map((p) => p.x), points.map((p) => p.seconds)) };
+  };
+  const small = mode === 'smoke';
+  const width = await series(small ? [64, 128] : [64, 128, 256, 512], (w) => ({ layers: [n0, w, 4], D: 4 }));
+  const durations = await series(small ? [2, 4] : [1, 2, 4, 8, 16], (D) => ({ layers: [n0, 128, 4], D }));
+  const depth = await series(small ? [1, 2] : [1, 2, 4, 8], (h) => ({ layers: [n0, ...Array(h).fill(128), 4], D: 4 }));
+  log('scaling done');
+  return { examples: P.scaleCount, width, durations, depth };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Both cores: a full-data epoch on 1 and 2 threads, alternating to share any drift in load.
+async function threads() {
+  const count = P.epochCount ?? train.count;
+  const data = subset(count);
+  const lattices = [{ layers: [n0, 256, 4], D: 4 }, { layers: [n0, 64, 4], D: 4 }].slice(0, P.threadLattices);
+  const out = [];
+  for (const { layers, D } of lattices) {
+    const nets = {};
+    for (const t of [1, 2]) {
+      nets[t] = await InterferenceNetwork.create({ layers, durations: D, batchSize: BATCH, seed: 0, threads: t });
+      nets[t].fit(subset(Math.min(count, 4096)), { epochs: 1 }); // warm-up
+    }
+    const secs = { 1: [], 2: [] };
+    for (let r = 0; r < P.epochReps; r++) {
+      for (const t of [1, 2]) {
+        const s = performance.now();
+        nets[t].fit(data, { epochs: 1 });
+        secs[t].push((performance.now() - s) / 1000);
+      }
+    }
+    const one = median(secs[1]), two = median(secs[2]);
+    out.push({ layers, D, examples: count, reps: P.epochReps, oneThreadSeconds: one, twoThreadSeconds: two, speedup: one / two,
+      oneThreadPerSecond: count / one, twoThreadPerSecond: count / two });
+    nets[1].dispose();
+    nets[2].dispose();
+    log(`threads ${layers.join('→')}: ${(one / two).toFixed(2)}× on 2 threads`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const rss = () => process.resourceUsage().maxRSS * 1024;
+const result = {
+  meta: {
+    date: new Date().toISOString(),
+    mode,
+    node: process.version,
+    v8: process.versions.v8,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    platform: `${os.platform()} ${os.arch()}`,
+    loadavgStart: loadStart,
+  },
+  data: { set: 'MNIST digits 0–3, training images', count: train.count, batch: BATCH, ...sparsity },
+};
+log(`mode ${mode}; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} cores`);
+result.roofline = await roofline();
+log(`roofline ${result.roofline.gflops.toFixed(1)} GFLOP/s, copy ${result.roofline.copyGBs.toFixed(1)} GB/s`);
+const peak = result.roofline.gflops;
+result.kernels = await kernels(peak);
+result.training = await training(peak);
+result.memory = { rssAfterFfitBytes: rss() };
+result.scaling = await scaling();
+result.threads = await threads();
+if (!argv['no-tfjs']) {
+  result.meta.tfjs = await tfjsVersion();
+  result.tfjs = await baseline();
+}
+result.memory.rssPeakBytes = rss();
+result.meta.loadavgEnd = os.loadavg();
+result.meta.seconds = (performance.now() - t0) / 1000;
+
+// Targets of issue 5, as measured in this run.
+const kernel = (k) => result.kernels.rows.find((r) => r.kernel === k);
+const wide = result.training.find((r) => r.layers[1] === 256 && r.D === 4) ?? result.training[0];
+const targets = [];
+for (const k of ['forward', 'accumulate', 'learn']) {
+  targets.push({ target: `${k}: SIMD ≥ 3× scalar`, value: kernel(k).simdOverScalar, threshold: 3 });
+  targets.push({ target: `${k}: SIMD ≥ 5× JS`, value: kernel(k).simdOverJs, threshold: 5 });
+}
+targets.push({ target: `training ${wide.layers.join('→')} D=${wide.D}, one thread: ≥ 40% of roofline (executed FLOPs)`, value: wide.pctRoofline.executed / 100, threshold: 0.4 });
+targets.push({ target: `training ${wide.layers.join('→')} D=${wide.D}, one thread: ≥ 40% of roofline (dense-equivalent FLOPs)`, value: wide.pctRoofline.dense / 100, threshold: 0.4 });
+if (result.tfjs) {
+  for (const width of [64, 256]) {
+    const ffit = result.training.filter((r) => r.layers[1] === width && r.D === 4)[0];
+    const tf = result.tfjs.find((r) => r.layers[1] === width && r.backend === 'wasm');
+    if (ffit && tf) targets.push({ target: `FFIT ${ffit.layers.join('→')} D=4 training ≥ 5× tfjs-wasm MLP`, value: ffit.trainPerSecond / tf.train, threshold: 5 });
+  }
+}
+for (const t of result.threads) targets.push({ target: `${t.layers.join('→')} D=${t.D}: 2 threads ≥ 1.6× one thread (full-data epoch)`, value: t.speedup, threshold: 1.6 });
+for (const t of targets) t.met = t.value >= t.threshold;
+result.targets = targets;
+
+mkdirSync(argv.out, { recursive: true });
+writeFileAtomic.sync(join(argv.out, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
+writeFileAtomic.sync(join(argv.out, 'latest.md'), markdown(result));
+log(`wrote ${join(argv.out, 'latest.json')} and latest.md in ${result.meta.seconds.toFixed(0)} s`);

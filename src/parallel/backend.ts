@@ -1,0 +1,214 @@
+import { createWasmBackend, threadsSupported, wasmModule, type WasmBackend } from '../backend/wasm.js';
+import type { Backend, Complex, F32, I32, ObjectiveCode, Routes } from '../backend/types.js';
+import { FfitError } from '../errors.js';
+import { Job, MAX_THREADS, ThreadPool } from './pool.js';
+
+/** Below this many multiply-adds a kernel call is not worth splitting: the jobs of a 256 → 4 layer
+ *  (tens of µs) gained nothing from a second thread, their synchronisation cost what they saved. */
+const MIN_WORK = 1 << 16;
+/** Copies are cheaper per element: a training batch (32 × 784) is copied faster than shared. */
+const MIN_COPY = 1 << 17;
+/** Chunks per thread of the per-site jobs: small enough that the last chunk leaves little
+ *  imbalance and a thread slowed by other load hands work over, large enough that the per-call
+ *  overhead (under a microsecond) does not matter. */
+const CHUNKS_PER_THREAD = 16;
+
+/**
+ * The `simd` backend on `threads` threads sharing one WebAssembly memory (Node `worker_threads`
+ * or Web Workers). Every allocation, every small kernel and the sparse-topology and worldline
+ * kernels run on the calling thread; the
+ * per-example forward pass is split by examples and the per-site transfer, update and fused
+ * learning step by sites, so each thread computes whole rows exactly as one thread would:
+ * results are bit-for-bit those of `threads: 1`.
+ */
+export class ParallelBackend implements Backend {
+  readonly name = 'simd' as const;
+  readonly threads: number;
+
+  private constructor(private readonly main: WasmBackend, private readonly pool: ThreadPool) {
+    this.threads = pool.threads;
+  }
+
+  /**
+   * Starts a pool of `threads` (2 … 64). Throws `E_BACKEND` where shared WebAssembly memory is not
+   * available (browsers need a cross-origin isolated page) or workers cannot be started.
+   */
+  static async create(threads: number): Promise<ParallelBackend> {
+    if (!Number.isInteger(threads) || threads < 2 || threads > MAX_THREADS) {
+      throw new FfitError('E_OPTION', `threads must be an integer from 1 to ${MAX_THREADS}; got ${JSON.stringify(threads)}.`);
+    }
+    if (!threadsSupported()) {
+      throw new FfitError('E_BACKEND',
+        'threads > 1 needs SharedArrayBuffer and WebAssembly threads (in a browser: a cross-origin isolated page); use threads: 1.');
+    }
+    let memory: WebAssembly.Memory;
+    try {
+      memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+    } catch {
+      memory = new WebAssembly.Memory({ initial: 16, maximum: 16384, shared: true }); // 1 GiB where 4 cannot be reserved
+    }
+    const main = await createWasmBackend('simd', memory);
+    const pool = await ThreadPool.create(threads, await wasmModule('threads'), memory);
+    return new ParallelBackend(main, pool);
+  }
+
+  /** Kernel calls split between the threads so far. */
+  get jobs(): number {
+    return this.pool.jobs;
+  }
+
+  /** Times a worker slept between jobs (diagnostics of the spin-then-wait policy). */
+  get sleeps(): number {
+    return this.pool.sleeps;
+  }
+
+  /** Chunks the worker threads ran (the rest ran on the calling thread). */
+  get workerChunks(): number {
+    return this.pool.workerChunks;
+  }
+
+  private split(items: number, perThread = CHUNKS_PER_THREAD): { chunks: number; size: number } {
+    const size = Math.max(1, Math.ceil(items / (this.threads * perThread)));
+    return { chunks: Math.ceil(items / size), size };
+  }
+
+  private scratch(batch: number, nIn: number, nOut: number, D: number): void {
+    this.main.ensureScratch(batch, nIn, nOut, D);
+    const bytes = this.main.kernels.scratchBytes(batch, nIn, nOut, D);
+    this.pool.ensureScratch(bytes, (b) => this.main.allocBytes(b), (p) => this.main.kernels.free(p));
+  }
+
+  f32(length: number): F32 { return this.main.f32(length); }
+  i32(length: number): I32 { return this.main.i32(length); }
+  release(buf: F32 | I32): void { this.main.release(buf); }
+  view(buf: F32): Float32Array { return this.main.view(buf); }
+  viewI32(buf: I32): Int32Array { return this.main.viewI32(buf); }
+  memoryBytes(): number { return this.main.memoryBytes(); }
+
+  dispose(): void {
+    this.pool.close();
+    this.main.dispose();
+  }
+
+  gather(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32): void {
+    if (count < 2 * this.threads || count * n < MIN_COPY) return this.main.gather(images, bytes, rows, count, n, x);
+    const { chunks, size } = this.split(count, 1);
+    this.pool.run(Job.gather, chunks, size, [images.ptr, bytes ? 1 : 0, rows.ptr, count, n, x.ptr], this.main.kernels);
+  }
+
+  sources(x: F32, batch: number, n: number, a: F32): number {
+    if (batch < 2 * this.threads || batch * n < MIN_COPY) return this.main.sources(x, batch, n, a);
+    const { chunks, size } = this.split(batch, 1);
+    this.pool.run(Job.sources, chunks, size, [x.ptr, batch, n, a.ptr], this.main.kernels);
+    const bad = this.pool.result;
+    return bad === 0x7fffffff ? -1 : bad;
+  }
+
+  transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void {
+    if (nIn < 2 * this.threads || nIn * nOut * D < MIN_WORK) return this.main.transfer(theta, prob, w, rot, nIn, nOut, D, cosD, sinD);
+    const { chunks, size } = this.split(nIn);
+    this.pool.run(Job.transfer, chunks, size, [theta.ptr, prob.ptr, w.re.ptr, w.im.ptr, rot ? rot.re.ptr : 0, rot ? rot.im.ptr : 0,
+      nIn, nOut, D, cosD.ptr, sinD.ptr], this.main.kernels);
+  }
+
+  forward(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, nOut: number, z: Complex): void {
+    // by columns, one chunk per thread: every column costs the same, each thread streams only its
+    // part of W, and each compacts the batch's lit sources once
+    if (batch * nIn * nOut < MIN_WORK) return this.main.forward(aRe, aIm, batch, nIn, w, nOut, z);
+    const args = [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr];
+    if (nOut >= 16 * this.threads) {
+      const size = 16 * Math.ceil(nOut / (16 * this.threads));
+      this.scratch(batch, nIn, nOut, 1);
+      this.pool.run(Job.forward, Math.ceil(nOut / size), size, args, this.main.kernels);
+    } else if (batch >= 2 * this.threads) {
+      // too narrow for column chunks (e.g. 256 → 4): by examples, W is small enough to share
+      const size = Math.ceil(batch / this.threads);
+      this.scratch(size, nIn, nOut, 1);
+      this.pool.run(Job.forwardExamples, Math.ceil(batch / size), size, args, this.main.kernels);
+    } else {
+      this.main.forward(aRe, aIm, batch, nIn, w, nOut, z);
+    }
+  }
+
+  ising(z: Complex, n: number, kappa: number): void {
+    if (n < MIN_WORK / 16) return this.main.ising(z, n, kappa);
+    const { chunks, size } = this.split(n);
+    this.pool.run(Job.ising, chunks, size, [z.re.ptr, z.im.ptr, n, kappa], this.main.kernels);
+  }
+
+  targets(
+    a: Complex, batch: number, C: number, labels: I32 | null, beta: number, cosT: number, sinT: number,
+    objective: ObjectiveCode, J: number, moments: F32, proba: F32, predicted: I32, energy: F32, field: F32,
+  ): void {
+    this.main.targets(a, batch, C, labels, beta, cosT, sinT, objective, J, moments, proba, predicted, energy, field);
+  }
+
+  propagate(w: Complex, nIn: number, nOut: number, gNext: Complex, C: number, g: Complex): void {
+    this.main.propagate(w, nIn, nOut, gNext, C, g);
+  }
+
+  induce(field: F32, batch: number, C: number, g: Complex, n: number, out: Complex): void {
+    this.main.induce(field, batch, C, g, n, out);
+  }
+
+  accumulate(aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number, s: Complex): void {
+    this.main.accumulate(aRe, aIm, batch, nIn, gamma, nOut, s);
+  }
+
+  update(
+    theta: F32, s: Complex, rot: Complex | null, nIn: number, nOut: number, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, recentre: boolean,
+  ): void {
+    if (nIn < 2 * this.threads || nIn * nOut * D < MIN_WORK) {
+      return this.main.update(theta, s, rot, nIn, nOut, D, cosD, sinD, cosT, sinT, scale, recentre);
+    }
+    const { chunks, size } = this.split(nIn);
+    this.pool.run(Job.update, chunks, size, [theta.ptr, s.re.ptr, s.im.ptr, rot ? rot.re.ptr : 0, rot ? rot.im.ptr : 0,
+      nIn, nOut, D, cosD.ptr, sinD.ptr, cosT, sinT, scale, recentre ? 1 : 0], this.main.kernels);
+  }
+
+  learn(
+    aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number,
+    theta: F32, prob: F32 | null, w: Complex, rot: Complex | null, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number,
+  ): void {
+    if (nIn < 2 * this.threads || nIn * nOut * (D + batch) < MIN_WORK) {
+      return this.main.learn(aRe, aIm, batch, nIn, gamma, nOut, theta, prob, w, rot, D, cosD, sinD, cosT, sinT, scale);
+    }
+    const { chunks, size } = this.split(nIn);
+    this.scratch(batch, nIn, nOut, D);
+    this.pool.run(Job.learn, chunks, size, [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, gamma.re.ptr, gamma.im.ptr, nOut,
+      theta.ptr, prob ? prob.ptr : 0, w.re.ptr, w.im.ptr, rot ? rot.re.ptr : 0, rot ? rot.im.ptr : 0, D, cosD.ptr, sinD.ptr,
+      cosT, sinT, scale], this.main.kernels);
+  }
+
+  entropy(prob: F32, nIn: number, R: number): number { return this.main.entropy(prob, nIn, R); }
+
+  // Renormalisation, sparse layers and worldline tools run on the calling thread.
+  renormalize(z: Complex, batch: number, n: number, scale: F32): void { this.main.renormalize(z, batch, n, scale); }
+  normalizeMax(g: Complex, n: number): number { return this.main.normalizeMax(g, n); }
+  scaleRows(x: F32, batch: number, n: number, scale: F32): void { this.main.scaleRows(x, batch, n, scale); }
+  transferSparse(theta: F32, prob: F32, w: Complex, rot: Complex | null, routes: Routes, nIn: number, D: number, cosD: F32, sinD: F32): void {
+    this.main.transferSparse(theta, prob, w, rot, routes, nIn, D, cosD, sinD);
+  }
+  forwardSparse(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, routes: Routes, nOut: number, z: Complex): void {
+    this.main.forwardSparse(aRe, aIm, batch, nIn, w, routes, nOut, z);
+  }
+  propagateSparse(w: Complex, routes: Routes, nIn: number, nOut: number, gNext: Complex, C: number, g: Complex): void {
+    this.main.propagateSparse(w, routes, nIn, nOut, gNext, C, g);
+  }
+  accumulateSparse(aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number, routes: Routes, s: Complex): void {
+    this.main.accumulateSparse(aRe, aIm, batch, nIn, gamma, nOut, routes, s);
+  }
+  updateSparse(
+    theta: F32, s: Complex, rot: Complex | null, routes: Routes, nIn: number, D: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, recentre: boolean,
+  ): void {
+    this.main.updateSparse(theta, s, rot, routes, nIn, D, cosD, sinD, cosT, sinT, scale, recentre);
+  }
+  arrivals(hIn: F32, nIn: number, Tin: number, routes: Routes | null, nOut: number, prob: F32, D: number,
+    shift: I32 | null, q: number, hOut: F32, Tout: number): void {
+    this.main.arrivals(hIn, nIn, Tin, routes, nOut, prob, D, shift, q, hOut, Tout);
+  }
+  intensity(z: Complex, batch: number, n: number, out: F32): void { this.main.intensity(z, batch, n, out); }
+}

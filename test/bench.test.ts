@@ -1,0 +1,37 @@
+// `npm run bench` runs end to end (in its seconds-long --smoke mode) and writes both reports.
+// No timing is asserted here: performance is judged by the benchmark itself, never by tests.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SCRIPT = new URL('../bench/run.mjs', import.meta.url).pathname;
+
+describe('bench/run.mjs --smoke', () => {
+  it('measures every section and writes latest.json and latest.md', () => {
+    const out = mkdtempSync(join(tmpdir(), 'ffit-bench-'));
+    const r = spawnSync(process.execPath, [SCRIPT, '--smoke', '--out', out], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
+    const positive = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x > 0;
+    expect(positive(json.roofline.gflops)).toBe(true);
+    expect(positive(json.roofline.copyGBs)).toBe(true);
+    expect(json.kernels.rows.map((k: { kernel: string }) => k.kernel)).toEqual(
+      ['transfer', 'forward', 'propagate', 'induce', 'accumulate', 'update', 'learn']);
+    for (const k of json.kernels.rows) {
+      for (const b of ['simd', 'scalar', 'js']) expect(positive(k.backends[b].gflops)).toBe(true);
+    }
+    expect(json.training.length).toBeGreaterThan(0);
+    for (const t of json.training) expect(positive(t.trainPerSecond) && positive(t.inferPerSecond) && positive(t.wasmMemoryBytes)).toBe(true);
+    for (const t of json.tfjs) expect(positive(t.train)).toBe(true);
+    expect(json.tfjs.some((t: { backend: string; simd: boolean }) => t.backend === 'wasm' && t.simd)).toBe(true);
+    for (const s of ['width', 'durations', 'depth']) expect(Number.isFinite(json.scaling[s].exponent)).toBe(true);
+    expect(positive(json.threads[0].speedup)).toBe(true);
+    expect(positive(json.memory.rssPeakBytes)).toBe(true);
+    expect(json.targets.length).toBeGreaterThan(5);
+    const md = readFileSync(join(out, 'latest.md'), 'utf8');
+    expect(md).toContain('## Targets (issue 5)');
+    expect(md).toContain('| learn |');
+  });
+});

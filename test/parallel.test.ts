@@ -1,0 +1,88 @@
+// Data-parallel kernels on two threads sharing one WebAssembly memory (src/parallel/): the same bits
+// as one thread, because every thread computes whole examples or whole sites.
+import { describe, expect, it } from 'vitest';
+import '../src/node/threads.js'; // worker_threads, as the Node entry points register them
+import { InterferenceNetwork } from '../src/network.js';
+import type { FfitOptions } from '../src/options.js';
+import { ParallelBackend } from '../src/parallel/backend.js';
+import { randomData } from './helpers/nets.js';
+import { relErr } from './helpers/oracle.js';
+
+// Large enough that forward, learn, transfer and ising are split between the threads (below
+// about 65 000 multiply-adds a call stays on the calling thread).
+const CASES: FfitOptions[] = [
+  { layers: [196, 72, 3], durations: 4, seed: 21, batchSize: 16, eta: 2 },
+  { layers: [150, 64, 40, 4], durations: 8, seed: 22, batchSize: 24, eta: 2, speed: 0.6, tStar: 0.3, response: 'ising', kappa: 5 },
+  // a hidden layer too narrow for column chunks: its forward pass is split by examples
+  { layers: [120, 300, 8, 3], durations: 2, seed: 23, batchSize: 32, eta: 2 },
+];
+
+describe.each(CASES)('threads: 2 equals threads: 1 on %j', (options) => {
+  it('after training, logits, probabilities, moments and predictions are identical', async () => {
+    const C = options.layers[options.layers.length - 1]!;
+    const { images, labels } = randomData(options.seed!, 120, options.layers[0]!, C);
+    const one = await InterferenceNetwork.create({ ...options, threads: 1 });
+    const two = await InterferenceNetwork.create({ ...options, threads: 2 });
+    try {
+      const h1 = one.fit({ images, labels }, { epochs: 2 });
+      const h2 = two.fit({ images, labels }, { epochs: 2 });
+      expect(h2.map((r) => r.trainLoss)).toEqual(h1.map((r) => r.trainLoss));
+      for (let l = 0; l + 1 < options.layers.length; l++) {
+        expect(two.logits(l)).toEqual(one.logits(l));
+        expect(two.probabilities(l)).toEqual(one.probabilities(l));
+      }
+      expect(two.moments(images)).toEqual(one.moments(images));
+      expect(two.predict(images)).toEqual(one.predict(images));
+      // the work really was split: the kernels ran as jobs of the pool, and the worker ran chunks
+      const pool = (two as unknown as { backend: ParallelBackend }).backend;
+      expect(pool.jobs).toBeGreaterThan(20);
+      expect(pool.workerChunks).toBeGreaterThan(0);
+      // and training did something
+      const fresh = await InterferenceNetwork.create({ ...options, threads: 1 });
+      expect(relErr(fresh.logits(0), one.logits(0))).toBeGreaterThan(1e-3);
+      fresh.dispose();
+    } finally {
+      one.dispose();
+      two.dispose();
+    }
+  });
+});
+
+describe('threads: 2 input checks', () => {
+  it('reports the first invalid image of a batch split between threads', async () => {
+    const net = await InterferenceNetwork.create({ layers: [196, 72, 3], threads: 2 });
+    try {
+      const { images, labels } = randomData(5, 700, 196, 3); // 700 × 196 values: sources() is split
+      images.fill(0, 697 * 196, 698 * 196); // image 697: no light at all
+      expect(() => net.trainBatch(images, labels)).toThrow(/Image 697 cannot be a source/);
+      images.fill(0, 5 * 196, 6 * 196); // and image 5, in the other thread's half
+      expect(() => net.trainBatch(images, labels)).toThrow(/Image 5 cannot be a source/);
+      expect((net as unknown as { backend: ParallelBackend }).backend.jobs).toBeGreaterThan(0);
+    } finally {
+      net.dispose();
+    }
+  });
+});
+
+describe('threads option', () => {
+  it('rejects a thread count outside 1 … 64 and threads with the js or scalar backend', async () => {
+    await expect(InterferenceNetwork.create({ layers: [4, 2], threads: 0 })).rejects.toMatchObject({ code: 'E_OPTION' });
+    await expect(InterferenceNetwork.create({ layers: [4, 2], threads: 1.5 })).rejects.toMatchObject({ code: 'E_OPTION' });
+    await expect(InterferenceNetwork.create({ layers: [4, 2], threads: 65 })).rejects.toMatchObject({ code: 'E_OPTION' });
+    await expect(InterferenceNetwork.create({ layers: [4, 2], threads: 2, backend: 'js' })).rejects.toMatchObject({ code: 'E_OPTION' });
+    await expect(InterferenceNetwork.create({ layers: [4, 2], threads: 2, backend: 'scalar' })).rejects.toMatchObject({ code: 'E_OPTION' });
+  });
+
+  it('is not saved with the model', async () => {
+    const net = await InterferenceNetwork.create({ layers: [6, 2], threads: 2 });
+    try {
+      expect(net.options.threads).toBe(2);
+      expect(net.toJSON().options).not.toHaveProperty('threads');
+      const back = await InterferenceNetwork.fromJSON(net.toJSON());
+      expect(back.options.threads).toBe(1);
+      back.dispose();
+    } finally {
+      net.dispose();
+    }
+  });
+});
