@@ -60,7 +60,7 @@ const GROUP: i32 = 32;
 /** Scratch bytes that `forward`, `accumulate` and `learn` need for these shapes (see `scratch`). */
 export function scratchBytes(batch: i32, nIn: i32, nOut: i32, D: i32): usize {
   const fwd = <usize>min(batch, GROUP) * forwardBytesPerExample(nIn);
-  const col = align16(<usize>batch << 2) * 3 + align16(<usize>nOut << 2) * 2 + align16(<usize>(nOut * D) << 2);
+  const col = align16(<usize>batch << 2) * 3 + align16(<usize>nOut << 2) * 4 + align16(<usize>(nOut * D) << 2);
   return max(fwd, col);
 }
 
@@ -1087,33 +1087,117 @@ export function learn(
   if (scratchLen < listBytes * 3 + rowBytes * 2 + align16(<usize>R << 2)) return;
   const lOff = scratchPtr, lRe = lOff + listBytes, lIm = lRe + listBytes;
   const sr = lIm + listBytes, si = sr + rowBytes, ebuf = si + rowBytes;
+  // two sites at once (real sources, SIMD): each Γ tile loaded feeds both sites' gains
+  const pairs = ASC_FEATURE_SIMD && aIm == 0 && (nOut & 7) == 0 &&
+    scratchLen >= listBytes * 3 + rowBytes * 4 + align16(<usize>R << 2);
+  const sr2 = ebuf + align16(<usize>R << 2), si2 = sr2 + rowBytes;
   const stride = <usize>nIn << 2;
   const kc = scale * cosT, ks = scale * sinT;
-  for (let u = u0; u < u1; u++) {
+  let u = u0;
+  while (u < u1) {
     const uo = <usize>u << 2;
-    const th = theta + (<usize>(u * R) << 2);
-    const n = compact(aRe + uo, aIm != 0 ? aIm + uo : 0, batch, stride, nOut << 2, 0, lOff, lRe, lIm);
-    let hi: f32;
-    if (n == 0) {
-      hi = rowMax(th, R);
-      if (hi == 0 && prob == 0) continue;
-    } else {
-      if (aIm == 0) gatherMac(n, lOff, lRe, 0, false, gamRe, gamIm, sr, si, 0, nOut, false);
-      else gatherMac(n, lOff, lRe, lIm, true, gamRe, gamIm, sr, si, 0, nOut, false);
-      const o = <usize>(u * nOut) << 2;
-      turnRow(sr, si, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, kc, ks);
-      hi = gainRow(th, sr, si, nOut, D, cosD, sinD);
-    }
-    const o = <usize>(u * nOut) << 2;
-    if (ASC_FEATURE_SIMD && D == 4 && prob == 0) {
-      const total = expPhasorRow4(th, wRe + o, wIm + o, nOut, hi, cosD, sinD);
-      scaleTurnRow(wRe + o, wIm + o, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, 1 / total);
+    if (pairs && u + 1 < u1) {
+      const counts = compactPair(aRe + uo, batch, stride, nOut << 2, lOff, lRe, lIm);
+      const n = counts & 0x3fffffff;
+      if (n != 0) gatherPair(n, lOff, lRe, lIm, gamRe, gamIm, sr, si, sr2, si2, nOut);
+      learnRow(u, (counts >>> 30) & 1, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf);
+      learnRow(u + 1, counts >>> 31, sr2, si2, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf);
+      u += 2;
       continue;
     }
-    const pr = prob != 0 ? prob + (<usize>(u * R) << 2) : 0;
-    const buf = pr != 0 ? pr : ebuf;
-    const total = expRow(th, buf, R, hi, true);
-    phasorRow(buf, pr, wRe + o, wIm + o, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, D, cosD, sinD, total);
+    const n = compact(aRe + uo, aIm != 0 ? aIm + uo : 0, batch, stride, nOut << 2, 0, lOff, lRe, lIm);
+    if (n != 0) {
+      if (aIm == 0) gatherMac(n, lOff, lRe, 0, false, gamRe, gamIm, sr, si, 0, nOut, false);
+      else gatherMac(n, lOff, lRe, lIm, true, gamRe, gamIm, sr, si, 0, nOut, false);
+    }
+    learnRow(u, n, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf);
+    u++;
+  }
+}
+
+/**
+ * The per-site part of `learn` for site u whose gains' outer product S_u (nOut complex, `n`
+ * examples light u; 0: none, S unused) is in `sr`, `si`.
+ */
+// @ts-ignore: decorator
+@inline function learnRow(
+  u: i32, n: i32, sr: usize, si: usize, nOut: i32, D: i32, R: i32, theta: usize, prob: usize,
+  wRe: usize, wIm: usize, rotRe: usize, rotIm: usize, cosD: usize, sinD: usize, kc: f32, ks: f32, ebuf: usize,
+): void {
+  const th = theta + (<usize>(u * R) << 2);
+  const o = <usize>(u * nOut) << 2;
+  let hi: f32;
+  if (n == 0) {
+    hi = rowMax(th, R);
+    if (hi == 0 && prob == 0) return;
+  } else {
+    turnRow(sr, si, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, kc, ks);
+    hi = gainRow(th, sr, si, nOut, D, cosD, sinD);
+  }
+  if (ASC_FEATURE_SIMD && D == 4 && prob == 0) {
+    const total = expPhasorRow4(th, wRe + o, wIm + o, nOut, hi, cosD, sinD);
+    scaleTurnRow(wRe + o, wIm + o, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, 1 / total);
+    return;
+  }
+  const pr = prob != 0 ? prob + (<usize>(u * R) << 2) : 0;
+  const buf = pr != 0 ? pr : ebuf;
+  const total = expRow(th, buf, R, hi, true);
+  phasorRow(buf, pr, wRe + o, wIm + o, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, D, cosD, sinD, total);
+}
+
+/**
+ * Compacts the sources of two neighbouring sites (columns u, u+1 of a, real) over `batch` examples
+ * into (row offset, a_u, a_u+1), keeping examples that light either. Returns the kept count
+ * (bits 0–29) and whether any example lights u (bit 30) and u+1 (bit 31).
+ */
+// @ts-ignore: decorator
+@inline function compactPair(a: usize, batch: i32, stride: usize, rowBytes: i32, lOff: usize, lA: usize, lB: usize): i32 {
+  let n = 0, n1 = 0, n2 = 0;
+  for (let t = 0; t < batch; t++) {
+    const x = load<f32>(a), y = load<f32>(a, 4);
+    const o = <usize>n << 2;
+    store<i32>(lOff + o, t * rowBytes);
+    store<f32>(lA + o, x);
+    store<f32>(lB + o, y);
+    const p = <i32>(x != 0), q = <i32>(y != 0);
+    n += p | q;
+    n1 += p;
+    n2 += q;
+    a += stride;
+  }
+  return n | (<i32>(n1 != 0) << 30) | (<i32>(n2 != 0) << 31);
+}
+
+/**
+ * S_u = Σ_t lA_t Γ[row_t, ·] and S_u+1 = Σ_t lB_t Γ[row_t, ·] (complex, nOut a multiple of 8) in
+ * tiles of 8 columns: each Γ load feeds both sites (eight accumulators). Same sums, in the same
+ * order, as `gatherMac` on each site's own list (a zero coefficient adds an exact 0).
+ */
+// @ts-ignore: decorator
+@inline function gatherPair(
+  n: i32, lOff: usize, lA: usize, lB: usize, gRe: usize, gIm: usize,
+  sr: usize, si: usize, sr2: usize, si2: usize, nOut: i32,
+): void {
+  for (let v = 0; v < nOut; v += 8) {
+    const vo = <usize>v << 2;
+    let ar0 = f32x4.splat(0), ar1 = f32x4.splat(0), ai0 = f32x4.splat(0), ai1 = f32x4.splat(0);
+    let br0 = f32x4.splat(0), br1 = f32x4.splat(0), bi0 = f32x4.splat(0), bi1 = f32x4.splat(0);
+    for (let t = 0; t < n; t++) {
+      const to = <usize>t << 2;
+      const off = <usize>load<i32>(lOff + to) + vo;
+      const a = v128.load32_splat(lA + to), b = v128.load32_splat(lB + to);
+      const pr = gRe + off, pi = gIm + off;
+      const x0 = v128.load(pr), x1 = v128.load(pr, 16);
+      ar0 = fma4(ar0, a, x0); br0 = fma4(br0, b, x0);
+      ar1 = fma4(ar1, a, x1); br1 = fma4(br1, b, x1);
+      const y0 = v128.load(pi), y1 = v128.load(pi, 16);
+      ai0 = fma4(ai0, a, y0); bi0 = fma4(bi0, b, y0);
+      ai1 = fma4(ai1, a, y1); bi1 = fma4(bi1, b, y1);
+    }
+    v128.store(sr + vo, ar0); v128.store(sr + vo, ar1, 16);
+    v128.store(si + vo, ai0); v128.store(si + vo, ai1, 16);
+    v128.store(sr2 + vo, br0); v128.store(sr2 + vo, br1, 16);
+    v128.store(si2 + vo, bi0); v128.store(si2 + vo, bi1, 16);
   }
 }
 

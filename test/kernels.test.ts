@@ -23,6 +23,9 @@ const CASES: FfitOptions[] = [
   { layers: [41, 37, 19, 3], durations: 1, initScale: 1, seed: 7, speed: 0.8 },
   { layers: [38, 35, 21, 5], durations: 4, initScale: 1, seed: 8, response: 'ising', kappa: 20 },
   { layers: [19, 18, 3], durations: 8, initScale: 2, seed: 9, tStar: 0.3 },
+  // next-layer widths that are multiples of 8: learn's two-site gains path (odd and even site counts)
+  { layers: [21, 16, 3], durations: 4, initScale: 1, seed: 11, speed: 0.6, tStar: 0.4 },
+  { layers: [22, 8, 3], durations: 3, initScale: 1, seed: 12 },
   // more than 128 source sites: forward runs W in several blocks of rows
   { layers: [300, 21, 3], durations: 2, initScale: 1, seed: 10 },
 ];
