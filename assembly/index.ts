@@ -1074,12 +1074,15 @@ export function update(
  * while the site's row is in L1. On entry W (and `prob`, when given) must hold the transfer of θ:
  * a site that no example of the batch lights and whose maximum logit is already 0 is then left
  * as it is (its θ would not change). `a` is batch × nIn (real when `aIm` is 0), Γ batch × nOut.
- * Needs `scratchBytes(batch, nIn, nOut, D)` bytes of scratch; does nothing without them.
+ * `settled` (optional, i32 per site, all 0 whenever θ was written by anything but `learn`) marks
+ * the sites whose maximum logit this kernel left at exactly 0: an unlit settled site is skipped
+ * without reading its θ row (when `prob` is 0). Needs `scratchBytes(batch, nIn, nOut, D)` bytes of
+ * scratch; does nothing without them.
  */
 export function learn(
   aRe: usize, aIm: usize, batch: i32, nIn: i32, gamRe: usize, gamIm: usize, nOut: i32,
   theta: usize, prob: usize, wRe: usize, wIm: usize, rotRe: usize, rotIm: usize,
-  D: i32, cosD: usize, sinD: usize, cosT: f32, sinT: f32, scale: f32, u0: i32, u1: i32,
+  D: i32, cosD: usize, sinD: usize, cosT: f32, sinT: f32, scale: f32, u0: i32, u1: i32, settled: usize,
 ): void {
   const R = nOut * D;
   const listBytes = align16(<usize>batch << 2);
@@ -1100,8 +1103,8 @@ export function learn(
       const counts = compactPair(aRe + uo, batch, stride, nOut << 2, lOff, lRe, lIm);
       const n = counts & 0x3fffffff;
       if (n != 0) gatherPair(n, lOff, lRe, lIm, gamRe, gamIm, sr, si, sr2, si2, nOut);
-      learnRow(u, (counts >>> 30) & 1, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf);
-      learnRow(u + 1, counts >>> 31, sr2, si2, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf);
+      learnRow(u, (counts >>> 30) & 1, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf, settled);
+      learnRow(u + 1, counts >>> 31, sr2, si2, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf, settled);
       u += 2;
       continue;
     }
@@ -1110,7 +1113,7 @@ export function learn(
       if (aIm == 0) gatherMac(n, lOff, lRe, 0, false, gamRe, gamIm, sr, si, 0, nOut, false);
       else gatherMac(n, lOff, lRe, lIm, true, gamRe, gamIm, sr, si, 0, nOut, false);
     }
-    learnRow(u, n, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf);
+    learnRow(u, n, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf, settled);
     u++;
   }
 }
@@ -1123,17 +1126,25 @@ export function learn(
 @inline function learnRow(
   u: i32, n: i32, sr: usize, si: usize, nOut: i32, D: i32, R: i32, theta: usize, prob: usize,
   wRe: usize, wIm: usize, rotRe: usize, rotIm: usize, cosD: usize, sinD: usize, kc: f32, ks: f32, ebuf: usize,
+  settled: usize,
 ): void {
   const th = theta + (<usize>(u * R) << 2);
   const o = <usize>(u * nOut) << 2;
+  const flag = settled + (<usize>u << 2);
   let hi: f32;
   if (n == 0) {
+    if (prob == 0 && settled != 0 && load<i32>(flag) != 0) return;
     hi = rowMax(th, R);
-    if (hi == 0 && prob == 0) return;
+    if (hi == 0 && prob == 0) {
+      if (settled != 0) store<i32>(flag, 1);
+      return;
+    }
   } else {
     turnRow(sr, si, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, kc, ks);
     hi = gainRow(th, sr, si, nOut, D, cosD, sinD);
   }
+  // recentring leaves the maximum at exactly 0 (hi − hi) unless hi is not finite
+  if (settled != 0) store<i32>(flag, <i32>(hi - hi == 0));
   if (ASC_FEATURE_SIMD && D == 4 && prob == 0) {
     const total = expPhasorRow4(th, wRe + o, wIm + o, nOut, hi, cosD, sinD);
     scaleTurnRow(wRe + o, wIm + o, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, 1 / total);

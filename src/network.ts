@@ -119,6 +119,8 @@ interface Layer {
   w: Complex;
   rot: Complex | null;
   s: Complex;
+  /** Dense layers: per site, whether `learn` left its maximum logit at 0 (see Backend.learn); null for sparse. */
+  settled: I32 | null;
 }
 
 /**
@@ -205,6 +207,7 @@ export class InterferenceNetwork {
         w: this.complex(count),
         rot: Number.isFinite(options.speed) ? this.complex(count) : null,
         s: this.complex(count),
+        settled: table ? null : backend.i32(nIn), // zero: nothing known yet (θ is set just below)
       };
       this.layers.push(layer);
       this.initLayer(layer, l, logits ? logits[l]! : null);
@@ -517,7 +520,7 @@ export class InterferenceNetwork {
         this.transferLayer(L);
       } else {
         be.learn(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.theta, null, L.w, L.rot,
-          o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale);
+          o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale, L.settled);
       }
     }
     this.propagateAll();
@@ -975,6 +978,7 @@ function checkMemory(o: ResolvedOptions, counts: readonly number[]): void {
     buffers.push([n * D, `the route logits of layer ${l} (${n} routes × ${D} durations)`], [n * D, ''], [n, ''], [n, ''], [n, ''], [n, '']);
     if (Number.isFinite(o.speed)) buffers.push([n, ''], [n, '']);
     if (sparse) buffers.push([n, ''], [sizes[l]! + 1, '']);
+    else buffers.push([sizes[l]!, '']);
   });
   sizes.forEach((n, l) => {
     if (l > 0) buffers.push([cap * n, `the amplitudes of layer ${l} for ${cap} examples`], [cap * n, ''], [C * n, `the propagator G of layer ${l}`], [C * n, '']);

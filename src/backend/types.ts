@@ -95,11 +95,14 @@ export interface Backend {
    * −88), then p (only when `prob` is given) and W recomputed. Equals {@link accumulate} +
    * {@link update} (recentring) + {@link transfer}. On entry W (and `prob`) must hold the transfer of θ.
    * Shapes: a batch × nIn (real when `aIm` is null), Γ batch × nOut, θ and p nIn × nOut × D.
+   * `settled` (optional, nIn flags, all 0 whenever θ was written other than by `learn`) lets the
+   * kernel remember which sites it left with maximum logit 0, so that a site no example lights is
+   * skipped without reading its θ row; the results are the same with or without it.
    */
   learn(
     aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number,
     theta: F32, prob: F32 | null, w: Complex, rot: Complex | null, D: number,
-    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, settled?: I32 | null,
   ): void;
   /** Mean entropy (nats) of `nIn` route distributions of `R` entries each. */
   entropy(prob: F32, nIn: number, R: number): number;

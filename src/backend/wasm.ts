@@ -33,7 +33,7 @@ export interface Kernels {
   scratchBytes(batch: number, nIn: number, nOut: number, D: number): number;
   learn(aRe: number, aIm: number, batch: number, nIn: number, gamRe: number, gamIm: number, nOut: number,
     theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number, D: number,
-    cosD: number, sinD: number, cosT: number, sinT: number, scale: number, u0: number, u1: number): void;
+    cosD: number, sinD: number, cosT: number, sinT: number, scale: number, u0: number, u1: number, settled: number): void;
   renormalize(zRe: number, zIm: number, batch: number, n: number, scale: number): void;
   normalizeMax(re: number, im: number, n: number): number;
   scaleRows(x: number, batch: number, n: number, scale: number): void;
@@ -275,11 +275,12 @@ export class WasmBackend implements Backend {
   learn(
     aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number,
     theta: F32, prob: F32 | null, w: Complex, rot: Complex | null, D: number,
-    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, settled: I32 | null = null,
   ): void {
     this.ensureScratch(batch, nIn, nOut, D);
     this.kernels.learn(aRe.ptr, ptrOf(aIm), batch, nIn, gamma.re.ptr, gamma.im.ptr, nOut, theta.ptr, ptrOf(prob),
-      w.re.ptr, w.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im), D, cosD.ptr, sinD.ptr, cosT, sinT, scale, 0, nIn);
+      w.re.ptr, w.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im), D, cosD.ptr, sinD.ptr, cosT, sinT, scale, 0, nIn,
+      ptrOf(settled));
   }
 
   entropy(prob: F32, nIn: number, R: number): number {

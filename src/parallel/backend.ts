@@ -170,16 +170,16 @@ export class ParallelBackend implements Backend {
   learn(
     aRe: F32, aIm: F32 | null, batch: number, nIn: number, gamma: Complex, nOut: number,
     theta: F32, prob: F32 | null, w: Complex, rot: Complex | null, D: number,
-    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number,
+    cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, settled: I32 | null = null,
   ): void {
     if (nIn < 2 * this.threads || nIn * nOut * (D + batch) < MIN_WORK) {
-      return this.main.learn(aRe, aIm, batch, nIn, gamma, nOut, theta, prob, w, rot, D, cosD, sinD, cosT, sinT, scale);
+      return this.main.learn(aRe, aIm, batch, nIn, gamma, nOut, theta, prob, w, rot, D, cosD, sinD, cosT, sinT, scale, settled);
     }
     const { chunks, size } = this.split(nIn);
     this.scratch(batch, nIn, nOut, D);
     this.pool.run(Job.learn, chunks, size, [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, gamma.re.ptr, gamma.im.ptr, nOut,
       theta.ptr, prob ? prob.ptr : 0, w.re.ptr, w.im.ptr, rot ? rot.re.ptr : 0, rot ? rot.im.ptr : 0, D, cosD.ptr, sinD.ptr,
-      cosT, sinT, scale], this.main.kernels);
+      cosT, sinT, scale, settled ? settled.ptr : 0], this.main.kernels);
   }
 
   entropy(prob: F32, nIn: number, R: number): number { return this.main.entropy(prob, nIn, R); }

@@ -22,7 +22,7 @@ export interface JobKernels {
     zRe: number, zIm: number, v0: number, v1: number): void;
   learn(aRe: number, aIm: number, batch: number, nIn: number, gamRe: number, gamIm: number, nOut: number,
     theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number, D: number,
-    cosD: number, sinD: number, cosT: number, sinT: number, scale: number, u0: number, u1: number): void;
+    cosD: number, sinD: number, cosT: number, sinT: number, scale: number, u0: number, u1: number, settled: number): void;
   transfer(theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number,
     nIn: number, nOut: number, D: number, cosD: number, sinD: number): void;
   update(theta: number, sRe: number, sIm: number, rotRe: number, rotIm: number, nIn: number, nOut: number,
@@ -72,9 +72,9 @@ export function run1(k: JobKernels, op: number, lo: number, size: number, a: (i:
     k.forwardColumns(a(0) + 4 * lo * nIn, a(1) === 0 ? 0 : a(1) + 4 * lo * nIn, n, nIn, a(4), a(5), nOut,
       a(7) + 4 * lo * nOut, a(8) + 4 * lo * nOut, 0, nOut);
   } else if (op === 2) {
-    // learn(..., 19 arguments): the kernel takes the site range itself
+    // learn(..., 19 arguments, settled): the kernel takes the site range itself
     k.learn(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13),
-      a(14), a(15), a(16), a(17), a(18), lo, Math.min(a(3), lo + size));
+      a(14), a(15), a(16), a(17), a(18), lo, Math.min(a(3), lo + size), a(19));
   } else if (op === 3) {
     // transfer(theta, prob, wRe, wIm, rotRe, rotIm, nIn, nOut, D, cosD, sinD): rows are sites
     const nOut = a(7), D = a(8), n = Math.min(size, a(6) - lo), r = 4 * lo * nOut * D, w = 4 * lo * nOut;
