@@ -60,7 +60,7 @@ const GROUP: i32 = 32;
 /** Scratch bytes that `forward`, `accumulate` and `learn` need for these shapes (see `scratch`). */
 export function scratchBytes(batch: i32, nIn: i32, nOut: i32, D: i32): usize {
   const fwd = <usize>min(batch, GROUP) * forwardBytesPerExample(nIn);
-  const col = align16(<usize>batch << 2) * 3 + align16(<usize>nOut << 2) * 4 + align16(<usize>(nOut * D) << 2);
+  const col = align16(<usize>batch << 2) * 3 + align16(<usize>nOut << 2) * 4 + align16(<usize>(nOut * D) << 2) + align16(<usize>D << 2) * 2;
   return max(fwd, col);
 }
 
@@ -1096,6 +1096,18 @@ export function learn(
   const sr2 = ebuf + align16(<usize>R << 2), si2 = sr2 + rowBytes;
   const stride = <usize>nIn << 2;
   const kc = scale * cosT, ks = scale * sinT;
+  // without travel phases, T = (kc + i·ks) S folds into the duration phasors: θ_vd += c'_d Re S_v +
+  // s'_d Im S_v with c' = kc cos ωd + ks sin ωd, s' = kc sin ωd − ks cos ωd (no turnRow pass)
+  let cosK = cosD, sinK = sinD;
+  if (rotRe == 0 && scratchLen >= listBytes * 3 + rowBytes * 4 + align16(<usize>R << 2) + align16(<usize>D << 2) * 2) {
+    cosK = si2 + rowBytes;
+    sinK = cosK + align16(<usize>D << 2);
+    for (let d = 0; d < D; d++) {
+      const c = ld(cosD, d), s = ld(sinD, d);
+      st(cosK, d, kc * c + ks * s);
+      st(sinK, d, kc * s - ks * c);
+    }
+  }
   let u = u0;
   while (u < u1) {
     const uo = <usize>u << 2;
@@ -1103,8 +1115,8 @@ export function learn(
       const counts = compactPair(aRe + uo, batch, stride, nOut << 2, lOff, lRe, lIm);
       const n = counts & 0x3fffffff;
       if (n != 0) gatherPair(n, lOff, lRe, lIm, gamRe, gamIm, sr, si, sr2, si2, nOut);
-      learnRow(u, (counts >>> 30) & 1, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf, settled);
-      learnRow(u + 1, counts >>> 31, sr2, si2, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf, settled);
+      learnRow(u, (counts >>> 30) & 1, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, cosK, sinK, kc, ks, ebuf, settled);
+      learnRow(u + 1, counts >>> 31, sr2, si2, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, cosK, sinK, kc, ks, ebuf, settled);
       u += 2;
       continue;
     }
@@ -1113,20 +1125,21 @@ export function learn(
       if (aIm == 0) gatherMac(n, lOff, lRe, 0, false, gamRe, gamIm, sr, si, 0, nOut, false);
       else gatherMac(n, lOff, lRe, lIm, true, gamRe, gamIm, sr, si, 0, nOut, false);
     }
-    learnRow(u, n, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, kc, ks, ebuf, settled);
+    learnRow(u, n, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, cosK, sinK, kc, ks, ebuf, settled);
     u++;
   }
 }
 
 /**
  * The per-site part of `learn` for site u whose gains' outer product S_u (nOut complex, `n`
- * examples light u; 0: none, S unused) is in `sr`, `si`.
+ * examples light u; 0: none, S unused) is in `sr`, `si`. `cosK`, `sinK` are `cosD`, `sinD`, or
+ * without travel phases the phasors with (kc + i·ks) folded in (see `learn`).
  */
 // @ts-ignore: decorator
 @inline function learnRow(
   u: i32, n: i32, sr: usize, si: usize, nOut: i32, D: i32, R: i32, theta: usize, prob: usize,
-  wRe: usize, wIm: usize, rotRe: usize, rotIm: usize, cosD: usize, sinD: usize, kc: f32, ks: f32, ebuf: usize,
-  settled: usize,
+  wRe: usize, wIm: usize, rotRe: usize, rotIm: usize, cosD: usize, sinD: usize, cosK: usize, sinK: usize,
+  kc: f32, ks: f32, ebuf: usize, settled: usize,
 ): void {
   const th = theta + (<usize>(u * R) << 2);
   const o = <usize>(u * nOut) << 2;
@@ -1140,8 +1153,11 @@ export function learn(
       return;
     }
   } else {
-    turnRow(sr, si, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, kc, ks);
-    hi = gainRow(th, sr, si, nOut, D, cosD, sinD);
+    if (cosK != cosD) hi = gainRow(th, sr, si, nOut, D, cosK, sinK);
+    else {
+      turnRow(sr, si, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, kc, ks);
+      hi = gainRow(th, sr, si, nOut, D, cosD, sinD);
+    }
   }
   // recentring leaves the maximum at exactly 0 (hi − hi) unless hi is not finite
   if (settled != 0) store<i32>(flag, <i32>(hi - hi == 0));
