@@ -1303,13 +1303,53 @@ export function entropy(prob: usize, nIn: i32, R: i32): f64 {
   for (let u = 0; u < nIn; u++) {
     const pr = prob + (<usize>(u * R) << 2);
     let h: f64 = 0;
-    for (let j = 0; j < R; j++) {
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      // p ln p in f32 (relative error ≈ 1e-7; p below the smallest normal f32 counts 0), summed in f64
+      let acc = f64x2.splat(0);
+      const tiny = f32x4.splat(F32_MIN_NORMAL);
+      for (; j + 4 <= R; j += 4) {
+        const p = vld(pr, j);
+        const y = v128.and(f32x4.mul(p, logv(p)), f32x4.ge(p, tiny));
+        acc = f64x2.add(acc, f64x2.promote_low_f32x4(y));
+        acc = f64x2.add(acc, f64x2.promote_low_f32x4(i32x4.shuffle(y, y, 2, 3, 0, 1)));
+      }
+      h = -(f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1));
+    }
+    for (; j < R; j++) {
       const p = <f64>ld(pr, j);
       if (p > 0) h -= p * Math.log(p);
     }
     total += h;
   }
   return nIn > 0 ? total / nIn : 0;
+}
+
+const SQRT2: f32 = 1.4142135381698608;
+const LN2_HI: f32 = 0.693145751953125;
+const LN2_LO: f32 = 1.428606765330187e-06;
+
+/**
+ * ln x on four lanes for normal positive x: x = m·2^e with m ∈ [√½, √2), ln m = 2 atanh s,
+ * s = (m − 1)/(m + 1), |s| ≤ 0.1716, by its series to s⁹ (truncation < 3e-10), plus e ln 2 in two
+ * parts. Relative error about 1e-7 (float32 rounding); used only for entropies.
+ */
+// @ts-ignore: decorator
+@inline function logv(x: v128): v128 {
+  let e = i32x4.sub(i32x4.shr_u(x, 23), i32x4.splat(127));
+  let m = v128.or(v128.and(x, i32x4.splat(0x7fffff)), i32x4.splat(0x3f800000));
+  const big = f32x4.gt(m, f32x4.splat(SQRT2));
+  m = v128.bitselect(f32x4.mul(m, f32x4.splat(0.5)), m, big);
+  e = i32x4.sub(e, big); // big lanes are −1
+  const s = f32x4.div(f32x4.sub(m, f32x4.splat(1)), f32x4.add(m, f32x4.splat(1)));
+  const z = f32x4.mul(s, s);
+  let q = f32x4.add(f32x4.mul(z, f32x4.splat(<f32>(1.0 / 9))), f32x4.splat(<f32>(1.0 / 7)));
+  q = f32x4.add(f32x4.mul(q, z), f32x4.splat(<f32>(1.0 / 5)));
+  q = f32x4.add(f32x4.mul(q, z), f32x4.splat(<f32>(1.0 / 3)));
+  const s2 = f32x4.add(s, s);
+  const lnm = f32x4.add(s2, f32x4.mul(f32x4.mul(s2, z), q));
+  const ef = f32x4.convert_i32x4_s(e);
+  return f32x4.add(f32x4.mul(ef, f32x4.splat(LN2_HI)), f32x4.add(f32x4.mul(ef, f32x4.splat(LN2_LO)), lnm));
 }
 
 // ---------------------------------------------------------------------------------------------
