@@ -915,6 +915,36 @@ export function targets(
 // ---------------------------------------------------------------------------------------------
 // Worldline propagators (DESIGN.md §5.3): G^ℓ = W^ℓ G^{ℓ+1}, stored transposed (C × N_ℓ).
 
+/** Result of `cdot` (a pair of f32 cannot be returned). */
+let dotRe: f32 = 0;
+let dotIm: f32 = 0;
+
+/** dotRe + i·dotIm = Σ_v (xr + i·xi)[v] · (yr + i·yi)[v] over `n` complex entries. */
+// @ts-ignore: decorator
+@inline function cdot(xr: usize, xi: usize, yr: usize, yi: usize, n: i32): void {
+  let re: f32 = 0, im: f32 = 0;
+  let v = 0;
+  if (ASC_FEATURE_SIMD) {
+    let sr = f32x4.splat(0), si = f32x4.splat(0), tr = f32x4.splat(0), ti = f32x4.splat(0);
+    for (; v + 4 <= n; v += 4) {
+      const a = vld(xr, v), b = vld(xi, v), c = vld(yr, v), d = vld(yi, v);
+      sr = fma4(sr, a, c);
+      tr = fma4(tr, b, d);
+      si = fma4(si, a, d);
+      ti = fma4(ti, b, c);
+    }
+    re = hsum(f32x4.sub(sr, tr));
+    im = hsum(f32x4.add(si, ti));
+  }
+  for (; v < n; v++) {
+    const a = ld(xr, v), b = ld(xi, v), c = ld(yr, v), d = ld(yi, v);
+    re += a * c - b * d;
+    im += a * d + b * c;
+  }
+  dotRe = re;
+  dotIm = im;
+}
+
 /**
  * `G` (C × nIn complex) with G[k,u] = Σ_v W[u,v] · Gnext[k,v], where `W` is nIn × nOut and
  * `Gnext` is C × nOut (both complex): the sum over all worldlines from site u to target k of
@@ -931,28 +961,9 @@ export function propagate(
     for (let k = 0; k < C; k++) {
       const nr = gNextRe + (<usize>(k * nOut) << 2);
       const ni = gNextIm + (<usize>(k * nOut) << 2);
-      let re: f32 = 0;
-      let im: f32 = 0;
-      let v = 0;
-      if (ASC_FEATURE_SIMD) {
-        let sr = f32x4.splat(0), si = f32x4.splat(0), tr = f32x4.splat(0), ti = f32x4.splat(0);
-        for (; v + 4 <= nOut; v += 4) {
-          const a = vld(wr, v), b = vld(wi, v), c = vld(nr, v), d = vld(ni, v);
-          sr = fma4(sr, a, c);
-          tr = fma4(tr, b, d);
-          si = fma4(si, a, d);
-          ti = fma4(ti, b, c);
-        }
-        re = hsum(f32x4.sub(sr, tr));
-        im = hsum(f32x4.add(si, ti));
-      }
-      for (; v < nOut; v++) {
-        const a = ld(wr, v), b = ld(wi, v), c = ld(nr, v), d = ld(ni, v);
-        re += a * c - b * d;
-        im += a * d + b * c;
-      }
-      st(gRe, k * nIn + u, re);
-      st(gIm, k * nIn + u, im);
+      cdot(wr, wi, nr, ni, nOut);
+      st(gRe, k * nIn + u, dotRe);
+      st(gIm, k * nIn + u, dotIm);
     }
   }
 }
@@ -1534,23 +1545,9 @@ export function propagateSparse(
       if (contiguous(targets, o0, o1)) {
         const v0 = <usize>ldi(targets, o0) << 2;
         const wr = wRe + (<usize>o0 << 2), wi = wIm + (<usize>o0 << 2), gr = nr + v0, gi = ni + v0;
-        const n = o1 - o0;
-        let v = 0;
-        if (ASC_FEATURE_SIMD) {
-          let sr = f32x4.splat(0), si = f32x4.splat(0);
-          for (; v + 4 <= n; v += 4) {
-            const a = vld(wr, v), b = vld(wi, v), c = vld(gr, v), d = vld(gi, v);
-            sr = f32x4.add(sr, f32x4.sub(f32x4.mul(a, c), f32x4.mul(b, d)));
-            si = f32x4.add(si, f32x4.add(f32x4.mul(a, d), f32x4.mul(b, c)));
-          }
-          re = hsum(sr);
-          im = hsum(si);
-        }
-        for (; v < n; v++) {
-          const a = ld(wr, v), b = ld(wi, v), c = ld(gr, v), d = ld(gi, v);
-          re += a * c - b * d;
-          im += a * d + b * c;
-        }
+        cdot(wr, wi, gr, gi, o1 - o0);
+        re = dotRe;
+        im = dotIm;
       } else {
         for (let j = o0; j < o1; j++) {
           const v = ldi(targets, j);

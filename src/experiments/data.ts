@@ -47,8 +47,23 @@ export interface Environment {
   startedAt: string;
 }
 
-/** Starts an {@link Environment} record; call the returned function at the end to complete it. */
-export function environment(): () => Environment {
-  const loadStart = loadavg()[0]!, startedAt = new Date().toISOString();
-  return () => ({ node: process.version, cpus: cpus().length, loadStart, loadEnd: loadavg()[0]!, startedAt });
+/** What every experiment's result records about its run: the methods compared, wall time, machine. */
+export interface RunRecord<Id extends string = string> {
+  methods: { id: Id; label: string; shape: string }[];
+  /** Wall time of the whole experiment (s). */
+  seconds: number;
+  environment: Environment;
+}
+
+/**
+ * Starts timing an experiment over `methods` and records the load; call the returned function at
+ * the end for the {@link RunRecord} that every result includes.
+ */
+export function startRun<Id extends string>(methods: readonly { id: Id; label: string; shape: string }[]): () => RunRecord<Id> {
+  const t0 = performance.now(), loadStart = loadavg()[0]!, startedAt = new Date().toISOString();
+  return () => ({
+    methods: methods.map((m) => ({ id: m.id, label: m.label, shape: m.shape })),
+    seconds: (performance.now() - t0) / 1000,
+    environment: { node: process.version, cpus: cpus().length, loadStart, loadEnd: loadavg()[0]!, startedAt },
+  });
 }

@@ -11,7 +11,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { subset } from '../data/dataset.js';
-import { environment, indicesSha256, type Environment, type ExperimentData } from './data.js';
+import { indicesSha256, startRun, type Environment, type ExperimentData } from './data.js';
 import type { Hyperparameters, Learner, Method, MethodId } from './methods.js';
 import { ExperimentProgress, evalUnits, trainUnits } from './progress.js';
 import { mean, sampleTrials, selectHyperparameters, std, type SearchLimits, type Selection, type SelectionFold } from './search.js';
@@ -99,8 +99,7 @@ async function onlinePass(learner: Learner, train: Dataset, onUpdate?: (examples
 
 /** Runs the dynamics protocol (module docstring). The test subset is used only for the curves. */
 export async function runDynamics(data: ExperimentData, config: DynamicsConfig, deps: DynamicsDeps): Promise<DynamicsResult> {
-  const t0 = performance.now();
-  const env = environment();
+  const finish = startRun(deps.methods);
   const select = deps.select ?? selectHyperparameters;
   const progress = deps.progress ?? new ExperimentProgress('dynamics', false);
   const { pool } = data;
@@ -157,14 +156,12 @@ export async function runDynamics(data: ExperimentData, config: DynamicsConfig, 
   return {
     experiment: 'dynamics',
     config,
-    methods: deps.methods.map((m) => ({ id: m.id, label: m.label, shape: m.shape })),
     data: { source: data.source, classes: [...pool.classes], poolCount: pool.count, testCount: data.test.count, testSubsetCount: testSubset.count },
     selections,
     streams,
     points,
     curve: meanCurve(points, deps.methods.map((m) => m.id), config.steps),
-    seconds: (performance.now() - t0) / 1000,
-    environment: env(),
+    ...finish(),
   };
 }
 

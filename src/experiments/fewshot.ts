@@ -10,7 +10,7 @@
  *    seed is cut once and every method trains on exactly those examples with its chosen
  *    hyperparameters and that seed, then is scored on the full test set.
  */
-import { environment, indicesSha256, type Environment, type ExperimentData } from './data.js';
+import { indicesSha256, startRun, type Environment, type ExperimentData } from './data.js';
 import type { Hyperparameters, Method, MethodId, Scores } from './methods.js';
 import { ExperimentProgress, evalUnits, trainUnits } from './progress.js';
 import {
@@ -113,8 +113,7 @@ const trialSeed = (s: Shots): number => 7000 + (s === 'all' ? 0 : s);
 
 /** Runs the few-shot protocol (module docstring). Never passes the test set to selection. */
 export async function runFewshot(data: ExperimentData, config: FewshotConfig, deps: FewshotDeps): Promise<FewshotResult> {
-  const t0 = performance.now();
-  const env = environment();
+  const finish = startRun(deps.methods);
   const select = deps.select ?? selectHyperparameters;
   const progress = deps.progress ?? new ExperimentProgress('fewshot', false);
   const { pool, test } = data;
@@ -192,14 +191,12 @@ export async function runFewshot(data: ExperimentData, config: FewshotConfig, de
   return {
     experiment: 'fewshot',
     config,
-    methods: deps.methods.map((m) => ({ id: m.id, label: m.label, shape: m.shape })),
     data: { source: data.source, classes: [...pool.classes], poolCount: pool.count, testCount: test.count },
     selections,
     splits,
     runs,
     summary: summarise(runs, deps.methods.map((m) => m.id), config.shots),
-    seconds: (performance.now() - t0) / 1000,
-    environment: env(),
+    ...finish(),
   };
 }
 

@@ -11,7 +11,7 @@
  * number of epochs (or `maxEpochs` when given).
  */
 import type { Dataset } from '../data/dataset.js';
-import { environment, indicesSha256, type Environment, type ExperimentData } from './data.js';
+import { indicesSha256, startRun, type Environment, type ExperimentData } from './data.js';
 import type { Hyperparameters, Learner, Method, MethodId } from './methods.js';
 import { ExperimentProgress, evalUnits, trainUnits } from './progress.js';
 import { mean, sampleTrials, selectHyperparameters, std, trialUpdates, type SearchLimits, type Selection, type SelectionFold } from './search.js';
@@ -106,8 +106,7 @@ function restrictedAccuracy(scores: Float32Array, labels: Int32Array, C: number,
 
 /** Runs the forgetting protocol (module docstring). */
 export async function runForgetting(data: ExperimentData, config: ForgettingConfig, deps: ForgettingDeps): Promise<ForgettingResult> {
-  const t0 = performance.now();
-  const env = environment();
+  const finish = startRun(deps.methods);
   const select = deps.select ?? selectHyperparameters;
   const progress = deps.progress ?? new ExperimentProgress('forgetting', false);
   const { pool, test } = data;
@@ -186,13 +185,11 @@ export async function runForgetting(data: ExperimentData, config: ForgettingConf
   return {
     experiment: 'forgetting',
     config,
-    methods: deps.methods.map((m) => ({ id: m.id, label: m.label, shape: m.shape })),
     data: { source: data.source, classes: [...pool.classes], poolCount: pool.count, testCount: test.count },
     selections,
     runs,
     summary: summariseForgetting(runs, deps.methods.map((m) => m.id)),
-    seconds: (performance.now() - t0) / 1000,
-    environment: env(),
+    ...finish(),
   };
 }
 

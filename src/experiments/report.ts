@@ -54,9 +54,9 @@ export function toCsv(spec: CsvSpec, rows: Record<string, string>[]): string {
   return stringify(rows, { header: true, columns: [...spec.columns] });
 }
 
+/** The validated value, its members in the schema's order (so a rebuilt report writes the same bytes). */
 function json<T>(schema: z.ZodType<T>, value: T): string {
-  schema.parse(value);
-  return JSON.stringify(value, null, 1) + '\n';
+  return JSON.stringify(schema.parse(value), null, 1) + '\n';
 }
 
 /** Any experiment's raw results. */
