@@ -125,7 +125,7 @@ const optionCases: [string[], string, string][] = [
   [train('--layers', '16,0,4'), 'E_OPTION', '--layers: layers[1] must be an integer from 1 to 16777216; got 0.'],
   [train('--topology', 'local', '--radius', '1e10'), 'E_OPTION', '--radius: radius must be a number > 0 and ≤ 1e9 (space units); got 10000000000.'],
   [train('--layers', '784,64,4'), 'E_OPTION', '--layers must start with 16 (pixels per image) and end with 4 (one target per class); got 784,64,4.'],
-  [train('--layers', '16,4000000,4'), 'E_MEMORY', 'The lattice 16→4000000→4 with D = 4 and buffers for 256 examples needs about 18.95 GiB of memory (its route logits alone 1.19 GiB)'],
+  [train('--layers', '16,4000000,4'), 'E_MEMORY', 'The lattice 16→4000000→4 with D = 4 and buffers for 256 examples needs about 18.97 GiB of memory (its route logits alone 1.19 GiB)'],
   [train('--val', '1'), 'E_OPTION', '--val: validation fraction must be in [0, 1), got 1'],
   [train('--shots', '0'), 'E_OPTION', '--shots: shots must be an integer ≥ 1 (examples per class), got 0'],
   [train('--shots', '50'), 'E_DATA', 'class 0 has only 5 examples, fewer than the 50 shots asked for; use --shots ≤ 5.'],
