@@ -138,9 +138,9 @@ function outDir(flags: CommonFlags, what: string): string {
 const QUICK_LIMITS: Partial<SearchLimits> = { maxUpdates: 400, maxExamples: 25_000 };
 
 const QUICK_HELP: Record<string, string> = {
-  fewshot: 'reduced protocol: 2 seeds, 1 selection fold, 2 trials, shots 1,10,100,all (about 30 s instead of about 12 min)',
-  dynamics: 'reduced protocol: 2 seeds, 1 selection fold, 2 trials, 50 test images per digit (about 12 s instead of about 70 s)',
-  forgetting: 'reduced protocol: 2 seeds, 1 selection fold, 2 trials, 50 shots per digit (about 20 s instead of about 95 s)',
+  fewshot: 'reduced protocol: 2 seeds, 1 selection fold, 2 trials, shots 1,10,100,all (about 30 s instead of about 5 min)',
+  dynamics: 'reduced protocol: 2 seeds, 1 selection fold, 2 trials, 50 test images per digit (about 12 s instead of about 20 s)',
+  forgetting: 'reduced protocol: 2 seeds, 1 selection fold, 2 trials, 50 shots per digit (about 20 s instead of about 50 s)',
 };
 
 function withCommon(cmd: Command, what: string): Command {
