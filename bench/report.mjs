@@ -97,6 +97,8 @@ export function markdown(r) {
   out.push(table(['lattice', 'D', 'examples', '1 thread s', '2 threads s', 'speed-up'],
     r.threads.map((t) => [lattice(t.layers), t.D, t.examples, fmt(t.oneThreadSeconds), fmt(t.twoThreadSeconds), times(t.speedup)])));
   out.push('');
+  out.push('Seconds are the epoch as `fit` reports it (`history[0].seconds`: all its batches; not the one-off copy of the images into WebAssembly memory). Median of repetitions, one and two threads alternating.');
+  out.push('');
 
   out.push('## Memory');
   out.push('');

@@ -177,6 +177,9 @@ export class InterferenceNetwork {
   private rowsB!: I32;
   /** The training images of the running `fit`, copied into backend memory once: batches go in by index. */
   private staged: { images: Images; buf: I32; bytes: boolean } | null = null;
+  /** The last staging buffer, kept between fits: growing WebAssembly memory costs ~0.1 s, and the
+   *  allocator does not always find a freed block of exactly the size asked for again. */
+  private spare: I32 | null = null;
 
   private constructor(options: ResolvedOptions, backend: Backend, logits: Float32Array[] | null, tables: (RouteTable | null)[]) {
     this.options = Object.freeze(options);
@@ -378,21 +381,29 @@ export class InterferenceNetwork {
   private stage(images: Images): void {
     this.unstage();
     const bytes = images instanceof Uint8Array || images instanceof Uint8ClampedArray;
+    const words = bytes ? Math.ceil(images.length / 4) : images.length;
     let buf: I32;
-    try {
-      buf = this.be.i32(bytes ? Math.ceil(images.length / 4) : images.length);
-    } catch (err) {
-      if (err instanceof FfitError && err.code === 'E_MEMORY') return; // batches are then copied one by one
-      throw err;
+    if (this.spare !== null && this.spare.length >= words) {
+      buf = this.spare;
+    } else {
+      if (this.spare !== null) this.be.release(this.spare);
+      this.spare = null;
+      try {
+        buf = this.be.i32(words);
+      } catch (err) {
+        if (err instanceof FfitError && err.code === 'E_MEMORY') return; // batches are then copied one by one
+        throw err;
+      }
     }
-    const words = this.be.viewI32(buf);
-    if (bytes) new Uint8Array(words.buffer, words.byteOffset, images.length).set(images);
-    else new Float32Array(words.buffer, words.byteOffset, images.length).set(images as ArrayLike<number>);
+    this.spare = buf;
+    const view = this.be.viewI32(buf);
+    if (bytes) new Uint8Array(view.buffer, view.byteOffset, images.length).set(images);
+    else new Float32Array(view.buffer, view.byteOffset, images.length).set(images as ArrayLike<number>);
     this.staged = { images, buf, bytes };
   }
 
+  /** Forgets the staged images (the caller may change them); their buffer stays as `spare`. */
   private unstage(): void {
-    if (this.staged !== null && this.backend !== null) this.backend.release(this.staged.buf);
     this.staged = null;
   }
 
@@ -602,7 +613,9 @@ export class InterferenceNetwork {
 
   /**
    * Trains for `epochs` passes over `train` in batches of `options.batchSize`, shuffled by the
-   * seeded generator. Returns one record per epoch. Throws like {@link trainBatch}.
+   * seeded generator. Returns one record per epoch (`seconds`: the epoch's batches, not its
+   * evaluation). The images are copied into WebAssembly memory once per call; that buffer is kept
+   * for the next `fit` until {@link dispose}. Throws like {@link trainBatch}.
    */
   fit(train: LabelledSet, fitOptions: FitOptions = {}): EpochRecord[] {
     check(typeof fitOptions === 'object' && fitOptions !== null, 'fit options must be an object such as { epochs: 3 } (or left out).');
@@ -949,6 +962,7 @@ export class InterferenceNetwork {
   /** Releases the WebAssembly instance and its memory; the network cannot be used afterwards. */
   dispose(): void {
     this.staged = null;
+    this.spare = null;
     this.backend?.dispose();
     this.backend = null;
   }
