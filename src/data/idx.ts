@@ -118,11 +118,12 @@ function gunzipIdx(bytes: Uint8Array, name: string, images: boolean): Uint8Array
   // zeros with "invalid gzip data", having emitted all of that member's data).
   let zeros = bytes.length;
   while (zeros > 0 && bytes[zeros - 1] === 0) zeros--;
+  const trailerMatches = (end: number): boolean => {
+    const trailer = new DataView(bytes.buffer, bytes.byteOffset + end - 8, 8);
+    return trailer.getUint32(0, true) === (crc ?? 0) && trailer.getUint32(4, true) === length % 2 ** 32;
+  };
   const paddedEnd = (): number => {
-    for (let end = Math.max(zeros, 18); end < bytes.length && end <= zeros + 8; end++) {
-      const trailer = new DataView(bytes.buffer, bytes.byteOffset + end - 8, 8);
-      if (trailer.getUint32(0, true) === (crc ?? 0) && trailer.getUint32(4, true) === length % 2 ** 32) return end;
-    }
+    for (let end = Math.max(zeros, 18); end < bytes.length && end <= zeros + 8; end++) if (trailerMatches(end)) return end;
     return -1;
   };
   let end = bytes.length;
@@ -135,6 +136,11 @@ function gunzipIdx(bytes: Uint8Array, name: string, images: boolean): Uint8Array
     if (e instanceof FfitError) throw e;
     end = zeros < bytes.length ? paddedEnd() : -1;
     if (end < 0) throw fail((e as Error).message);
+  }
+  // 1–3 zero bytes are too few for fflate to look for another member: it ends without an error
+  if (end === bytes.length && zeros < bytes.length && !trailerMatches(end)) {
+    const padded = paddedEnd();
+    if (padded >= 0) end = padded;
   }
   endMember(end);
   if (out === null) return prefix; // shorter than its header: parseIdx says so
