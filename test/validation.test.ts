@@ -2,6 +2,7 @@
 // the problem, the value and the fix. (The same inputs through the CLI: cli-errors.test.ts.)
 import { gzipSync } from 'fflate';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -182,8 +183,17 @@ describe('IDX files are checked from their stat and header before their data is 
     } finally {
       rmSync(dir, { recursive: true });
     }
-    // gzip: refused once the header is inflated, before the 900 MB output buffer exists
-    await expectFfit(() => parseImages(gzipSync(header), 'big.gz'), 'E_SHAPE', `big.gz ${msg}`);
+    // gzip: refused once the header is inflated, before the 900 MB output buffer exists; a gzip too
+    // small to inflate to that (900 MB needs ≥ 872 KB of deflate) is a truncated file instead
+    const noise = new Uint8Array(1 << 20); // SHA-256 in counter mode: incompressible, and the same every run
+    for (let i = 0; i < noise.length; i += 32) noise.set(createHash('sha256').update(String(i)).digest(), i);
+    noise.set(header);
+    const gz = gzipSync(noise, { level: 1 });
+    expect(gz.length * 1032).toBeGreaterThan(16 + 30000 * 30000);
+    await expectFfit(() => parseImages(gz, 'big.gz'), 'E_SHAPE', `big.gz ${msg}`);
+    await expectFfit(() => parseImages(gzipSync(header), 'small.gz'), 'E_IDX_SIZE', 'small.gz is truncated: header declares 1×30000×30000');
+    // in memory, a header that disagrees with the length is E_IDX_SIZE, one that agrees E_SHAPE
+    await expectFfit(() => parseImages(header, 'h'), 'E_IDX_SIZE', 'h is truncated');
   });
 
   it('a file whose header matches its size but is above 2 GiB is E_DATA with the size (sparse label file)', async () => {

@@ -82,12 +82,13 @@ function gunzipIdx(bytes: Uint8Array, name: string, images: boolean): Uint8Array
       joined.set(prefix);
       joined.set(chunk, prefix.length);
       prefix = joined;
-      const head = readHeader(prefix, name, true, images);
+      const head = readHeader(prefix, name, true);
       if (head === null) return;
       const want = head.header + head.expected;
       check(want <= DEFLATE_MAX_RATIO * bytes.length + 1024,
         `${name} is truncated: ${head.declared}, more than its ${bytes.length} bytes of gzip can inflate to ` +
         `(deflate expands at most ${DEFLATE_MAX_RATIO}:1); re-download it.`, 'E_IDX_SIZE');
+      if (images) checkImageSize(head.dims, name);
       out = allocate(want, name);
       declared = head.declared;
       chunk = prefix;
@@ -167,11 +168,25 @@ function asBytes(bytes: unknown, name: string): Uint8Array {
 }
 
 /**
+ * Images larger than any lattice's input layer (more than {@link MAX_SITES} pixels) are `E_SHAPE`.
+ * Called once the header agrees with the file's size (a corrupt header is `E_IDX_SIZE` first), and
+ * before the pixels are read or inflated.
+ */
+function checkImageSize(dims: readonly number[], name: string): void {
+  check(
+    dims.length !== 3 || dims[1]! * dims[2]! <= MAX_SITES,
+    `${name} declares images of ${dims[1]}×${dims[2]} = ${dims[1]! * dims[2]!} pixels, more than the ${MAX_SITES} sites ` +
+      '(2^24) a lattice layer can hold, so no network could read them; use smaller images (e.g. downsample them), or check that the file is not corrupt.',
+    'E_SHAPE',
+  );
+}
+
+/**
  * Checks the IDX header at the start of `bytes` (the whole file, or with `partial` the first bytes
  * decompressed so far: then null while the header is incomplete). Returns the dimensions, the
  * header length, the declared data bytes and a description for messages.
  */
-function readHeader(bytes: Uint8Array, name: string, partial: boolean, images: boolean): { dims: number[]; header: number; expected: number; declared: string } | null {
+function readHeader(bytes: Uint8Array, name: string, partial: boolean): { dims: number[]; header: number; expected: number; declared: string } | null {
   if (partial && bytes.length < 4) return null;
   check(
     bytes.length >= 4,
@@ -214,13 +229,6 @@ function readHeader(bytes: Uint8Array, name: string, partial: boolean, images: b
   const dims: number[] = [];
   for (let i = 0; i < ndims; i++) dims.push(view.getUint32(4 + 4 * i, false));
   const expected = dims.reduce((a, d) => a * d, 1);
-  // images larger than any lattice's input layer are refused before their pixels are read or inflated
-  check(
-    !images || dims.length !== 3 || dims[1]! * dims[2]! <= MAX_SITES,
-    `${name} declares images of ${dims[1]}×${dims[2]} = ${dims[1]! * dims[2]!} pixels, more than the ${MAX_SITES} sites ` +
-      '(2^24) a lattice layer can hold, so no network could read them; use smaller images (e.g. downsample them), or check that the file is not corrupt.',
-    'E_SHAPE',
-  );
   return { dims, header, expected, declared: `header declares ${dims.join('×')} = ${expected} bytes of data` };
 }
 
@@ -243,11 +251,11 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
   return parse(bytes, name, false);
 }
 
-/** {@link parseIdx}; with `images`, an image file's header is also checked against {@link MAX_SITES}. */
+/** {@link parseIdx}; with `images`, an image file's header is also checked against {@link MAX_SITES} (`checkImageSize`). */
 function parse(bytes: Uint8Array, name: string, images: boolean): IdxArray {
   bytes = asBytes(bytes, name);
   if (isGzip(bytes)) bytes = gunzipIdx(bytes, name, images);
-  const { dims, header, expected, declared } = readHeader(bytes, name, false, images)!;
+  const { dims, header, expected, declared } = readHeader(bytes, name, false)!;
   const actual = bytes.length - header;
   check(
     actual >= expected,
@@ -260,6 +268,7 @@ function parse(bytes: Uint8Array, name: string, images: boolean): IdxArray {
       `(${actual - expected} extra); it is corrupt or not a single IDX file: re-download it.`,
     'E_IDX_SIZE',
   );
+  if (images) checkImageSize(dims, name);
   return { dims, data: bytes.subarray(header) };
 }
 
@@ -272,12 +281,13 @@ function parse(bytes: Uint8Array, name: string, images: boolean): IdxArray {
  */
 export function checkIdxHead(head: Uint8Array, fileSize: number, name: string, images: boolean): void {
   if (isGzip(head)) return;
-  const h = readHeader(head, name, true, images);
+  const h = readHeader(head, name, true);
   if (h === null) return;
   const actual = fileSize - h.header;
   check(actual >= h.expected, `${name} is truncated: ${h.declared}, file has ${actual}; re-download it.`, 'E_IDX_SIZE');
   check(actual === h.expected, `${name} is longer than its header says: ${h.declared}, file has ${actual} ` +
     `(${actual - h.expected} extra); it is corrupt or not a single IDX file: re-download it.`, 'E_IDX_SIZE');
+  if (images) checkImageSize(h.dims, name);
 }
 
 /**
