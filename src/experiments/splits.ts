@@ -88,8 +88,8 @@ export function parseShots(list: string): Shots[] {
   return list.split(',').map((s) => {
     const t = s.trim();
     if (t === 'all') return 'all';
-    const n = Number(t);
-    check(t !== '' && Number.isInteger(n) && n >= 1, `shot count "${t}" must be a whole number ≥ 1 or "all", e.g. --shots 1,10,100,all.`);
+    const n = /^\d+$/.test(t) ? Number(t) : NaN;
+    check(Number.isSafeInteger(n) && n >= 1, `shot count "${t}" must be a whole number ≥ 1 or "all", e.g. --shots 1,10,100,all.`);
     return n;
   });
 }
