@@ -163,7 +163,7 @@ const dataCases: [string, () => string, string, string][] = [
     'E_IDX_SIZE', 'did you swap the image and label files?'],
   ['blank image', () => dataDir((f) => { f['train-images-idx3-ubyte']!.fill(0, 16 + 4 * 16, 16 + 5 * 16); }), 'E_INPUT',
     'cannot be a source: it is blank (every value is 0), so it has no intensity to normalise; remove blank images from the data.'],
-  ['a directory instead of a file', () => dataDir((f) => { f['train-labels-idx1-ubyte'] = null; }), 'E_DATA', '(EISDIR); it must be a readable IDX file'],
+  ['a directory instead of a file', () => dataDir((f) => { f['train-labels-idx1-ubyte'] = null; }), 'E_DATA', 'train-labels-idx1-ubyte is a directory, not a regular file; it must be a readable IDX file'],
 ];
 
 /** Expects one line `ffit: … [code]` containing `fragment`, exit status 1, no stack trace. */
