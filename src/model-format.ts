@@ -223,7 +223,8 @@ const documentV2 = z.strictObject({
   checksum: z.strictObject({ algorithm: z.literal('sha256'), logits: hex64, manifest: hex64 }),
 });
 
-const documentV1 = z.object({
+// strict like version 2: ffit 0.1 wrote exactly these members, so anything else (a `checksum`, say) is an edit
+const documentV1 = z.strictObject({
   format: z.literal(MODEL_FORMAT),
   version: z.literal(1),
   options: record,
@@ -265,7 +266,14 @@ function decode(input: unknown, source: string): DecodedModel {
       fail('E_MODEL', `${source} is not valid JSON (${(err as Error).message}): the file is truncated, damaged or not an ffit model; use the file that ffit saved.`);
     }
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || (doc as { format?: unknown }).format !== MODEL_FORMAT) {
+  if (doc instanceof Uint8Array || doc instanceof ArrayBuffer) {
+    fail('E_MODEL', `${source} is ${doc instanceof Uint8Array ? `a ${doc.constructor.name}` : 'an ArrayBuffer'} of bytes, not a model document; ` +
+      'pass the JSON text (e.g. readFileSync(path, "utf8"), or new TextDecoder().decode(bytes)) or the object that toJSON() returned.');
+  }
+  if (Array.isArray(doc)) {
+    fail('E_MODEL', `${source} is a JSON array, not an ffit model (a model file is one JSON object with "format": "${MODEL_FORMAT}"); pass a model file written by \`ffit train\` or saveModel().`);
+  }
+  if (typeof doc !== 'object' || doc === null || (doc as { format?: unknown }).format !== MODEL_FORMAT) {
     const format = typeof doc === 'object' && doc !== null ? JSON.stringify((doc as { format?: unknown }).format) ?? 'missing' : `a JSON ${doc === null ? 'null' : typeof doc}`;
     fail('E_MODEL', `${source} is not an ffit model (its "format" is ${format}, expected "${MODEL_FORMAT}"); pass a model file written by \`ffit train\` or saveModel().`);
   }
@@ -276,7 +284,9 @@ function decode(input: unknown, source: string): DecodedModel {
   if (typeof version === 'number' && Number.isInteger(version) && version > MODEL_VERSION) {
     fail('E_MODEL_VERSION', `${source} is format version ${version}, written by a newer ffit; this ffit reads versions ${MODEL_VERSIONS_READ.join(' and ')}: upgrade ffit to load it.`);
   }
-  return fail('E_MODEL_VERSION', `${source} has format version ${JSON.stringify(version) ?? 'missing'}, which no ffit writes (known versions: ${MODEL_VERSIONS_READ.join(', ')}); the file is damaged: use the file that ffit saved.`);
+  // a number JSON cannot hold (1e400 parses as Infinity) is shown as the value read, not as JSON's null
+  const shown = typeof version === 'number' && !Number.isFinite(version) ? `${version} (a number too large for JSON, e.g. 1e400)` : JSON.stringify(version) ?? 'missing';
+  return fail('E_MODEL_VERSION', `${source} has format version ${shown}, which no ffit writes (known versions: ${MODEL_VERSIONS_READ.join(', ')}); the file is damaged: use the file that ffit saved.`);
 }
 
 function parse<T>(schema: z.ZodMiniType<T>, doc: unknown, source: string): T {

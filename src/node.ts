@@ -3,4 +3,5 @@ import './node/threads.js';
 
 export { loadIdxDir, loadMnist, MNIST_FILES, resolveMnistDir } from './data/mnist.js';
 export { loadModel, saveModel } from './node/model-file.js';
+export { MAX_TEXT_FILE_BYTES, MAX_BINARY_FILE_BYTES } from './node/read-file.js';
 export * from './index.js';

@@ -2,9 +2,9 @@
 // `ffit: <problem and fix> [E_CODE]`, never a stack trace. Data are tiny IDX directories made here
 // (4×4 images), so no case waits for MNIST. The whole matrix runs the CLI's `main` in this process
 // (the exit status is `process.exitCode`); one case of each kind also runs as a real `ffit` process.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { gzipSync } from 'fflate';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -13,6 +13,7 @@ import { encodeIdx } from '../src/data/idx.js';
 import { InterferenceNetwork } from '../src/network.js';
 import type { FfitOptions } from '../src/options.js';
 import { saveModel } from '../src/node/model-file.js';
+import { MAX_TEXT_FILE_BYTES } from '../src/node/read-file.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), 'ffit-cli-errors-'));
@@ -162,7 +163,7 @@ const dataCases: [string, () => string, string, string][] = [
     'E_IDX_SIZE', 'did you swap the image and label files?'],
   ['blank image', () => dataDir((f) => { f['train-images-idx3-ubyte']!.fill(0, 16 + 4 * 16, 16 + 5 * 16); }), 'E_INPUT',
     'cannot be a source: it is blank (every value is 0), so it has no intensity to normalise; remove blank images from the data.'],
-  ['a directory instead of a file', () => dataDir((f) => { f['train-labels-idx1-ubyte'] = null; }), 'E_DATA', '(EISDIR); it must be a readable IDX file'],
+  ['a directory instead of a file', () => dataDir((f) => { f['train-labels-idx1-ubyte'] = null; }), 'E_DATA', 'train-labels-idx1-ubyte is a directory, not a regular file; it must be a readable IDX file'],
 ];
 
 /** Expects one line `ffit: … [code]` containing `fragment`, exit status 1, no stack trace. */
@@ -405,6 +406,47 @@ describe('ffit worldlines', () => {
     for (const command of ['evaluate', 'worldlines']) {
       const r = await run([command, '--model', path(model), '--data', good]);
       expectOneLine(r, code, `Model file ${path(model)}: ${fragment}`);
+    }
+  });
+});
+
+describe('model and results files that are not regular files, or too large, are refused before reading (breaker 2, item 1)', () => {
+  const special = join(root, 'special');
+  mkdirSync(special);
+  const fifo = join(special, 'model.fifo');
+  spawnSync('mkfifo', [fifo]);
+  const rep = join(special, 'rep');
+  mkdirSync(rep);
+  symlinkSync('/dev/zero', join(rep, 'results.json'));
+  const repDir = join(special, 'repdir');
+  mkdirSync(join(repDir, 'results.json'), { recursive: true });
+  const fix = 'check the path (it must be a file written by `ffit train`).';
+
+  it.each([
+    [['evaluate', '--model', '/dev/zero'], 'E_MODEL', `ffit: Model file /dev/zero is a character device, not a regular file (it could be read forever or block); ${fix} [E_MODEL]`],
+    [['worldlines', '--model', '/dev/zero'], 'E_MODEL', 'ffit: Model file /dev/zero is a character device, not a regular file'],
+    [['evaluate', '--model', fifo], 'E_MODEL', `ffit: Model file ${fifo} is a FIFO (named pipe), not a regular file (it could be read forever or block); ${fix} [E_MODEL]`],
+    [['evaluate', '--model', special], 'E_MODEL', `ffit: Model file ${special} is a directory, not a regular file; ${fix} [E_MODEL]`],
+    [['experiment', 'report', rep], 'E_DATA', `ffit: Results file ${join(rep, 'results.json')} is a character device, not a regular file (it could be read forever or block); pass the --out directory of an experiment. [E_DATA]`],
+    [['experiment', 'report', repDir], 'E_DATA', `ffit: Results file ${join(repDir, 'results.json')} is a directory, not a regular file; pass the --out directory of an experiment. [E_DATA]`],
+  ])('ffit %j', async (args, code, line) => {
+    const r = await run(args);
+    expectOneLine(r, code, line);
+  });
+
+  it('a sparse 3 GiB model or results file is refused from its size, naming the cap', async () => {
+    const big = join(special, 'big.json');
+    writeFileSync(big, '{');
+    truncateSync(big, 3 * 2 ** 30);
+    const bigRep = join(special, 'bigrep');
+    mkdirSync(bigRep);
+    symlinkSync(big, join(bigRep, 'results.json'));
+    try {
+      expectOneLine(await run(['evaluate', '--model', big]), 'E_MODEL',
+        `ffit: Model file ${big} is 3.00 GiB (3221225472 bytes), more than the 512.0 MiB ffit reads (${MAX_TEXT_FILE_BYTES} bytes); it is not a file ffit can use, or is damaged: ${fix}`);
+      expectOneLine(await run(['experiment', 'report', bigRep]), 'E_DATA', `Results file ${join(bigRep, 'results.json')} is 3.00 GiB (3221225472 bytes), more than the 512.0 MiB ffit reads`);
+    } finally {
+      unlinkSync(big);
     }
   });
 });

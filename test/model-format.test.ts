@@ -3,13 +3,15 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import canonicalize from 'canonicalize';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel, MAX_JSON_DEPTH, MODEL_VERSION, type ModelJSON } from '../src/model-format.js';
 import { InterferenceNetwork } from '../src/network.js';
 import { loadModel, saveModel } from '../src/node/model-file.js';
+import { MAX_TEXT_FILE_BYTES } from '../src/node/read-file.js';
 import { expectFfit } from './helpers/ffit-error.js';
 import { BACKENDS, randomData } from './helpers/nets.js';
 
@@ -184,7 +186,7 @@ describe('damaged documents', () => {
   });
 
   it('not an ffit model', async () => {
-    for (const [doc, got] of [[{}, 'missing'], [{ format: 'onnx' }, '"onnx"'], [[1, 2], 'missing'], ['"text"', 'a JSON string'], ['null', 'a JSON null'], ['42', 'a JSON number']] as const) {
+    for (const [doc, got] of [[{}, 'missing'], [{ format: 'onnx' }, '"onnx"'], ['"text"', 'a JSON string'], ['null', 'a JSON null'], ['42', 'a JSON number']] as const) {
       await expectFfit(() => InterferenceNetwork.fromJSON(doc as never), 'E_MODEL', `is not an ffit model (its "format" is ${got}, expected "ffit-model")`);
     }
   });
@@ -313,5 +315,78 @@ describe('model files on disk', () => {
     const { net } = await trained();
     await expectFfit(() => saveModel(join(dir, 'adir'), net.toJSON()), 'E_MODEL', `Cannot write the model to ${join(dir, 'adir')}`, 'choose another --out path');
     expect(existsSync(join(dir, 'adir'))).toBe(true);
+  });
+
+  it('loadModel stats the file first: devices, FIFOs, directories and files above 512 MiB are refused before reading (breaker 2, item 1)', async () => {
+    const fix = 'check the path (it must be a file written by `ffit train`).';
+    await expectFfit(() => loadModel('/dev/zero'), 'E_MODEL', `Model file /dev/zero is a character device, not a regular file (it could be read forever or block); ${fix}`);
+    const link = join(dir, 'zero-link.json');
+    symlinkSync('/dev/zero', link);
+    await expectFfit(() => loadModel(link), 'E_MODEL', `Model file ${link} is a character device`);
+    const fifo = join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    await expectFfit(() => loadModel(fifo), 'E_MODEL', `Model file ${fifo} is a FIFO (named pipe), not a regular file`);
+    mkdirSync(join(dir, 'dir.json'));
+    await expectFfit(() => loadModel(join(dir, 'dir.json')), 'E_MODEL', `Model file ${join(dir, 'dir.json')} is a directory, not a regular file; ${fix}`);
+    const big = join(dir, 'big.json'); // sparse: no disk space used
+    writeFileSync(big, '{');
+    truncateSync(big, 3 * 2 ** 30);
+    try {
+      await expectFfit(() => loadModel(big), 'E_MODEL', `Model file ${big} is 3.00 GiB (3221225472 bytes), more than the 512.0 MiB ffit reads (${MAX_TEXT_FILE_BYTES} bytes)`, fix);
+    } finally {
+      rmSync(big);
+    }
+  });
+
+  it('saveModel validates the document before replacing a file: an invalid one never overwrites a model (breaker 2, item 6)', async () => {
+    const path = join(dir, 'victim.json');
+    const { net } = await trained();
+    saveModel(path, net.toJSON());
+    const before = readFileSync(path, 'utf8');
+    await expectFfit(() => saveModel(path, { format: 'ffit-model' } as unknown as ModelJSON), 'E_MODEL_VERSION', `The model to save to ${path} has format version missing`);
+    await expectFfit(() => saveModel(path, null as unknown as ModelJSON), 'E_MODEL', `The model to save to ${path} is not an ffit model (its "format" is a JSON null`);
+    const edited = net.toJSON();
+    edited.training.examplesSeen += 1; // without re-signing
+    await expectFfit(() => saveModel(path, edited), 'E_MODEL_CHECKSUM', `The model to save to ${path} is corrupted or was edited`);
+    expect(readFileSync(path, 'utf8')).toBe(before);
+    expect(readdirSync(dir).filter((f) => f.startsWith('victim'))).toEqual(['victim.json']);
+  });
+});
+
+describe('model documents: strict version 1, padded base64, clear messages for non-documents (breaker 2, items 11 and 12)', () => {
+  const v1 = () => JSON.parse(fixture('model-v1.json')) as Record<string, unknown>;
+
+  it('version 1 refuses members ffit 0.1 never wrote, a checksum included', async () => {
+    await expectFfit(() => InterferenceNetwork.fromJSON({ ...v1(), evil: 1 } as never), 'E_MODEL', 'The model is malformed at "(top level)": unknown member "evil"');
+    await expectFfit(() => InterferenceNetwork.fromJSON({ ...v1(), checksum: { algorithm: 'sha256', logits: '0'.repeat(64), manifest: '0'.repeat(64) } } as never),
+      'E_MODEL', 'unknown member "checksum"');
+  });
+
+  it('base64 without its padding is refused in both versions', async () => {
+    // the fixture's layers (16→5→3, D = 3) need no padding; with D = 2 layer 0 is 640 bytes, base64 ending in "=="
+    const doc = v1() as { options: Record<string, unknown>; logits: string[] };
+    const zeros = (n: number) => Buffer.from(new Float32Array(n).buffer).toString('base64');
+    const padded = { ...doc, options: { ...doc.options, durations: 2 }, logits: [zeros(160), zeros(30)] };
+    expect(padded.logits[0]!.endsWith('==')).toBe(true);
+    expect((await InterferenceNetwork.fromJSON(padded as never)).logits(0).length).toBe(160);
+    await expectFfit(() => InterferenceNetwork.fromJSON({ ...padded, logits: [padded.logits[0]!.replace(/=+$/, ''), padded.logits[1]!] } as never),
+      'E_MODEL', 'The logits of layer 0 in the model are not valid base64 (standard alphabet, padded)');
+    const net = await InterferenceNetwork.create({ layers: [5, 2], durations: 1, seed: 1 }); // 10 logits = 40 bytes: base64 ends in "="
+    const v2 = net.toJSON();
+    expect(v2.logits[0]!.data.endsWith('=')).toBe(true);
+    v2.logits[0]!.data = v2.logits[0]!.data.replace(/=+$/, '');
+    await expectFfit(() => InterferenceNetwork.fromJSON(resign(v2)), 'E_MODEL', 'The logits of layer 0 in the model are not valid base64');
+  });
+
+  it('an array, a Buffer and a version JSON cannot hold are named as such', async () => {
+    const doc = JSON.parse(JSON.stringify((await trained()).net.toJSON()));
+    const array = Object.assign([], doc);
+    await expectFfit(() => InterferenceNetwork.fromJSON(array as never), 'E_MODEL', 'The model is a JSON array, not an ffit model (a model file is one JSON object with "format": "ffit-model")');
+    await expectFfit(() => InterferenceNetwork.fromJSON('[1,2]'), 'E_MODEL', 'The model is a JSON array');
+    await expectFfit(() => InterferenceNetwork.fromJSON(Buffer.from(JSON.stringify(doc)) as never), 'E_MODEL',
+      'The model is a Buffer of bytes, not a model document; pass the JSON text (e.g. readFileSync(path, "utf8")');
+    await expectFfit(() => InterferenceNetwork.fromJSON(new Uint8Array(4).buffer as never), 'E_MODEL', 'The model is an ArrayBuffer of bytes');
+    await expectFfit(() => InterferenceNetwork.fromJSON(JSON.stringify(doc).replace('"version":2', '"version":1e400')), 'E_MODEL_VERSION',
+      'The model has format version Infinity (a number too large for JSON, e.g. 1e400), which no ffit writes');
   });
 });

@@ -1,7 +1,9 @@
 // Every bad input of issue 7 item 3 through the API: the FfitError code and a message that names
 // the problem, the value and the fix. (The same inputs through the CLI: cli-errors.test.ts.)
 import { gzipSync } from 'fflate';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -126,14 +128,109 @@ describe('IDX files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ffit-unreadable-'));
     mkdirSync(join(dir, 'train-images-idx3-ubyte'));
     for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) writeFileSync(join(dir, f), encodeIdx([1], Uint8Array.of(0)));
-    await expectFfit(() => loadIdxDir(dir), 'E_DATA', `Cannot read ${join(dir, 'train-images-idx3-ubyte')} (EISDIR)`, 'not a directory');
+    await expectFfit(() => loadIdxDir(dir), 'E_DATA', `IDX file ${join(dir, 'train-images-idx3-ubyte')} is a directory, not a regular file; it must be a readable IDX file on disk (plain or .gz).`);
   });
 
   it('a data file that is a device (a link to /dev/zero) is refused instead of read forever (breaker item 3)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ffit-device-'));
     symlinkSync('/dev/zero', join(dir, 'train-images-idx3-ubyte'));
     for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) writeFileSync(join(dir, f), encodeIdx([1], Uint8Array.of(0)));
-    await expectFfit(() => loadIdxDir(dir), 'E_DATA', `${join(dir, 'train-images-idx3-ubyte')} is not a regular file (a device, FIFO or socket`);
+    await expectFfit(() => loadIdxDir(dir), 'E_DATA', `IDX file ${join(dir, 'train-images-idx3-ubyte')} is a character device, not a regular file (it could be read forever or block)`);
+  });
+});
+
+describe('IDX files are checked from their stat and header before their data is read (breaker 2, item 8)', () => {
+  /** A directory with valid small label and test files and `train-images-idx3-ubyte` made by `make`. */
+  function dirWith(make: (path: string) => void): string {
+    const dir = mkdtempSync(join(tmpdir(), 'ffit-idxstat-'));
+    for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) writeFileSync(join(dir, f), encodeIdx(f.includes('images') ? [1, 1, 1] : [1], Uint8Array.of(1)));
+    make(join(dir, 'train-images-idx3-ubyte'));
+    return dir;
+  }
+
+  it('a FIFO is refused at once instead of blocking', async () => {
+    const dir = dirWith((p) => execFileSync('mkfifo', [p]));
+    try {
+      await expectFfit(() => loadIdxDir(dir), 'E_DATA', `IDX file ${join(dir, 'train-images-idx3-ubyte')} is a FIFO (named pipe), not a regular file`);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('a valid header padded to 3 GiB (a sparse file) is E_IDX_SIZE from its size, not a read error', async () => {
+    const dir = dirWith((p) => {
+      writeFileSync(p, encodeIdx([2, 2, 2], new Uint8Array(8).fill(7)));
+      truncateSync(p, 3 * 2 ** 30);
+    });
+    try {
+      await expectFfit(() => loadIdxDir(dir), 'E_IDX_SIZE', 'is longer than its header says: header declares 2×2×2 = 8 bytes of data, file has 3221225456 (3221225448 extra)');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('images larger than any lattice are refused from the header, plain (sparse 900 MB) or gzipped', async () => {
+    const header = encodeIdx([1, 1, 1], Uint8Array.of(0)).subarray(0, 16);
+    new DataView(header.buffer).setUint32(8, 30000);
+    new DataView(header.buffer).setUint32(12, 30000);
+    const dir = dirWith((p) => {
+      writeFileSync(p, header);
+      truncateSync(p, 16 + 30000 * 30000);
+    });
+    const msg = 'declares images of 30000×30000 = 900000000 pixels, more than the 16777216 sites (2^24) a lattice layer can hold';
+    try {
+      await expectFfit(() => loadIdxDir(dir), 'E_SHAPE', `${join(dir, 'train-images-idx3-ubyte')} ${msg}`, 'downsample');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+    // gzip: refused once the header is inflated, before the 900 MB output buffer exists; a gzip too
+    // small to inflate to that (900 MB needs ≥ 872 KB of deflate) is a truncated file instead
+    const noise = new Uint8Array(1 << 20); // SHA-256 in counter mode: incompressible, and the same every run
+    for (let i = 0; i < noise.length; i += 32) noise.set(createHash('sha256').update(String(i)).digest(), i);
+    noise.set(header);
+    const gz = gzipSync(noise, { level: 1 });
+    expect(gz.length * 1032).toBeGreaterThan(16 + 30000 * 30000);
+    await expectFfit(() => parseImages(gz, 'big.gz'), 'E_SHAPE', `big.gz ${msg}`);
+    await expectFfit(() => parseImages(gzipSync(header), 'small.gz'), 'E_IDX_SIZE', 'small.gz is truncated: header declares 1×30000×30000');
+    // in memory, a header that disagrees with the length is E_IDX_SIZE, one that agrees E_SHAPE
+    await expectFfit(() => parseImages(header, 'h'), 'E_IDX_SIZE', 'h is truncated');
+  });
+
+  it('a file whose header matches its size but is above 2 GiB is E_DATA with the size (sparse label file)', async () => {
+    const dir = dirWith(() => undefined);
+    const p = join(dir, 'train-labels-idx1-ubyte');
+    const labels = encodeIdx([1], Uint8Array.of(0)).subarray(0, 8);
+    new DataView(labels.buffer).setUint32(4, 2 ** 31);
+    writeFileSync(p, labels);
+    truncateSync(p, 8 + 2 ** 31);
+    writeFileSync(join(dir, 'train-images-idx3-ubyte'), encodeIdx([1, 1, 1], Uint8Array.of(1)));
+    try {
+      await expectFfit(() => loadIdxDir(dir), 'E_DATA', `IDX file ${p} is 2.00 GiB (2147483656 bytes), more than the 2.00 GiB ffit reads (2147483647 bytes)`);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('zero bytes after the last gzip member are padding (as GNU gzip), other trailing bytes are not', async () => {
+    const pixels = Uint8Array.from({ length: 3 * 4 * 5 }, (_, i) => (i * 7) % 256);
+    const idx = encodeIdx([3, 4, 5], pixels);
+    const gz = gzipSync(idx);
+    // the trailer's length field (76 bytes) ends in zero bytes itself, so the padding starts inside it
+    expect(Array.from(gz.subarray(gz.length - 3))).toEqual([0, 0, 0]);
+    for (const pad of [1, 3, 512]) {
+      const padded = new Uint8Array(gz.length + pad);
+      padded.set(gz);
+      expect(Array.from(parseImages(padded, 'p').pixels)).toEqual(Array.from(pixels));
+    }
+    const two = new Uint8Array(2 * gz.length + 100); // two members split the data, then padding
+    const half = gzipSync(idx.subarray(0, 30)), rest = gzipSync(idx.subarray(30));
+    two.set(half);
+    two.set(rest, half.length);
+    expect(Array.from(parseImages(two.subarray(0, half.length + rest.length + 100), 'p2').pixels)).toEqual(Array.from(pixels));
+    const garbage = new Uint8Array(gz.length + 4);
+    garbage.set(gz);
+    garbage.set([0, 0, 7, 0], gz.length);
+    await expectFfit(() => parseImages(garbage, 'g'), 'E_IDX_GZIP', 'g is not valid gzip data');
   });
 });
 

@@ -9,6 +9,7 @@
 import crc32 from 'crc/calculators/crc32';
 import { Gunzip } from 'fflate';
 import { FfitError, check } from '../errors.js';
+import { MAX_SITES } from '../options.js';
 
 /** A parsed IDX file of unsigned bytes. */
 export interface IdxArray {
@@ -63,7 +64,7 @@ const DEFLATE_MAX_RATIO = 1032;
  * (CRC-32 and length), so a truncated or damaged download is refused instead of yielding wrong
  * pixels. Returns exactly the declared bytes (header included).
  */
-function gunzipIdx(bytes: Uint8Array, name: string): Uint8Array {
+function gunzipIdx(bytes: Uint8Array, name: string, images: boolean): Uint8Array {
   const fail = (why: string) => new FfitError('E_IDX_GZIP',
     `${name} is not valid gzip data (${why}); the download is probably corrupt or incomplete: ` +
     're-download it, or decompress it yourself with gunzip to see the problem.');
@@ -87,6 +88,7 @@ function gunzipIdx(bytes: Uint8Array, name: string): Uint8Array {
       check(want <= DEFLATE_MAX_RATIO * bytes.length + 1024,
         `${name} is truncated: ${head.declared}, more than its ${bytes.length} bytes of gzip can inflate to ` +
         `(deflate expands at most ${DEFLATE_MAX_RATIO}:1); re-download it.`, 'E_IDX_SIZE');
+      if (images) checkImageSize(head.dims, name);
       out = allocate(want, name);
       declared = head.declared;
       chunk = prefix;
@@ -111,6 +113,21 @@ function gunzipIdx(bytes: Uint8Array, name: string): Uint8Array {
     crc = undefined;
     length = 0;
   };
+  // Zero bytes after the last member (tape or block padding): GNU gzip ignores them, so do we. The
+  // last member then ends at some `end` in the trailing zero run whose 8-byte trailer matches the
+  // CRC-32 and length of the data inflated since the previous member (fflate itself stops at the
+  // zeros with "invalid gzip data", having emitted all of that member's data).
+  let zeros = bytes.length;
+  while (zeros > 0 && bytes[zeros - 1] === 0) zeros--;
+  const trailerMatches = (end: number): boolean => {
+    const trailer = new DataView(bytes.buffer, bytes.byteOffset + end - 8, 8);
+    return trailer.getUint32(0, true) === (crc ?? 0) && trailer.getUint32(4, true) === length % 2 ** 32;
+  };
+  const paddedEnd = (): number => {
+    for (let end = Math.max(zeros, 18); end < bytes.length && end <= zeros + 8; end++) if (trailerMatches(end)) return end;
+    return -1;
+  };
+  let end = bytes.length;
   try {
     const g = new Gunzip((chunk) => take(chunk));
     g.onmember = (offset) => endMember(offset);
@@ -118,9 +135,15 @@ function gunzipIdx(bytes: Uint8Array, name: string): Uint8Array {
     g.push(new Uint8Array(0), true);
   } catch (e) {
     if (e instanceof FfitError) throw e;
-    throw fail((e as Error).message);
+    end = zeros < bytes.length ? paddedEnd() : -1;
+    if (end < 0) throw fail((e as Error).message);
   }
-  endMember(bytes.length);
+  // 1–3 zero bytes are too few for fflate to look for another member: it ends without an error
+  if (end === bytes.length && zeros < bytes.length && !trailerMatches(end)) {
+    const padded = paddedEnd();
+    if (padded >= 0) end = padded;
+  }
+  endMember(end);
   if (out === null) return prefix; // shorter than its header: parseIdx says so
   return (out as Uint8Array).subarray(0, total);
 }
@@ -142,6 +165,20 @@ function asBytes(bytes: unknown, name: string): Uint8Array {
   if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
   const got = bytes === null ? 'null' : ArrayBuffer.isView(bytes) ? `a ${bytes.constructor.name}` : typeof bytes === 'object' ? 'an object' : `a ${typeof bytes}`;
   throw new FfitError('E_SHAPE', `${name} must be the file's bytes as a Uint8Array (e.g. fs.readFileSync(path), or new Uint8Array(await response.arrayBuffer())); got ${got}.`);
+}
+
+/**
+ * Images larger than any lattice's input layer (more than {@link MAX_SITES} pixels) are `E_SHAPE`.
+ * Called once the header agrees with the file's size (a corrupt header is `E_IDX_SIZE` first), and
+ * before the pixels are read or inflated.
+ */
+function checkImageSize(dims: readonly number[], name: string): void {
+  check(
+    dims.length !== 3 || dims[1]! * dims[2]! <= MAX_SITES,
+    `${name} declares images of ${dims[1]}×${dims[2]} = ${dims[1]! * dims[2]!} pixels, more than the ${MAX_SITES} sites ` +
+      '(2^24) a lattice layer can hold, so no network could read them; use smaller images (e.g. downsample them), or check that the file is not corrupt.',
+    'E_SHAPE',
+  );
 }
 
 /**
@@ -203,15 +240,21 @@ function readHeader(bytes: Uint8Array, name: string, partial: boolean): { dims: 
  *
  * @throws FfitError `E_SHAPE` `bytes` is not a Uint8Array or ArrayBuffer;
  *   `E_IDX_GZIP` gzip data that does not decompress or whose CRC-32 or length
- *   differs from its trailer (each member of a multi-member file against its own);
+ *   differs from its trailer (each member of a multi-member file against its own; zero bytes
+ *   after the last member are padding and ignored, as GNU gzip does);
  *   `E_IDX_SIZE` empty, shorter than its header, or data longer/shorter than the header declares
  *   (for gzip, as soon as the output passes the declared size);
  *   `E_IDX_MAGIC` not an IDX file (first two bytes not zero, or dimension count not 1 … 4);
  *   `E_IDX_TYPE` an element type other than unsigned byte.
  */
 export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
+  return parse(bytes, name, false);
+}
+
+/** {@link parseIdx}; with `images`, an image file's header is also checked against {@link MAX_SITES} (`checkImageSize`). */
+function parse(bytes: Uint8Array, name: string, images: boolean): IdxArray {
   bytes = asBytes(bytes, name);
-  if (isGzip(bytes)) bytes = gunzipIdx(bytes, name);
+  if (isGzip(bytes)) bytes = gunzipIdx(bytes, name, images);
   const { dims, header, expected, declared } = readHeader(bytes, name, false)!;
   const actual = bytes.length - header;
   check(
@@ -225,17 +268,37 @@ export function parseIdx(bytes: Uint8Array, name = 'IDX data'): IdxArray {
       `(${actual - expected} extra); it is corrupt or not a single IDX file: re-download it.`,
     'E_IDX_SIZE',
   );
+  if (images) checkImageSize(dims, name);
   return { dims, data: bytes.subarray(header) };
+}
+
+/**
+ * Checks an uncompressed IDX file from its first bytes (`head`, at least the 20 bytes of the
+ * longest header, or the whole file if shorter) and its size on disk, before the rest is read: a
+ * file longer or shorter than its header declares is `E_IDX_SIZE`, and with `images` an image
+ * larger than any lattice is `E_SHAPE`. Gzip files (and heads too short for a header) pass: they are
+ * checked when parsed.
+ */
+export function checkIdxHead(head: Uint8Array, fileSize: number, name: string, images: boolean): void {
+  if (isGzip(head)) return;
+  const h = readHeader(head, name, true);
+  if (h === null) return;
+  const actual = fileSize - h.header;
+  check(actual >= h.expected, `${name} is truncated: ${h.declared}, file has ${actual}; re-download it.`, 'E_IDX_SIZE');
+  check(actual === h.expected, `${name} is longer than its header says: ${h.declared}, file has ${actual} ` +
+    `(${actual - h.expected} extra); it is corrupt or not a single IDX file: re-download it.`, 'E_IDX_SIZE');
+  if (images) checkImageSize(h.dims, name);
 }
 
 /**
  * Parses an IDX3 image file (`count × rows × cols` unsigned bytes), gzipped or not.
  *
  * @throws FfitError as {@link parseIdx}; `E_IDX_SIZE` if it does not have exactly 3 dimensions
- *   or its images have zero rows or columns.
+ *   or its images have zero rows or columns; `E_SHAPE` if its header declares images of more than
+ *   `MAX_SITES` (2^24) pixels, before they are inflated.
  */
 export function parseImages(bytes: Uint8Array, name = 'image file'): IdxImages {
-  const { dims, data } = parseIdx(bytes, name);
+  const { dims, data } = parse(bytes, name, true);
   check(
     dims.length === 3,
     `${name} has ${dims.length} dimension(s) (${dims.join('×')}), an image file has 3 ` +

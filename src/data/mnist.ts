@@ -2,12 +2,13 @@
  * Loading MNIST-style IDX directories from disk. Node only (uses `node:fs`); browsers should
  * fetch the files themselves and call `parseImages` / `parseLabels` / `fromIdx`.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { FfitError } from '../errors.js';
 import { fromIdx, type Dataset } from './dataset.js';
-import { parseImages, parseLabels } from './idx.js';
+import { checkIdxHead, parseImages, parseLabels } from './idx.js';
+import { checkFileSize, MAX_BINARY_FILE_BYTES, openRegularFile, readAt } from '../node/read-file.js';
 
 /** The four standard MNIST file names. */
 export const MNIST_FILES = {
@@ -65,30 +66,30 @@ function findFile(dir: string, base: string): string {
 }
 
 /**
- * Reads a file as a plain `Uint8Array` (not a Node `Buffer`); `E_DATA` when it cannot be read or is
- * not a regular file (a device such as /dev/zero, or a FIFO, would be read forever).
+ * Reads an IDX file as a plain `Uint8Array` (not a Node `Buffer`), checked before its data is read:
+ * `E_DATA` when it cannot be read, is not a regular file (a device such as /dev/zero or a FIFO
+ * would be read forever) or is above 2 GiB; for an uncompressed file, its header against its size
+ * on disk ({@link checkIdxHead}: `E_IDX_SIZE`, `E_SHAPE`).
  */
-function readBytes(path: string): Uint8Array {
-  let buf: Uint8Array;
+function readBytes(path: string, images: boolean): Uint8Array {
+  const role = { code: 'E_DATA', what: 'IDX file', fix: 'it must be a readable IDX file on disk (plain or .gz).' } as const;
+  const { fd, size } = openRegularFile(path, role, Infinity);
   try {
-    const stat = statSync(path); // follows symbolic links
-    if (!stat.isFile() && !stat.isDirectory()) { // a directory fails below with EISDIR
-      throw new FfitError('E_DATA', `${path} is not a regular file (a device, FIFO or socket, which could be read forever); ` +
-        'it must be an IDX file on disk (plain or .gz).');
-    }
-    buf = readFileSync(path);
-  } catch (err) {
-    if (err instanceof FfitError) throw err;
-    throw new FfitError('E_DATA', `Cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); it must be a readable IDX file (check its permissions, or that it is not a directory).`);
+    const head = readAt(fd, path, role, Math.min(size, 20));
+    checkIdxHead(head, size, path, images); // a header that disagrees with the size is the better message
+    checkFileSize(path, role, size, MAX_BINARY_FILE_BYTES);
+    const buf = readAt(fd, path, role, size);
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  } finally {
+    closeSync(fd);
   }
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 function loadPair(dir: string, imagesBase: string, labelsBase: string, name: string): Dataset {
   const imagesPath = findFile(dir, imagesBase);
   const labelsPath = findFile(dir, labelsBase);
-  const images = parseImages(readBytes(imagesPath), imagesPath);
-  const labels = parseLabels(readBytes(labelsPath), labelsPath);
+  const images = parseImages(readBytes(imagesPath, true), imagesPath);
+  const labels = parseLabels(readBytes(labelsPath, false), labelsPath);
   return fromIdx(images, labels, `${name} data in ${dir}`);
 }
 

@@ -5,7 +5,8 @@
  * `--quick` is the reduced protocol (fewer seeds, trials and examples; seconds, not minutes).
  * Without `--out` the files go to `ffit-results/<experiment>`, never over the committed `results/`.
  */
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { readTextFile } from '../node/read-file.js';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, type BackendChoice } from '../backend/index.js';
@@ -294,12 +295,8 @@ export function experimentCommand(parent?: Command): Command {
     .option('--debug', 'print stack traces on errors', false)
     .action(async (dir: string) => {
       const path = join(dir, 'results.json');
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (err) {
-        throw new FfitError('E_DATA', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); pass the --out directory of an experiment.`);
-      }
+      // stat'ed first: a link to /dev/zero or a FIFO named results.json is refused, not read forever
+      const text = readTextFile(path, { code: 'E_DATA', what: 'results file', fix: 'pass the --out directory of an experiment.' });
       const r = await report();
       const result = r.parseResults(text, path);
       const written = r.writeFiles(dir, await r.reportFiles(result));
