@@ -328,6 +328,12 @@ function modelTestSet(net: InterferenceNetwork, modelPath: string, dir: string |
     }
     tok = tokenizer(tokens.mode as TokenMode, all.rows, all.cols, patch);
   }
+  // the classes are the model's: the fix is other data, not a flag (evaluate has no --classes)
+  const missing = classes.find((c) => { const j = all.classes.indexOf(c); return j < 0 || !all.labels.includes(j); });
+  if (missing !== undefined) {
+    throw new FfitError('E_DATA', `The model classifies ${classes.join(', ')}, but the test data in ${where} has no examples of class ${missing}; ` +
+      'evaluate it on data that has every class it was trained on (--data).');
+  }
   const test = selectClasses(all, classes, `the test data in ${where}`);
   return { test: tok ? toTokens(test, tok) : test, classes };
 }

@@ -96,7 +96,7 @@ const usageCases: [string[], string, string][] = [
   // breaker 2 item 9: MNIST is 28×28, so the causal layer sizes are checked against its 28 rows before it is loaded
   [['train', '--topology', 'causal', '--layers', '784,33,4', '--shots', '23', '--no-save'], 'E_OPTION',
     'With sequence 28, layers[1] (33 sites) must be a multiple of 28: each position holds the same number of sites.'],
-  [['experiment', 'forgetting', '--max-epochs', '1e308'], 'E_OPTION', '--max-epochs must be a whole number from 1 to 1e6; got "1e308"'],
+  [['experiment', 'forgetting', '--max-epochs', '1e308'], 'E_OPTION', '--max-epochs must be a whole number from 1 to 1000000; got "1e308"'],
   [['train', '--durations', '1.5'], 'E_OPTION', '--durations must be an integer; got "1.5"'],
   [['train', '--classes', '0,,1'], 'E_OPTION', '--classes must be an integer; got ""'],
   [['train', '--schedule', 'step'], 'E_OPTION', 'Allowed choices are constant, linear, cosine'],
@@ -111,12 +111,21 @@ const usageCases: [string[], string, string][] = [
   // the report directory is checked (and created) before any data is loaded or model trained
   [['experiment', 'fewshot', '--quick', '--out', CLI], 'E_OPTION', `--out: cannot use ${CLI} as the report directory (EEXIST); choose a directory path that is not a file.`],
   [['experiment', 'dynamics', '--quick', '--out', join(CLI, 'sub')], 'E_OPTION', `--out: cannot use ${join(CLI, 'sub')} as the report directory (ENOTDIR)`],
+  // experiment counts are bounded and name their flag (tiny data: 5 training images per digit after the hold-out, 2 test images)
+  [['experiment', 'fewshot', '--seeds', '1e308'], 'E_OPTION', '--seeds must be a whole number from 1 to 100; got "1e308"'],
+  [['experiment', 'fewshot', '--trials', '1000000000'], 'E_OPTION', '--trials must be a whole number from 1 to 1000; got "1000000000"'],
+  [['experiment', 'fewshot', '--max-updates', '1e308'], 'E_OPTION', '--max-updates must be a whole number from 1 to 100000000'],
+  [['experiment', 'forgetting', '--max-epochs', '0x10'], 'E_OPTION', '--max-epochs must be a whole number from 1 to 1000000; got "0x10"'],
+  [['experiment', 'fewshot', '--methods', 'ffit,ffit'], 'E_OPTION', 'method "ffit" is listed twice; list each method once'],
+  [['experiment', 'fewshot', '--shots', '1,all,1'], 'E_OPTION', '1 is listed twice; list each shot count once'],
   // flag values checked before the model is read (m.json does not exist)
   [['worldlines', '--model', 'm.json', '--top', '0'], 'E_OPTION', '--top must be an integer from 1 to 1000000 (worldlines to list); got 0.'],
   [['worldlines', '--model', 'm.json', '--resolution', '0'], 'E_OPTION', '--resolution must be an integer from 1 to 1024 (arrival-time grid steps per tick); got 0.'],
 ];
 
 const optionCases: [string[], string, string][] = [
+  [['experiment', 'dynamics', '--data', good, '--out', join(root, 'dyn'), '--steps', '100'], 'E_OPTION', '--steps: at most 20 online examples (5 per digit are left after the validation hold-out); got 100.'],
+  [['experiment', 'dynamics', '--data', good, '--out', join(root, 'dyn'), '--steps', '8', '--test-per-class', '3'], 'E_OPTION', '--test-per-class: at most 2 (the test images of the rarest digit); got 3.'],
   [train('--batch', '0'), 'E_OPTION', '--batch: batchSize must be an integer from 1 to 65536; got 0.'],
   [train('--batch', '70000'), 'E_OPTION', '--batch: batchSize must be an integer from 1 to 65536; got 70000.'],
   [train('--durations', '0'), 'E_OPTION', '--durations: durations (D) must be an integer from 1 to 1024; got 0.'],
@@ -343,6 +352,15 @@ describe('ffit worldlines', () => {
     await save('tokens-str.json', {}, { classes: [0, 1, 2], tokens: 'rows' });
     await save('patch-str.json', {}, { classes: [0, 1, 2], tokens: { mode: 'patches', patch: '7' } });
     await save('patch-3.json', {}, { classes: [0, 1, 2], tokens: { mode: 'patches', patch: 3 } });
+    await save('classes-absent.json', {}, { classes: [0, 1, 9] });
+  });
+
+  it('a model whose classes the test data lacks says so and points at --data (evaluate has no --classes)', async () => {
+    for (const command of ['evaluate', 'worldlines']) {
+      const r = await run([command, '--model', path('classes-absent.json'), '--data', good]);
+      expectOneLine(r, 'E_DATA', `The model classifies 0, 1, 9, but the test data in ${good} has no examples of class 9; ` +
+        'evaluate it on data that has every class it was trained on (--data).');
+    }
   });
 
   it('ω = 0: E(t) is constant and finite (period null in JSON), and the diagram has no NaN', async () => {

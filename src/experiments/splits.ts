@@ -10,7 +10,6 @@
 import { check } from '../errors.js';
 import { sampleShots, splitValidation, subset, type Dataset } from '../data/dataset.js';
 import { Rng } from '../rng.js';
-import { parseDecimal } from '../validate.js';
 
 /** Shots per class: a whole number ≥ 1, or `'all'` for every training example of the pool. */
 export type Shots = number | 'all';
@@ -89,8 +88,8 @@ export function parseShots(list: string): Shots[] {
   return list.split(',').map((s) => {
     const t = s.trim();
     if (t === 'all') return 'all';
-    const n = parseDecimal(t) ?? NaN;
-    check(t !== '' && Number.isInteger(n) && n >= 1, `shot count "${t}" must be a whole number ≥ 1 or "all", e.g. --shots 1,10,100,all.`);
+    const n = /^\d+$/.test(t) ? Number(t) : NaN;
+    check(Number.isSafeInteger(n) && n >= 1, `shot count "${t}" must be a whole number ≥ 1 or "all", e.g. --shots 1,10,100,all.`);
     return n;
   });
 }

@@ -72,6 +72,15 @@ export class ParallelBackend implements Backend {
     return { chunks: Math.ceil(items / size), size };
   }
 
+  /** Chunks of whole 16-site blocks for the per-site jobs: a chunk's 4-byte per-site words (the
+   *  `settled` flags) fill whole cache lines, so two threads never write the same line, and every
+   *  chunk starts at an even site, so `learn` runs its two-site SIMD path on all of it (25-site
+   *  chunks left one single site per chunk). */
+  private splitSites(nIn: number): { chunks: number; size: number } {
+    const size = 16 * Math.max(1, Math.floor(nIn / (16 * this.threads * CHUNKS_PER_THREAD)));
+    return { chunks: Math.ceil(nIn / size), size };
+  }
+
   private scratch(batch: number, nIn: number, nOut: number, D: number): void {
     this.main.ensureScratch(batch, nIn, nOut, D);
     const bytes = this.main.kernels.scratchBytes(batch, nIn, nOut, D);
@@ -106,7 +115,7 @@ export class ParallelBackend implements Backend {
 
   transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void {
     if (nIn < 2 * this.threads || nIn * nOut * D < MIN_WORK) return this.main.transfer(theta, prob, w, rot, nIn, nOut, D, cosD, sinD);
-    const { chunks, size } = this.split(nIn);
+    const { chunks, size } = this.splitSites(nIn);
     this.pool.run(Job.transfer, chunks, size, [theta.ptr, prob.ptr, w.re.ptr, w.im.ptr, rot ? rot.re.ptr : 0, rot ? rot.im.ptr : 0,
       nIn, nOut, D, cosD.ptr, sinD.ptr], this.main.kernels);
   }
@@ -162,7 +171,7 @@ export class ParallelBackend implements Backend {
     if (nIn < 2 * this.threads || nIn * nOut * D < MIN_WORK) {
       return this.main.update(theta, s, rot, nIn, nOut, D, cosD, sinD, cosT, sinT, scale, recentre);
     }
-    const { chunks, size } = this.split(nIn);
+    const { chunks, size } = this.splitSites(nIn);
     this.pool.run(Job.update, chunks, size, [theta.ptr, s.re.ptr, s.im.ptr, rot ? rot.re.ptr : 0, rot ? rot.im.ptr : 0,
       nIn, nOut, D, cosD.ptr, sinD.ptr, cosT, sinT, scale, recentre ? 1 : 0], this.main.kernels);
   }
@@ -175,7 +184,7 @@ export class ParallelBackend implements Backend {
     if (nIn < 2 * this.threads || nIn * nOut * (D + batch) < MIN_WORK) {
       return this.main.learn(aRe, aIm, batch, nIn, gamma, nOut, theta, prob, w, rot, D, cosD, sinD, cosT, sinT, scale, settled);
     }
-    const { chunks, size } = this.split(nIn);
+    const { chunks, size } = this.splitSites(nIn);
     this.scratch(batch, nIn, nOut, D);
     this.pool.run(Job.learn, chunks, size, [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, gamma.re.ptr, gamma.im.ptr, nOut,
       theta.ptr, prob ? prob.ptr : 0, w.re.ptr, w.im.ptr, rot ? rot.re.ptr : 0, rot ? rot.im.ptr : 0, D, cosD.ptr, sinD.ptr,
