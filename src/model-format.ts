@@ -121,6 +121,10 @@ export interface DecodedModel {
  *   nesting deeper than {@link MAX_JSON_DEPTH}, a member named `__proto__`).
  */
 export function encodeModel(content: ModelContent): ModelJSON {
+  const c = content as Partial<ModelContent> | null;
+  check(typeof c === 'object' && c !== null && typeof c.options === 'object' && c.options !== null && Array.isArray(c.logits) &&
+    c.logits.every((l) => typeof l === 'object' && l !== null && Array.isArray(l.shape) && l.values instanceof Float32Array),
+    `a model to encode must be { options, logits: [{ shape, values: Float32Array }], examplesSeen, metrics, meta } (what network.toJSON() encodes); got ${content === null ? 'null' : Array.isArray(content) ? 'an array' : typeof content === 'object' ? 'another object' : typeof content}.`, 'E_MODEL');
   const { backend: _backend, threads: _threads, ...options } = content.options as ResolvedOptions;
   const logits = content.logits.map((layer, l) => {
     checkLayer(layer.shape, layer.values, l, 'cannot be saved');

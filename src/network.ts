@@ -1,7 +1,7 @@
 import { createBackend, MAX_BLOCK_BYTES, resolveBackend, type Backend, type BackendChoice, type BackendName, type Complex, type F32, type I32, type Routes } from './backend/index.js';
 import { FfitError, check } from './errors.js';
 import { decodeModel, encodeModel, type ModelJSON, type ModelJSONv1 } from './model-format.js';
-import { resolveOptions, sitePositions, type FfitOptions, type ResolvedOptions } from './options.js';
+import { defaults, LIMITS, resolveOptions, sitePositions, type FfitOptions, type ResolvedOptions } from './options.js';
 import { Rng } from './rng.js';
 import { checkLabelledSet, checkLabels, describe, imageCount, sourceError } from './validate.js';
 
@@ -93,6 +93,9 @@ export interface FitOptions {
   /** Called after every epoch. */
   onEpoch?: (record: EpochRecord) => void;
 }
+
+/** The keys of {@link FitOptions}. */
+const FIT_OPTIONS: readonly string[] = ['epochs', 'shuffle', 'validation', 'test', 'schedule', 'onBatch', 'onEpoch'];
 
 /** Evaluation and prediction run in chunks of this many examples. */
 const CHUNK = 256;
@@ -315,28 +318,65 @@ export class InterferenceNetwork {
     }
   }
 
+  /**
+   * Sizes the per-call buffers for `n` examples. Checked first against the same estimate as
+   * {@link checkMemory} (`E_MEMORY` with the size needed and the largest batch that fits, before
+   * anything is allocated); then all-or-nothing: if an allocation still fails, the new buffers are
+   * released and the old capacity restored, so the network stays usable (freed memory is reused by
+   * the allocator; WebAssembly memory never shrinks).
+   */
   private ensureCapacity(n: number): void {
     if (n <= this.capacity) return;
     const be = this.be;
-    if (this.capacity > 0) {
-      for (const buf of [this.x, this.labels, this.rowsB, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB,
-        this.gamma.re, this.gamma.im, ...this.a.flatMap((c) => [c.re, c.im]), ...this.scales, this.fieldFactor]) be.release(buf);
+    const spare = this.spare !== null && this.staged === null ? this.spare.length * 4 + 16 : 0;
+    try {
+      checkBatchMemory(this.options, this.layers.map((L) => L.count), n, this.staged ? this.staged.buf.length * 4 + 16 : spare);
+    } catch (err) {
+      if (spare === 0) throw err;
+      // the images kept from the last fit are in the way: give their block back and try without it
+      be.release(this.spare!);
+      this.spare = null;
+      checkBatchMemory(this.options, this.layers.map((L) => L.count), n, 0);
     }
-    const sizes = this.options.layers, C = this.classes;
-    this.x = be.f32(n * sizes[0]!);
-    this.a = sizes.map((N, l) => (l === 0 ? { re: be.f32(n * N), im: be.f32(0) } : this.complex(n * N)));
-    this.gamma = this.complex(n * Math.max(...sizes.slice(1)));
-    this.labels = be.i32(n);
-    this.rowsB = be.i32(n);
-    this.momentsB = be.f32(n * C);
-    this.probaB = be.f32(n * C);
-    this.predictedB = be.i32(n);
-    this.energyB = be.f32(n);
-    this.fieldB = be.f32(n * C);
-    this.scales = sizes.map(() => be.f32(n));
-    this.fieldFactor = be.f32(n);
-    this.mu = new Float64Array(n);
-    this.capacity = n;
+    const old = this.capacity;
+    if (old > 0) for (const buf of this.batchBuffers()) be.release(buf);
+    this.capacity = 0;
+    try {
+      this.allocateBatch(n);
+    } catch (err) {
+      if (old > 0) this.allocateBatch(old); // the blocks just freed: this cannot fail for lack of memory
+      throw err;
+    }
+  }
+
+  /** Every buffer {@link allocateBatch} made. */
+  private batchBuffers(): (F32 | I32)[] {
+    return [this.x, this.labels, this.rowsB, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB,
+      this.gamma.re, this.gamma.im, ...this.a.flatMap((c) => [c.re, c.im]), ...this.scales, this.fieldFactor];
+  }
+
+  /** Allocates the per-call buffers for `n` examples; on failure releases what it made and throws. */
+  private allocateBatch(n: number): void {
+    const be = this.be, made: (F32 | I32)[] = [];
+    const f32 = (len: number): F32 => { const b = be.f32(len); made.push(b); return b; };
+    const i32 = (len: number): I32 => { const b = be.i32(len); made.push(b); return b; };
+    const complex = (len: number): Complex => ({ re: f32(len), im: f32(len) });
+    try {
+      const sizes = this.options.layers, C = this.classes;
+      const x = f32(n * sizes[0]!);
+      const a = sizes.map((N, l) => (l === 0 ? { re: f32(n * N), im: f32(0) } : complex(n * N)));
+      const gamma = complex(n * Math.max(...sizes.slice(1)));
+      const labels = i32(n), rowsB = i32(n), momentsB = f32(n * C), probaB = f32(n * C), predictedB = i32(n);
+      const energyB = f32(n), fieldB = f32(n * C), scales = sizes.map(() => f32(n)), fieldFactor = f32(n);
+      this.x = x; this.a = a; this.gamma = gamma; this.labels = labels; this.rowsB = rowsB; this.momentsB = momentsB;
+      this.probaB = probaB; this.predictedB = predictedB; this.energyB = energyB; this.fieldB = fieldB;
+      this.scales = scales; this.fieldFactor = fieldFactor;
+      this.mu = new Float64Array(n);
+      this.capacity = n;
+    } catch (err) {
+      for (const b of made) be.release(b);
+      throw err;
+    }
   }
 
   /** Recomputes p and W of every layer and the propagators G after θ changed outside a training step. */
@@ -619,14 +659,24 @@ export class InterferenceNetwork {
    */
   fit(train: LabelledSet, fitOptions: FitOptions = {}): EpochRecord[] {
     check(typeof fitOptions === 'object' && fitOptions !== null, 'fit options must be an object such as { epochs: 3 } (or left out).');
+    for (const key of Object.keys(fitOptions)) {
+      if (FIT_OPTIONS.includes(key)) continue;
+      check(!(key in defaults()) && key !== 'layers' && key !== 'omega',
+        `"${key}" is an option of the network, not of fit(): pass it to InterferenceNetwork.create({ …, ${key} }). fit() takes ${FIT_OPTIONS.join(', ')}.`);
+      check(false, `Unknown fit option "${key}"; fit() takes ${FIT_OPTIONS.join(', ')}.`);
+    }
     const { epochs = 3, shuffle = true, schedule = 'linear' } = fitOptions;
-    check(Number.isInteger(epochs) && epochs >= 1, `epochs must be an integer ≥ 1; got ${describe(epochs)}.`);
+    check(Number.isInteger(epochs) && epochs >= 1 && epochs <= LIMITS.epochs, `epochs must be an integer from 1 to ${LIMITS.epochs.toExponential().replace('e+', 'e')}; got ${describe(epochs)}.`);
     check(['constant', 'linear', 'cosine'].includes(schedule), `schedule must be "constant", "linear" or "cosine"; got ${JSON.stringify(schedule)}.`);
     const n0 = this.options.layers[0]!;
     const count = checkLabelledSet(train, n0, this.classes, 'training set');
     check(count >= 1, 'The training set is empty; pass at least one image.', 'E_DATA');
-    if (fitOptions.validation) checkLabelledSet(fitOptions.validation, n0, this.classes, 'validation set');
-    if (fitOptions.test) checkLabelledSet(fitOptions.test, n0, this.classes, 'test set');
+    for (const what of ['validation', 'test'] as const) {
+      const set = fitOptions[what];
+      if (set === undefined) continue;
+      check(checkLabelledSet(set, n0, this.classes, `${what} set`) >= 1,
+        `The ${what} set is empty: its accuracy would be meaningless; pass at least one image, or leave ${what} out.`, 'E_DATA');
+    }
     const batch = this.options.batchSize;
     this.ensureCapacity(batch);
     const history: EpochRecord[] = [];
@@ -978,16 +1028,13 @@ function tablesOf(o: ResolvedOptions): (RouteTable | null)[] {
   return o.layers.slice(1).map((_, l) => (o.topology === 'dense' ? null : buildRoutes(o, l)));
 }
 
-/**
- * Rejects, before anything is allocated, lattices whose buffers exceed wasm32 memory (4 GiB in
- * all) or, on the WebAssembly backends, the largest block the AssemblyScript TLSF allocator hands
- * out ({@link MAX_BLOCK_BYTES}, 1 GiB). `counts` are the routes per layer ({@link routeCounts}).
- * The sum mirrors what the constructor and {@link ensureCapacity} allocate.
- */
-function checkMemory(o: ResolvedOptions, counts: readonly number[]): void {
+/** One buffer of a network: Float32 (or Int32) values, and what it holds ('' for the unnamed). */
+type Buffer = [floats: number, what: string];
+
+/** The buffers of the lattice itself: what the constructor allocates (`counts`: routes per layer). */
+function latticeBuffers(o: ResolvedOptions, counts: readonly number[]): Buffer[] {
   const sizes = o.layers, D = o.durations, C = sizes[sizes.length - 1]!, sparse = o.topology !== 'dense';
-  const cap = Math.max(o.batchSize, CHUNK);
-  const buffers: [floats: number, what: string][] = [[cap * sizes[0]!, `the inputs of ${cap} examples`]];
+  const buffers: Buffer[] = [[D, ''], [D, '']];
   counts.forEach((n, l) => {
     buffers.push([n * D, `the route logits of layer ${l} (${n} routes × ${D} durations)`], [n * D, ''], [n, ''], [n, ''], [n, ''], [n, '']);
     if (Number.isFinite(o.speed)) buffers.push([n, ''], [n, '']);
@@ -995,17 +1042,63 @@ function checkMemory(o: ResolvedOptions, counts: readonly number[]): void {
     else buffers.push([sizes[l]!, '']);
   });
   sizes.forEach((n, l) => {
-    if (l > 0) buffers.push([cap * n, `the amplitudes of layer ${l} for ${cap} examples`], [cap * n, ''], [C * n, `the propagator G of layer ${l}`], [C * n, '']);
-    buffers.push([cap, '']);
+    if (l > 0) buffers.push([C * n, `the propagator G of layer ${l}`], [C * n, '']);
   });
-  const widest = Math.max(...sizes.slice(1));
-  buffers.push([cap * widest, ''], [cap * widest, ''], [cap * C, ''], [cap * C, ''], [cap * C, ''], [cap, ''], [cap, ''], [cap, ''], [cap, ''], [2 * D, '']);
-  // each block carries the allocator's header and 16-byte alignment
-  const bytes = buffers.reduce((t, [n]) => t + 4 * n + 16, 0);
+  return buffers;
+}
+
+/** The per-call buffers for `n` examples: what {@link InterferenceNetwork.allocateBatch} allocates. */
+function batchBuffers(o: ResolvedOptions, n: number): Buffer[] {
+  const sizes = o.layers, C = sizes[sizes.length - 1]!, widest = Math.max(...sizes.slice(1));
+  const buffers: Buffer[] = [[n * sizes[0]!, `the inputs of ${n} examples`], [n * sizes[0]!, ''], [0, '']];
+  sizes.forEach((N, l) => {
+    if (l > 0) buffers.push([n * N, `the amplitudes of layer ${l} for ${n} examples`], [n * N, '']);
+    buffers.push([n, '']);
+  });
+  buffers.push([n * widest, `the induced field of ${n} examples`], [n * widest, ''], [n, ''], [n, ''], [n * C, ''], [n * C, ''],
+    [n, ''], [n, ''], [n * C, ''], [n, '']);
+  return buffers;
+}
+
+/**
+ * Bytes of the kernels' scratch for batches of up to `n` examples, on every thread: at most twice
+ * `scratchBytes` of assembly/index.ts (it grows by doubling), bounded here from above.
+ */
+function scratchBytes(o: ResolvedOptions, n: number): number {
+  if (resolveBackend(o.backend) === 'js') return 0;
+  const a16 = (b: number) => Math.ceil(b / 16) * 16, D = o.durations;
+  let most = 1 << 16;
+  for (let l = 0; l + 1 < o.layers.length; l++) {
+    const nIn = o.layers[l]!, nOut = o.layers[l + 1]!;
+    const fwd = Math.min(n, 32) * (a16(4 * nIn) * 3 + a16(4 * (Math.ceil(nIn / 128) + 1)));
+    const col = a16(4 * n) * 3 + a16(4 * nOut) * 4 + a16(4 * nOut * D) + a16(4 * D) * 2;
+    most = Math.max(most, fwd, col);
+  }
+  return 2 * most * o.threads;
+}
+
+/** What WebAssembly memory may hold in all: 4 GiB less 16 MiB for the module's own data, stack and allocator. */
+const MEMORY_LIMIT = 4 * 1024 ** 3 - 2 ** 24;
+
+/** Bytes of a list of buffers, each with the allocator's header and 16-byte alignment. */
+const bytesOf = (buffers: Buffer[]): number => buffers.reduce((t, [n]) => t + 4 * n + 16, 0);
+
+const gib = (b: number): string => (b / 2 ** 30).toFixed(2);
+
+/**
+ * Rejects, before anything is allocated, lattices whose buffers exceed wasm32 memory (4 GiB in
+ * all) or, on the WebAssembly backends, the largest block the AssemblyScript TLSF allocator hands
+ * out ({@link MAX_BLOCK_BYTES}, 1 GiB). `counts` are the routes per layer ({@link routeCounts}).
+ * The sum mirrors what the constructor and {@link InterferenceNetwork.allocateBatch} allocate.
+ */
+function checkMemory(o: ResolvedOptions, counts: readonly number[]): void {
+  const sizes = o.layers, D = o.durations, sparse = o.topology !== 'dense';
+  const cap = Math.max(o.batchSize, CHUNK);
+  const buffers = [...batchBuffers(o, cap), ...latticeBuffers(o, counts)];
+  const bytes = bytesOf(buffers) + scratchBytes(o, cap);
   const logits = counts.reduce((t, n) => t + n * D * 4, 0);
-  const gib = (b: number) => (b / 2 ** 30).toFixed(2);
   const lattice = `The lattice ${sizes.join('→')}${sparse ? ` (${o.topology}, ${counts.reduce((t, n) => t + n, 0)} routes)` : ''} with D = ${D}`;
-  if (bytes > 4 * 1024 ** 3 - 2 ** 24) {
+  if (bytes > MEMORY_LIMIT) {
     throw new FfitError('E_MEMORY', `${lattice} and buffers for ${cap} examples needs about ` +
       `${gib(bytes)} GiB of memory (its route logits alone ${gib(logits)} GiB), more than the ` +
       '4 GiB a WebAssembly instance can address; use fewer sites, fewer durations or a smaller batch. Nothing was allocated.');
@@ -1017,6 +1110,40 @@ function checkMemory(o: ResolvedOptions, counts: readonly number[]): void {
       'WebAssembly allocator hands out in one block; use fewer sites, fewer durations or a smaller batch (the js backend has ' +
       'no per-buffer limit). Nothing was allocated.');
   }
+}
+
+/**
+ * Rejects, before anything is allocated, a call on `n` examples (`trainBatch`, `gains`) whose
+ * per-call buffers do not fit next to the lattice (and `held` more bytes, e.g. staged images):
+ * the same estimate as {@link checkMemory}, so the answer depends only on the lattice and `n`,
+ * never on what earlier calls grew memory to. The message names the size needed and the largest
+ * batch that fits.
+ */
+function checkBatchMemory(o: ResolvedOptions, counts: readonly number[], n: number, held: number): void {
+  const fixed = bytesOf(latticeBuffers(o, counts)) + held;
+  const block = resolveBackend(o.backend) !== 'js';
+  const largest = (m: number) => batchBuffers(o, m).reduce((a, b) => (b[0] > a[0] ? b : a));
+  // room for one more largest buffer: the allocator grows memory by a whole block even when a
+  // smaller free block sits at its end, and it may leave such blocks behind
+  const need = (m: number) => bytesOf(batchBuffers(o, m)) + scratchBytes(o, m) + (block ? 4 * largest(m)[0] : 0);
+  const fits = (m: number) => fixed + need(m) <= MEMORY_LIMIT && (!block || 4 * largest(m)[0] <= MAX_BLOCK_BYTES);
+  if (fits(n)) return;
+  let lo = 0, hi = n; // fits(lo), !fits(hi)
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  const fix = lo >= 1 ? `use batches of at most ${lo} examples` : 'use a smaller lattice';
+  const [floats, what] = largest(n);
+  if (block && 4 * floats > MAX_BLOCK_BYTES) {
+    throw new FfitError('E_MEMORY', `A batch of ${n} examples needs a single buffer of ${gib(4 * floats)} GiB (${floats} Float32 values) for ` +
+      `${what}, more than the ${gib(MAX_BLOCK_BYTES)} GiB (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block; ` +
+      `${fix}. Nothing was allocated.`);
+  }
+  throw new FfitError('E_MEMORY', `A batch of ${n} examples needs about ${gib(need(n))} GiB of memory for its buffers next to the ` +
+    `${gib(fixed)} GiB of the lattice ${o.layers.join('→')}${held > 0 ? ' and its staged images' : ''}, more than the 4 GiB a WebAssembly instance can address; ` +
+    `${fix}. Nothing was allocated.`);
 }
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());

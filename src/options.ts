@@ -151,12 +151,16 @@ export const MAX_SITES = 1 << 24;
  * Bounds of the numeric options. Wide enough for any experiment, narrow enough that every quantity
  * the Float32 kernels form stays finite: β·ΔM (|M| ≤ 1), the logit step η·β·gain, ω·t*, the travel
  * phase ω·|Δpos|/c, κ|z| and J·M². Beyond them the kernels would produce ∞ and then NaN.
+ * The lower bounds of β and κ keep them what they claim to be, > 0, in Float32 (1e-320 is 0
+ * there, and training then does nothing). `epochs` bounds {@link InterferenceNetwork.fit} and the CLI.
  */
 export const LIMITS = {
   durations: 1024,
   batchSize: 65536,
+  betaMin: 1e-6,
   beta: 1e6,
   eta: 1e12,
+  kappaMin: 1e-6,
   kappa: 1e6,
   coupling: 1e6,
   omega: 1e6,
@@ -164,6 +168,7 @@ export const LIMITS = {
   speedMin: 1e-9,
   position: 1e9,
   initScale: 80,
+  epochs: 1e6,
 } as const;
 
 /**
@@ -204,18 +209,18 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   check(o.topology !== 'causal' || o.sequence > 0 || (options.positions !== undefined && options.positions !== null),
     'The causal topology needs sequence positions: set sequence (e.g. 28 for MNIST rows) or positions.');
   check(typeof o.renormalize === 'boolean' || o.renormalize === 'auto', `renormalize must be true, false or "auto"; got ${show(o.renormalize)}.`);
-  const L = Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, v >= 1e6 ? v.toExponential().replace('e+', 'e') : String(v)])) as Record<keyof typeof LIMITS, string>;
+  const L = Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, v >= 1e6 || v < 1e-3 ? v.toExponential().replace('e+', 'e') : String(v)])) as Record<keyof typeof LIMITS, string>;
   check(isInt(o.durations) && o.durations >= 1 && o.durations <= LIMITS.durations, `durations (D) must be an integer from 1 to ${L.durations}; got ${show(o.durations)}.`);
   check(isNum(o.speed) && o.speed >= LIMITS.speedMin, `speed (c) must be a number ≥ ${L.speedMin} (space units per tick) or Infinity (no travel time); got ${show(o.speed)}.`);
   const omega = options.omega ?? (2 * Math.PI) / o.durations;
   check(isNum(omega) && Math.abs(omega) <= LIMITS.omega, `omega must be a number from −${L.omega} to ${L.omega} (radians per tick); got ${show(options.omega)}.`);
   check(isNum(o.tStar) && Math.abs(o.tStar) <= LIMITS.tStar, `tStar must be a number from −${L.tStar} to ${L.tStar} (ticks); got ${show(o.tStar)}.`);
-  check(isNum(o.beta) && o.beta > 0 && o.beta <= LIMITS.beta, `beta must be a number > 0 and ≤ ${L.beta} (inverse temperature); got ${show(o.beta)}.`);
+  check(isNum(o.beta) && o.beta >= LIMITS.betaMin && o.beta <= LIMITS.beta, `beta must be a number from ${L.betaMin} to ${L.beta} (inverse temperature); got ${show(o.beta)}.`);
   check(isNum(o.eta) && o.eta >= 0 && o.eta <= LIMITS.eta, `eta must be a number from 0 to ${L.eta} (learning rate); got ${show(o.eta)}.`);
   check(isInt(o.batchSize) && o.batchSize >= 1 && o.batchSize <= LIMITS.batchSize, `batchSize must be an integer from 1 to ${L.batchSize}; got ${show(o.batchSize)}.`);
   check(o.objective === 'boltzmann' || o.objective === 'field', `objective must be "boltzmann" or "field"; got ${show(o.objective)}.`);
   check(o.response === 'linear' || o.response === 'ising', `response must be "linear" or "ising"; got ${show(o.response)}.`);
-  check(isNum(o.kappa) && o.kappa > 0 && o.kappa <= LIMITS.kappa, `kappa must be a number > 0 and ≤ ${L.kappa}; got ${show(o.kappa)}.`);
+  check(isNum(o.kappa) && o.kappa >= LIMITS.kappaMin && o.kappa <= LIMITS.kappa, `kappa must be a number from ${L.kappaMin} to ${L.kappa}; got ${show(o.kappa)}.`);
   check(isNum(o.coupling) && o.coupling >= 0 && o.coupling <= LIMITS.coupling, `coupling (J) must be a number from 0 to ${L.coupling}; got ${show(o.coupling)}.`);
   check(isNum(o.initScale) && o.initScale >= 0 && o.initScale <= LIMITS.initScale,
     `initScale must be a number from 0 to ${L.initScale}; got ${show(o.initScale)}.`);
@@ -263,8 +268,27 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
  * ⌊i·S/N⌋ of site i (targets: S − 1); else `i / (N − 1)` spread over [0, 1] (0.5 for one site).
  */
 export function sitePositions(o: ResolvedOptions, layer: number): number[] {
+  checkResolved(o, 'sitePositions');
+  checkLayerIndex(o, layer, o.layers.length - 1, 'sitePositions');
   if (o.positions) return o.positions[layer]!;
   const n = o.layers[layer]!, S = o.sequence;
   if (S > 0) return Array.from({ length: n }, (_, i) => (layer === o.layers.length - 1 ? S - 1 : Math.floor((i * S) / n)));
   return Array.from({ length: n }, (_, i) => (n === 1 ? 0.5 : i / (n - 1)));
+}
+
+/**
+ * Throws `E_OPTION` unless `o` is what {@link resolveOptions} returns (a `layers` array of site
+ * counts and a topology); `fn` names the caller.
+ */
+export function checkResolved(o: unknown, fn: string): asserts o is ResolvedOptions {
+  const r = o as Partial<ResolvedOptions> | null;
+  check(typeof r === 'object' && r !== null && Array.isArray(r.layers) && r.layers.length >= 2 && r.layers.every(isInt) &&
+    typeof r.topology === 'string' && typeof r.sequence === 'number',
+    `${fn}: pass the options that resolveOptions returns (or network.options); got ${show(o)}.`);
+}
+
+/** Throws `E_OPTION` unless `layer` is an integer from 0 to `last`; `fn` names the caller. */
+export function checkLayerIndex(o: ResolvedOptions, layer: number, last: number, fn: string): void {
+  check(isInt(layer) && layer >= 0 && layer <= last,
+    `${fn}: the layer index must be an integer from 0 to ${last} (the lattice ${o.layers.join('→')}); got ${show(layer)}.`);
 }

@@ -30,6 +30,7 @@ export interface DiagramOptions {
 
 /** Colour of a phase φ (radians): a cyclic rainbow, so φ and φ + 2π look the same. */
 export function phaseColour(phase: number): string {
+  check(typeof phase === 'number' && Number.isFinite(phase), `phaseColour: the phase must be a finite number (radians); got ${describe(phase)}.`, 'E_INPUT');
   const t = (((phase + Math.PI) / (2 * Math.PI)) % 1 + 1) % 1;
   return interpolateSinebow(t);
 }

@@ -1,5 +1,5 @@
 import { FfitError, check } from './errors.js';
-import { sitePositions, type ResolvedOptions } from './options.js';
+import { checkLayerIndex, checkResolved, sitePositions, type ResolvedOptions } from './options.js';
 
 /**
  * The routes of one layer in compressed sparse rows (DESIGN.md §1): the next-layer sites reached
@@ -22,6 +22,8 @@ const EPS = 1e-9;
  * `local` when `|pv − pu| ≤ radius`.
  */
 export function connected(o: ResolvedOptions, pu: number, pv: number): boolean {
+  checkResolved(o, 'connected');
+  check(Number.isFinite(pu) && Number.isFinite(pv), `connected: positions must be finite numbers (space units); got ${String(pu)} and ${String(pv)}.`);
   if (o.topology === 'causal') return pv >= pu - EPS;
   if (o.topology === 'local') return Math.abs(pv - pu) <= o.radius + EPS;
   return true;
@@ -132,6 +134,8 @@ export function routeCounts(o: ResolvedOptions): number[] {
  * when the layer has 2³¹ routes or more (Int32 offsets; far beyond WebAssembly memory anyway).
  */
 export function buildRoutes(o: ResolvedOptions, layer: number): RouteTable {
+  checkResolved(o, 'buildRoutes');
+  checkLayerIndex(o, layer, o.layers.length - 2, 'buildRoutes');
   const nIn = o.layers[layer]!, nOut = o.layers[layer + 1]!;
   const count = countRoutes(o, layer);
   check(count < 2 ** 31, `Layer ${layer} has ${count} routes, more than a route table can index (2^31 − 1); use fewer sites.`, 'E_MEMORY');

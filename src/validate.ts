@@ -161,3 +161,15 @@ export function describe(x: unknown): string {
   if (typeof x === 'function') return 'a function';
   return `a ${(x as object).constructor?.name ?? 'object'}`;
 }
+
+/**
+ * A command-line number: surrounding whitespace is ignored (as around the items of a list), the
+ * rest must be a decimal number such as `7`, `-0.5` or `1e-3` (no hex, octal or binary, no
+ * `Infinity` unless `infinity` is set, case-insensitive). Returns null for anything else.
+ */
+export function parseDecimal(text: string, infinity = false): number | null {
+  const t = text.trim();
+  if (infinity && /^[+]?infinity$/i.test(t)) return Infinity;
+  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(t)) return null;
+  return Number(t);
+}

@@ -223,7 +223,7 @@ describe('damaged documents', () => {
     await expectFfit(() => InterferenceNetwork.fromJSON(resign({ ...doc, logits: [layer0, { ...doc.logits[1]!, data: infData }] })),
       'E_MODEL', 'Layer 1 of the logits in the model is unusable: logit 7 is Infinity');
     await expectFfit(() => InterferenceNetwork.fromJSON(resign({ ...doc, options: { ...doc.options, beta: -1 } })),
-      'E_MODEL', 'The model holds invalid options: beta must be a number > 0');
+      'E_MODEL', 'The model holds invalid options: beta must be a number from 1e-6 to 1e6');
     await expectFfit(() => InterferenceNetwork.fromJSON(resign({ ...doc, options: { ...doc.options, future: true } })),
       'E_MODEL', 'holds invalid options: Unknown option "future"');
   });

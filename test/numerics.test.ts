@@ -51,7 +51,7 @@ const EXTREMES: [string, Partial<FfitOptions>][] = [
     eta: 1e6, speed: LIMITS.speedMin, omega: LIMITS.omega, tStar: -LIMITS.tStar,
     positions: [Array.from({ length: 13 }, (_, i) => (i % 2 ? 1 : -1) * LIMITS.position), Array.from({ length: 6 }, (_, i) => i), [LIMITS.position, 0, -LIMITS.position]],
   }],
-  ['tiny β and η, initial logits at their limit', { eta: 1e-30, beta: 1e-30, initScale: LIMITS.initScale }],
+  ['tiny β and η, initial logits at their limit', { eta: 1e-30, beta: LIMITS.betaMin, initScale: LIMITS.initScale }],
 ];
 
 describe.each(BACKENDS)('%s backend', (backend) => {

@@ -10,11 +10,17 @@ import { describe, expect, it } from 'vitest';
 import { encodeIdx, parseIdx, parseImages, parseLabels } from '../src/data/idx.js';
 import { fromIdx, sampleShots, selectClasses, splitValidation } from '../src/data/dataset.js';
 import { loadIdxDir } from '../src/data/mnist.js';
-import { FFIT_ERROR_CODES } from '../src/errors.js';
+import { FFIT_ERROR_CODES, FfitError } from '../src/errors.js';
 import { WasmBackend } from '../src/backend/wasm.js';
 import { InterferenceNetwork } from '../src/network.js';
 import { LIMITS, resolveOptions, type FfitOptions } from '../src/options.js';
 import { Rng } from '../src/rng.js';
+import { sitePositions } from '../src/options.js';
+import { buildRoutes, connected } from '../src/topology.js';
+import { resolveBackend } from '../src/backend/index.js';
+import { phaseColour } from '../src/svg.js';
+import { tokenizer, toTokens } from '../src/data/tokens.js';
+import { encodeModel } from '../src/model-format.js';
 import { checkSources } from '../src/validate.js';
 import { expectFfit } from './helpers/ffit-error.js';
 import { BACKENDS, randomData } from './helpers/nets.js';
@@ -335,7 +341,7 @@ describe('options out of range', () => {
     [{ durations: 0 }, 'durations (D) must be an integer from 1 to 1024; got 0'],
     [{ durations: 1.5 }, 'got 1.5'],
     [{ durations: 1025 }, 'got 1025'],
-    [{ beta: 0 }, 'beta must be a number > 0 and ≤ 1e6 (inverse temperature); got 0'],
+    [{ beta: 0 }, 'beta must be a number from 1e-6 to 1e6 (inverse temperature); got 0'],
     [{ beta: -1 }, 'got -1'],
     [{ beta: Number.NaN }, 'got NaN'],
     [{ beta: Infinity }, 'got Infinity'],
@@ -350,7 +356,10 @@ describe('options out of range', () => {
     [{ omega: Number.NaN }, 'omega must be a number from −1e6 to 1e6 (radians per tick); got NaN'],
     [{ omega: 1e7 }, 'got 10000000'],
     [{ tStar: Infinity }, 'tStar must be a number from −1e9 to 1e9 (ticks); got Infinity'],
-    [{ kappa: 0 }, 'kappa must be a number > 0 and ≤ 1e6; got 0'],
+    [{ kappa: 0 }, 'kappa must be a number from 1e-6 to 1e6; got 0'],
+    // breaker 2 item 11: > 0 in float64 but 0 in Float32
+    [{ kappa: 5e-324 }, 'kappa must be a number from 1e-6 to 1e6; got 5e-324'],
+    [{ beta: 1e-320 }, 'beta must be a number from 1e-6 to 1e6 (inverse temperature); got 1e-320'],
     [{ coupling: -1 }, 'coupling (J) must be a number from 0 to 1e6; got -1'],
     [{ initScale: 81 }, 'initScale must be a number from 0 to 80; got 81'],
     [{ seed: 1.5 }, 'seed must be an integer in ±(2^31 − 1); got 1.5'],
@@ -380,13 +389,24 @@ describe('options out of range', () => {
   it('fit options', async () => {
     const net = await InterferenceNetwork.create({ layers: [2, 2] });
     const set = { images: [1, 1], labels: [0] };
-    await expectFfit(() => net.fit(set, { epochs: 0 }), 'E_OPTION', 'epochs must be an integer ≥ 1; got 0');
+    await expectFfit(() => net.fit(set, { epochs: 0 }), 'E_OPTION', 'epochs must be an integer from 1 to 1e6; got 0');
     await expectFfit(() => net.fit(set, { schedule: 'step' as never }), 'E_OPTION', 'schedule must be "constant", "linear" or "cosine"; got "step"');
     await expectFfit(() => net.fit(set, null as never), 'E_OPTION', 'fit options must be an object');
+    // breaker 2 items 5 and 11: an epoch bound, unknown keys named with where they belong, empty evaluation sets
+    await expectFfit(() => net.fit(set, { epochs: 1e308 }), 'E_OPTION', 'epochs must be an integer from 1 to 1e6; got 1e+308.');
+    await expectFfit(() => net.fit(set, { epochs: 1e6 + 1 }), 'E_OPTION', 'epochs must be an integer from 1 to 1e6; got 1000001.');
+    await expectFfit(() => net.fit(set, { batchSize: 8 } as never), 'E_OPTION',
+      '"batchSize" is an option of the network, not of fit(): pass it to InterferenceNetwork.create({ …, batchSize }). fit() takes epochs, shuffle, validation, test, schedule, onBatch, onEpoch.');
+    await expectFfit(() => net.fit(set, { eta: 1, epochs: 1 } as never), 'E_OPTION', '"eta" is an option of the network, not of fit()');
+    await expectFfit(() => net.fit(set, { epoch: 2 } as never), 'E_OPTION', 'Unknown fit option "epoch"; fit() takes epochs, shuffle');
+    await expectFfit(() => net.fit(set, { test: { images: [], labels: [] } }), 'E_DATA',
+      'The test set is empty: its accuracy would be meaningless; pass at least one image, or leave test out.');
+    await expectFfit(() => net.fit(set, { validation: { images: new Float32Array(0), labels: new Int32Array(0) } }), 'E_DATA', 'The validation set is empty');
+    expect(net.examplesSeen).toBe(0); // refused before training
   });
 
   it('the limits are the documented ones', () => {
-    expect(LIMITS).toEqual({ durations: 1024, batchSize: 65536, beta: 1e6, eta: 1e12, kappa: 1e6, coupling: 1e6, omega: 1e6, tStar: 1e9, speedMin: 1e-9, position: 1e9, initScale: 80 });
+    expect(LIMITS).toEqual({ durations: 1024, batchSize: 65536, betaMin: 1e-6, beta: 1e6, eta: 1e12, kappaMin: 1e-6, kappa: 1e6, coupling: 1e6, omega: 1e6, tStar: 1e9, speedMin: 1e-9, position: 1e9, initScale: 80, epochs: 1e6 });
   });
 });
 
@@ -433,22 +453,26 @@ describe('lattices too large for WebAssembly memory', () => {
     }
   });
 
-  it('memory above 2 GiB is read as unsigned, and the allocator refuses what cannot fit before calling alloc (breaker items 9, 10)', async () => {
+  it('memory above 2 GiB is read as unsigned; a block beyond 1 GiB is refused before alloc, a failed grow is E_MEMORY (breaker items 9, 10)', async () => {
     // a stand-in for the instance's exports: its memory is never allocated
     const held = 3.5 * 2 ** 30, allocated: number[] = [];
     const kernels = {
       memory: { buffer: { byteLength: held } },
       memoryBytes: () => held | 0, // what the u32 export reads as in JavaScript: −536870912
-      alloc: (bytes: number) => (allocated.push(bytes), 1 << 20),
+      alloc: (bytes: number) => {
+        // the allocator reuses freed blocks of memory already grown; beyond them, growing past 4 GiB traps
+        if (bytes > 2 ** 28) throw new WebAssembly.RuntimeError('unreachable');
+        return allocated.push(bytes), 1 << 20;
+      },
       free: () => undefined,
     };
     const be = new WasmBackend('simd', kernels as never);
     expect(be.memoryBytes()).toBe(held);
-    await expectFfit(() => be.f32(200 * 2 ** 20), 'E_MEMORY', 'A buffer of 800.0 MiB does not fit: this instance holds 3584.0 MiB of the 4 GiB');
     await expectFfit(() => be.f32(2 ** 28), 'E_MEMORY', 'A buffer of 1024.0 MiB is more than the 1024.0 MiB (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block');
     expect(allocated).toEqual([]);
-    be.f32(2 ** 20);
-    expect(allocated).toEqual([4 * 2 ** 20]);
+    await expectFfit(() => be.f32(200 * 2 ** 20), 'E_MEMORY', 'A buffer of 800.0 MiB does not fit: this instance holds 3584.0 MiB of the 4 GiB', 'has no free block that large');
+    be.f32(50 * 2 ** 20); // memory already grown is not counted as taken
+    expect(allocated).toEqual([200 * 2 ** 20]);
   });
 
   it('the estimate covers what a network really allocates', async () => {
@@ -463,6 +487,62 @@ describe('lattices too large for WebAssembly memory', () => {
       expect(net.memoryBytes).toBeLessThan(routes * (2 * 8 + 6) * 4 + 16 * 2 ** 20);
       net.dispose();
     }
+  });
+});
+
+describe('batches too large for WebAssembly memory (breaker 2 item 2)', () => {
+  // 1 → 65536 → 2: a small lattice (11 MB) whose per-call buffers cost 1 MiB per example
+  const lattice = { layers: [1, 65536, 2], seed: 3 };
+  const ones = (n: number) => ({ images: new Float32Array(n).fill(1), labels: Int32Array.from({ length: n }, (_, i) => i % 2) });
+
+  it.each(['simd', 'scalar'] as const)('%s: refused before anything is allocated, with the size needed and the largest batch that fits', async (backend) => {
+    const net = await InterferenceNetwork.create({ ...lattice, backend });
+    const held = net.memoryBytes;
+    const big = ones(5000);
+    await expectFfit(() => net.trainBatch(big.images, big.labels), 'E_MEMORY',
+      `A batch of 5000 examples needs a single buffer of ${((65536 * 5000 * 4) / 2 ** 30).toFixed(2)} GiB (${65536 * 5000} Float32 values) for the amplitudes of layer 1 for 5000 examples`,
+      'more than the 1.00 GiB (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block', 'Nothing was allocated.');
+    const e = await expectFfit(() => net.gains(ones(3500).images, ones(3500).labels), 'E_MEMORY', 'A batch of 3500 examples needs about',
+      'more than the 4 GiB a WebAssembly instance can address; use batches of at most', 'Nothing was allocated.');
+    const gib = Number(/needs about ([\d.]+) GiB/.exec(e.message)![1]);
+    expect(gib).toBeGreaterThan(3500 * 4 * 65536 * 4 / 2 ** 30); // at least the amplitudes and induced fields
+    const most = Number(/at most (\d+) examples/.exec(e.message)![1]);
+    expect(most).toBeGreaterThan(256);
+    expect(most).toBeLessThan(3500);
+    // the largest batch is the same whatever was asked: one more than it is refused naming it
+    await expectFfit(() => net.trainBatch(ones(most + 1).images, ones(most + 1).labels), 'E_MEMORY', `use batches of at most ${most} examples`);
+    expect(net.memoryBytes).toBe(held);
+    // predict runs in chunks of the buffers it has; the network works as before
+    expect(net.predict(ones(300).images)).toHaveLength(300);
+    expect(net.trainBatch(ones(64).images, ones(64).labels).count).toBe(64);
+    net.dispose();
+  });
+
+  it.each(['simd', 'js'] as const)('%s: an allocation that fails half-way leaves the network as it was (bit for bit as a fresh one afterwards)', async (backend) => {
+    const options = { layers: [16, 8, 3], seed: 5, batchSize: 8, backend };
+    const net = await InterferenceNetwork.create(options), fresh = await InterferenceNetwork.create(options);
+    const be = (net as unknown as { backend: { f32(n: number): unknown } }).backend;
+    const f32 = be.f32.bind(be);
+    let calls = 0;
+    be.f32 = (n: number) => {
+      if (++calls > 5) throw new FfitError('E_MEMORY', 'test: out of memory');
+      return f32(n);
+    };
+    const over = randomData(1, 300, 16, 3); // more than the 256 examples the buffers hold
+    await expectFfit(() => net.trainBatch(over.images, over.labels), 'E_MEMORY', 'test: out of memory');
+    expect(calls).toBeGreaterThan(5);
+    be.f32 = f32;
+    const small = randomData(2, 40, 16, 3), test = randomData(3, 50, 16, 3);
+    for (const n of [net, fresh]) {
+      n.trainBatch(small.images, small.labels);
+      n.fit(small, { epochs: 2 });
+      n.trainBatch(over.images, over.labels); // the grown buffers work too
+    }
+    for (let l = 0; l < 2; l++) expect(net.logits(l)).toEqual(fresh.logits(l));
+    expect(net.predictProba(test.images)).toEqual(fresh.predictProba(test.images));
+    expect(net.evaluate(test.images, test.labels)).toEqual(fresh.evaluate(test.images, test.labels));
+    net.dispose();
+    fresh.dispose();
   });
 });
 
@@ -502,13 +582,37 @@ describe('library misuse is an FfitError, never a TypeError or RangeError', () =
     expect(Array.from(parseIdx(file.buffer as ArrayBuffer).data)).toEqual([3, 4]); // an ArrayBuffer is bytes
   });
 
+  it('tokens, routes, positions, backends, colours and model encoding (breaker 2 item 7)', async () => {
+    const R = resolveOptions({ layers: [16, 5, 3] });
+    await expectFfit(() => toTokens(null as never, tokenizer('rows', 2, 2)), 'E_SHAPE', 'toTokens: the data set must be a Dataset', 'got null');
+    await expectFfit(() => toTokens(ds, null as never), 'E_OPTION', 'toTokens: pass a tokenizer from tokenizer(mode, rows, cols) whose order lists pixel indices 0 … 0; got null.');
+    for (const [rows, cols, shown] of [[0, 0, '0 × 0'], [-1, 5, '-1 × 5'], [NaN, NaN, 'NaN × NaN'], [1e9, 1e9, '1000000000 × 1000000000'], [-1, -4, '-1 × -4']] as const) {
+      await expectFfit(() => tokenizer('rows', rows, cols), 'E_OPTION',
+        `tokenizer: rows and cols must be whole numbers ≥ 1 with rows × cols ≤ 67108864 pixels (the image size, e.g. 28 and 28); got ${shown}.`);
+    }
+    await expectFfit(() => encodeModel(null as never), 'E_MODEL', 'A model to encode must be { options, logits', 'got null.');
+    await expectFfit(() => encodeModel({} as never), 'E_MODEL', 'A model to encode must be { options, logits', 'got another object.');
+    await expectFfit(() => sitePositions(null as never, 0), 'E_OPTION', 'sitePositions: pass the options that resolveOptions returns (or network.options); got null.');
+    await expectFfit(() => sitePositions(R, 7), 'E_OPTION', 'sitePositions: the layer index must be an integer from 0 to 2 (the lattice 16→5→3); got 7.');
+    await expectFfit(() => buildRoutes(null as never, 0), 'E_OPTION', 'buildRoutes: pass the options that resolveOptions returns');
+    await expectFfit(() => buildRoutes(R, 9), 'E_OPTION', 'buildRoutes: the layer index must be an integer from 0 to 1 (the lattice 16→5→3); got 9.');
+    await expectFfit(() => connected(null as never, 0, 1), 'E_OPTION', 'connected: pass the options that resolveOptions returns');
+    await expectFfit(() => resolveBackend(null as never), 'E_OPTION', 'backend must be one of "auto", "simd", "scalar", "js"; got null.');
+    await expectFfit(() => phaseColour('x' as never), 'E_INPUT', 'phaseColour: the phase must be a finite number (radians); got "x".');
+    // what they still accept
+    expect(sitePositions(R, 2)).toHaveLength(3);
+    expect(buildRoutes(R, 1).count).toBe(15);
+    expect(connected(R, 0, 1)).toBe(true);
+    expect(tokenizer('rows', 2, 3).sequence).toBe(2);
+  });
+
   it('an option getter that throws, and fit({ epochs: Infinity })', async () => {
     const options = { layers: [4, 2], get beta(): number { throw new Error('boom'); } };
     await expectFfit(() => resolveOptions(options), 'E_OPTION', 'Option "beta" cannot be read (boom); pass plain values.');
     await expectFfit(() => InterferenceNetwork.create(options), 'E_OPTION', 'Option "beta" cannot be read (boom)');
     await expectFfit(() => InterferenceNetwork.create(JSON.parse('{"layers":[4,2],"__proto__":{"beta":5}}')), 'E_OPTION', 'Unknown option "__proto__"');
     const net = await InterferenceNetwork.create({ layers: [2, 2] });
-    await expectFfit(() => net.fit({ images: [1, 1], labels: [0] }, { epochs: Infinity }), 'E_OPTION', 'epochs must be an integer ≥ 1; got Infinity.');
+    await expectFfit(() => net.fit({ images: [1, 1], labels: [0] }, { epochs: Infinity }), 'E_OPTION', 'epochs must be an integer from 1 to 1e6; got Infinity.');
     net.dispose();
   });
 });

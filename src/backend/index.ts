@@ -19,6 +19,9 @@ export const BACKENDS: readonly BackendChoice[] = ['auto', 'simd', 'scalar', 'js
  * detection), else `scalar`, else (no WebAssembly at all, e.g. a jitless engine) `js`.
  */
 export function resolveBackend(choice: BackendChoice): BackendName {
+  if (!BACKENDS.includes(choice)) {
+    throw new FfitError('E_OPTION', `backend must be one of ${BACKENDS.map((b) => `"${b}"`).join(', ')}; got ${typeof choice === 'string' ? JSON.stringify(choice) : String(choice)}.`);
+  }
   if (choice !== 'auto') return choice;
   if (simdSupported()) return 'simd';
   return typeof WebAssembly === 'object' ? 'scalar' : 'js';

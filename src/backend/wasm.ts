@@ -161,16 +161,14 @@ export class WasmBackend implements Backend {
       throw new FfitError('E_MEMORY',
         `A buffer of ${mib(need)} is more than the ${mib(MAX_BLOCK_BYTES)} (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block; use fewer sites, durations or a smaller batch.`);
     }
-    const held = this.memoryBytes();
-    if (held + need > MAX_BYTES) {
-      throw new FfitError('E_MEMORY',
-        `A buffer of ${mib(need)} does not fit: this instance holds ${mib(held)} of the 4 GiB that WebAssembly memory can address; use fewer sites, durations or a smaller batch.`);
-    }
+    // no check against the memory already grown: the allocator reuses freed blocks (memory never
+    // shrinks), and a grow beyond 4 GiB traps before the allocator changes anything
     try {
       return this.kernels.alloc(need);
     } catch (err) {
       if (err instanceof FfitError) throw err;
-      throw new FfitError('E_MEMORY', `Could not allocate ${(need / 2 ** 20).toFixed(1)} MiB of WebAssembly memory: ${String(err)}`);
+      throw new FfitError('E_MEMORY',
+        `A buffer of ${mib(need)} does not fit: this instance holds ${mib(this.memoryBytes())} of the 4 GiB that WebAssembly memory can address and has no free block that large; use fewer sites, durations or a smaller batch.`);
     }
   }
 

@@ -5,7 +5,10 @@
  * group of N_0/S pixels is token ⌊i·S/N_0⌋. Browser-safe.
  */
 import { check } from '../errors.js';
-import type { Dataset } from './dataset.js';
+import { checkDataset, type Dataset } from './dataset.js';
+
+/** Most pixels per image a tokenizer orders (2^26: far beyond any image a lattice takes). */
+const MAX_PIXELS = 2 ** 26;
 
 /** How an image becomes tokens: each pixel row is a token, or each `patch × patch` square. */
 export type TokenMode = 'rows' | 'patches';
@@ -29,6 +32,8 @@ export interface Tokenizer {
  */
 export function tokenizer(mode: TokenMode, rows: number, cols: number, patch = 7): Tokenizer {
   check(mode === 'rows' || mode === 'patches', `tokens must be "rows" or "patches"; got ${JSON.stringify(mode)}.`);
+  check(Number.isInteger(rows) && Number.isInteger(cols) && rows >= 1 && cols >= 1 && rows * cols <= MAX_PIXELS,
+    `tokenizer: rows and cols must be whole numbers ≥ 1 with rows × cols ≤ ${MAX_PIXELS} pixels (the image size, e.g. 28 and 28); got ${String(rows)} × ${String(cols)}.`);
   if (mode === 'rows') return { mode, sequence: rows, width: cols, order: Int32Array.from({ length: rows * cols }, (_, i) => i) };
   check(Number.isInteger(patch) && patch >= 1 && rows % patch === 0 && cols % patch === 0,
     `patch must be a whole number dividing the ${rows}×${cols} image (e.g. 7 or 4); got ${patch}.`);
@@ -44,7 +49,10 @@ export function tokenizer(mode: TokenMode, rows: number, cols: number, patch = 7
 
 /** A copy of `ds` whose pixels are in token order (`images[b·N + i] = old[b·N + order[i]]`). */
 export function toTokens(ds: Dataset, tok: Tokenizer): Dataset {
+  checkDataset(ds, 'toTokens');
   const n = ds.features;
+  check(typeof tok === 'object' && tok !== null && tok.order instanceof Int32Array && tok.order.every((i) => i >= 0 && i < n),
+    `toTokens: pass a tokenizer from tokenizer(mode, rows, cols) whose order lists pixel indices 0 … ${n - 1}; got ${tok === null || typeof tok !== 'object' ? String(tok) : 'another object'}.`);
   check(tok.order.length === n, `The tokenizer covers ${tok.order.length} pixels; the images have ${n}.`, 'E_SHAPE');
   const out = new (ds.images.constructor as Uint8ArrayConstructor)(ds.images.length);
   for (let b = 0; b < ds.count; b++) for (let i = 0; i < n; i++) out[b * n + i] = ds.images[b * n + tok.order[i]!]!;

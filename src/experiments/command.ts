@@ -22,6 +22,8 @@ import { ExperimentProgress } from './progress.js';
 import type { ExperimentResult } from './report.js';
 import { DEFAULT_LIMITS, type SearchLimits } from './search.js';
 import { makeSplit, parseShots, type Shots } from './splits.js';
+import { LIMITS } from '../options.js';
+import { parseDecimal } from '../validate.js';
 
 /** A whole-number flag from `min` to `max` (bounded so that no count can exhaust memory or time). */
 const int = (name: string, min: number, max: number) => (value: string): number => {
@@ -32,8 +34,8 @@ const int = (name: string, min: number, max: number) => (value: string): number 
   return n;
 };
 const fraction = (name: string) => (value: string): number => {
-  const n = Number(value);
-  if (value.trim() === '' || !(n > 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a number in (0, 1]; got "${value}".`);
+  const n = parseDecimal(value);
+  if (n === null || !(n > 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a number in (0, 1]; got "${value}".`);
   return n;
 };
 const shotsList = (value: string): Shots[] => {
@@ -287,7 +289,7 @@ export function experimentCommand(parent?: Command): Command {
     .description('learn digits {0,1} to a criterion, then {2,3}; accuracy on {0,1} before and after, and on all four')
     .option('--shots <n>', 'training examples per digit (default 200, --quick 50)', int('--shots', 1, 1_000_000))
     .option('--criterion <f>', 'validation accuracy on the current task that ends its training', fraction('--criterion'), 0.95)
-    .option('--max-epochs <n>', 'most epochs per task (default: the epochs chosen for each method on the joint 4-class problem)', int('--max-epochs', 1, 1_000_000))
+    .option('--max-epochs <n>', 'most epochs per task (default: the epochs chosen for each method on the joint 4-class problem)', int('--max-epochs', 1, LIMITS.epochs))
     .action(async (flags: ForgettingFlags) => forgetting(flags));
   exp.command('report')
     .description('rebuild report.md, the CSVs and the figures of an experiment from its results.json (no training)')
