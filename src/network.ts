@@ -456,6 +456,11 @@ export class InterferenceNetwork {
     if (rows !== null && this.staged !== null && this.staged.images === images) {
       const rv = this.be.viewI32(this.rowsB);
       for (let b = 0; b < count; b++) rv[b] = rows[start + b]!;
+      if (this.be.load) {
+        const bad = this.be.load(this.staged.buf, this.staged.bytes, this.rowsB, count, n0, this.x, this.a[0]!.re);
+        if (bad >= 0) throw sourceError(rows[start + bad]!, rowOf(rows[start + bad]!));
+        return;
+      }
       this.be.gather(this.staged.buf, this.staged.bytes, this.rowsB, count, n0, this.x);
     } else {
       for (let b = 0; b < count; b++) {

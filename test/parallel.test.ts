@@ -62,6 +62,22 @@ describe('threads: 2 input checks', () => {
       net.dispose();
     }
   });
+
+  it('fit names the same invalid image as one thread (batches copied and made sources as one job)', async () => {
+    const { images, labels } = randomData(6, 200, 196, 3);
+    images.fill(0, 137 * 196, 138 * 196); // image 137: no light at all
+    const messages: string[] = [];
+    for (const threads of [1, 2]) {
+      const net = await InterferenceNetwork.create({ layers: [196, 72, 3], threads, seed: 3, batchSize: 32 });
+      try {
+        expect(() => net.fit({ images, labels }, { epochs: 1 })).toThrow(/Image 137 cannot be a source/);
+        try { net.fit({ images, labels }, { epochs: 1 }); } catch (err) { messages.push((err as Error).message); }
+      } finally {
+        net.dispose();
+      }
+    }
+    expect(messages[1]).toBe(messages[0]);
+  });
 });
 
 describe('threads option', () => {

@@ -38,7 +38,8 @@ export interface JobKernels {
  * this, the calling thread `self` = 0 included); returns how many it ran. Job codes and their
  * chunking: 1 forward (columns of W, multiples of 16), 2 learn (sites), 3 transfer (sites),
  * 4 update (sites), 5 ising (values), 6 gather (examples), 7 sources (examples; the first invalid
- * example is kept in slot 10), 8 forward (examples, for layers too narrow to split by columns).
+ * example is kept in slot 10), 8 forward (examples, for layers too narrow to split by columns),
+ * 9 gather then sources (examples; args: gather's six, then a).
  * Each chunk is a kernel call on a contiguous slice, so the result does not depend on which
  * thread ran which chunk: threaded results equal single-threaded ones bit for bit.
  */
@@ -93,10 +94,12 @@ export function run1(k: JobKernels, op: number, lo: number, size: number, a: (i:
     // gather(images, bytes, rows, count, n, x)
     const n = Math.min(size, a(3) - lo);
     k.gather(a(0), a(1), a(2) + 4 * lo, n, a(4), a(5) + 4 * lo * a(4));
-  } else if (op === 7) {
-    // sources(x, batch, n, a)
-    const n = Math.min(size, a(1) - lo);
-    const bad = k.sources(a(0) + 4 * lo * a(2), n, a(2), a(3) + 4 * lo * a(2));
+  } else if (op === 7 || op === 9) {
+    // sources(x, batch, n, a); 9: gather(images, bytes, rows, count, n, x) of the same rows first
+    const x = op === 9 ? a(5) : a(0), batch = op === 9 ? a(3) : a(1), w = op === 9 ? a(4) : a(2), out = op === 9 ? a(6) : a(3);
+    const n = Math.min(size, batch - lo);
+    if (op === 9) k.gather(a(0), a(1), a(2) + 4 * lo, n, w, x + 4 * lo * w);
+    const bad = k.sources(x + 4 * lo * w, n, w, out + 4 * lo * w);
     for (let cur = Atomics.load(ctl, 10); bad >= 0 && lo + bad < cur; cur = Atomics.load(ctl, 10)) {
       if (Atomics.compareExchange(ctl, 10, cur, lo + bad) === cur) break; // keep the smallest
     }
