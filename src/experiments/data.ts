@@ -33,6 +33,19 @@ export function loadExperimentData(dir?: string, classes: readonly number[] = [0
   };
 }
 
+/** What a result records about its data: the source and the classes, pool and test sizes. */
+export interface DataRecord {
+  source: string;
+  classes: number[];
+  poolCount: number;
+  testCount: number;
+}
+
+/** The {@link DataRecord} of `data`, as every experiment's result carries it. */
+export function dataRecord(data: ExperimentData): DataRecord {
+  return { source: data.source, classes: [...data.pool.classes], poolCount: data.pool.count, testCount: data.test.count };
+}
+
 /** SHA-256 (hex) of indices as little-endian int32: equal hashes mean the same examples in the same order. */
 export function indicesSha256(indices: Int32Array): string {
   return createHash('sha256').update(new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength)).digest('hex');

@@ -11,7 +11,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { subset } from '../data/dataset.js';
-import { indicesSha256, startRun, type Environment, type ExperimentData } from './data.js';
+import { dataRecord, indicesSha256, startRun, type DataRecord, type Environment, type ExperimentData } from './data.js';
 import type { Hyperparameters, Learner, Method, MethodId } from './methods.js';
 import { ExperimentProgress, evalUnits, trainUnits } from './progress.js';
 import { mean, sampleTrials, selectHyperparameters, std, type SearchLimits, type Selection, type SelectionFold } from './search.js';
@@ -62,7 +62,7 @@ export interface DynamicsResult {
   experiment: 'dynamics';
   config: DynamicsConfig;
   methods: { id: MethodId; label: string; shape: string }[];
-  data: { source: string; classes: number[]; poolCount: number; testCount: number; testSubsetCount: number };
+  data: DataRecord & { testSubsetCount: number };
   selections: { method: MethodId; selection: Selection; foldSeeds: number[] }[];
   /** SHA-256 of each seed's stream (indices into the pool, in order): equal for every method. */
   streams: { seed: number; trainSha256: string; trainIndices: number[] }[];
@@ -156,7 +156,7 @@ export async function runDynamics(data: ExperimentData, config: DynamicsConfig, 
   return {
     experiment: 'dynamics',
     config,
-    data: { source: data.source, classes: [...pool.classes], poolCount: pool.count, testCount: data.test.count, testSubsetCount: testSubset.count },
+    data: { ...dataRecord(data), testSubsetCount: testSubset.count },
     selections,
     streams,
     points,

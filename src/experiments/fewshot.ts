@@ -10,7 +10,7 @@
  *    seed is cut once and every method trains on exactly those examples with its chosen
  *    hyperparameters and that seed, then is scored on the full test set.
  */
-import { indicesSha256, startRun, type Environment, type ExperimentData } from './data.js';
+import { dataRecord, indicesSha256, startRun, type DataRecord, type Environment, type ExperimentData } from './data.js';
 import type { Hyperparameters, Method, MethodId, Scores } from './methods.js';
 import { ExperimentProgress, evalUnits, trainUnits } from './progress.js';
 import {
@@ -91,7 +91,7 @@ export interface FewshotResult {
   experiment: 'fewshot';
   config: FewshotConfig;
   methods: { id: MethodId; label: string; shape: string }[];
-  data: { source: string; classes: number[]; poolCount: number; testCount: number };
+  data: DataRecord;
   selections: FewshotSelection[];
   splits: SplitRecord[];
   runs: FewshotRun[];
@@ -191,7 +191,7 @@ export async function runFewshot(data: ExperimentData, config: FewshotConfig, de
   return {
     experiment: 'fewshot',
     config,
-    data: { source: data.source, classes: [...pool.classes], poolCount: pool.count, testCount: test.count },
+    data: dataRecord(data),
     selections,
     splits,
     runs,

@@ -11,7 +11,7 @@
  * number of epochs (or `maxEpochs` when given).
  */
 import type { Dataset } from '../data/dataset.js';
-import { indicesSha256, startRun, type Environment, type ExperimentData } from './data.js';
+import { dataRecord, indicesSha256, startRun, type DataRecord, type Environment, type ExperimentData } from './data.js';
 import type { Hyperparameters, Learner, Method, MethodId } from './methods.js';
 import { ExperimentProgress, evalUnits, trainUnits } from './progress.js';
 import { mean, sampleTrials, selectHyperparameters, std, trialUpdates, type SearchLimits, type Selection, type SelectionFold } from './search.js';
@@ -79,7 +79,7 @@ export interface ForgettingResult {
   experiment: 'forgetting';
   config: ForgettingConfig;
   methods: { id: MethodId; label: string; shape: string }[];
-  data: { source: string; classes: number[]; poolCount: number; testCount: number };
+  data: DataRecord;
   selections: { method: MethodId; selection: Selection; foldSeeds: number[] }[];
   runs: ForgettingRun[];
   summary: ForgettingSummary[];
@@ -185,7 +185,7 @@ export async function runForgetting(data: ExperimentData, config: ForgettingConf
   return {
     experiment: 'forgetting',
     config,
-    data: { source: data.source, classes: [...pool.classes], poolCount: pool.count, testCount: test.count },
+    data: dataRecord(data),
     selections,
     runs,
     summary: summariseForgetting(runs, deps.methods.map((m) => m.id)),
