@@ -5,7 +5,7 @@
  * `--quick` is the reduced protocol (fewer seeds, trials and examples; seconds, not minutes).
  * Without `--out` the files go to `ffit-results/<experiment>`, never over the committed `results/`.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { readTextFile } from '../node/read-file.js';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -128,20 +128,16 @@ function needExperimentPackages(): void {
 }
 
 /**
- * The output directory of an experiment (`--out`, default `ffit-results/<what>`), created now so
- * that an unusable path fails before minutes of training rather than after. Throws E_OPTION.
+ * Checks that the experiment can run and returns its output directory (`--out`, default
+ * `ffit-results/<what>`), created now so that an unusable path fails before minutes of training
+ * rather than after (mkdir is a no-op on an existing directory and fails on a file).
+ * Throws E_DATA (packages missing) or E_OPTION (path unusable).
  */
 function outDir(flags: CommonFlags, what: string): string {
   needExperimentPackages();
   const dir = flags.out ?? join('ffit-results', what);
-  let isDir = false;
   try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    // does not exist yet: created below
-  }
-  try {
-    if (!isDir) mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
   } catch (err) {
     throw new FfitError('E_OPTION', `--out: cannot use ${dir} as the report directory (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose a directory path that is not a file.`);
   }
