@@ -449,27 +449,23 @@ export class InterferenceNetwork {
 
   /** Copies examples `rows` (or the first `count`) of `images` into the input buffer and makes sources. */
   private load(images: Images, n0: number, rows: ArrayLike<number> | null, start: number, count: number): void {
-    const xv = this.be.view(this.x);
     const rowOf = (i: number) => (images as Float32Array).subarray
       ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
       : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
     if (rows !== null && this.staged !== null && this.staged.images === images) {
       const rv = this.be.viewI32(this.rowsB);
       for (let b = 0; b < count; b++) rv[b] = rows[start + b]!;
-      if (this.be.load) {
-        const bad = this.be.load(this.staged.buf, this.staged.bytes, this.rowsB, count, n0, this.x, this.a[0]!.re);
-        if (bad >= 0) throw sourceError(rows[start + bad]!, rowOf(rows[start + bad]!));
-        return;
-      }
-      this.be.gather(this.staged.buf, this.staged.bytes, this.rowsB, count, n0, this.x);
-    } else {
-      for (let b = 0; b < count; b++) {
-        const i = rows ? rows[start + b]! : start + b;
-        try {
-          xv.set(rowOf(i), b * n0);
-        } catch {
-          throw sourceError(i, rowOf(i)); // e.g. a BigInt in a plain array
-        }
+      const bad = this.be.load(this.staged.buf, this.staged.bytes, this.rowsB, count, n0, this.x, this.a[0]!.re);
+      if (bad >= 0) throw sourceError(rows[start + bad]!, rowOf(rows[start + bad]!));
+      return;
+    }
+    const xv = this.be.view(this.x);
+    for (let b = 0; b < count; b++) {
+      const i = rows ? rows[start + b]! : start + b;
+      try {
+        xv.set(rowOf(i), b * n0);
+      } catch {
+        throw sourceError(i, rowOf(i)); // e.g. a BigInt in a plain array
       }
     }
     const bad = this.be.sources(this.x, count, n0, this.a[0]!.re);

@@ -84,6 +84,11 @@ class ReferenceBackend implements Backend {
     }
   }
 
+  load(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32): number {
+    this.gather(images, bytes, rows, count, n, x);
+    return this.sources(x, count, n, a);
+  }
+
   sources(xb: F32, batch: number, n: number, ab: F32): number {
     const x = this.arr(xb), a = this.arr(ab);
     for (let b = 0; b < batch; b++) {

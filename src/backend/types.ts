@@ -65,10 +65,10 @@ export interface Backend {
   /** a⁰ = x / Σx per row; returns the first invalid row (NaN, ∞, negative, total zero, subnormal or beyond Float32) or −1. */
   sources(x: F32, batch: number, n: number, a: F32): number;
   /**
-   * Optional: `gather` then `sources` on the same rows in one call (one job of a thread pool
-   * instead of two); returns what `sources` returns. Backends without it get the two calls.
+   * `gather` then `sources` on the same rows in one call (a thread pool runs it as one job, not
+   * two); returns what `sources` returns.
    */
-  load?(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32): number;
+  load(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32): number;
   /** θ (nIn × nOut × D) → p (same shape, rows on the simplex) → W (nIn × nOut complex). */
   transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void;
   /** z (batch × nOut) = a (batch × nIn; real when `aIm` is null) · W (nIn × nOut). */

@@ -227,6 +227,11 @@ export class WasmBackend implements Backend {
     return this.kernels.sources(x.ptr, batch, n, a.ptr);
   }
 
+  load(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32): number {
+    this.gather(images, bytes, rows, count, n, x);
+    return this.sources(x, count, n, a);
+  }
+
   transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void {
     this.kernels.transfer(theta.ptr, prob.ptr, w.re.ptr, w.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im),
       nIn, nOut, D, cosD.ptr, sinD.ptr);
