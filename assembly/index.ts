@@ -1137,6 +1137,8 @@ export function learn(
       st(sinK, d, kc * s - ks * c);
     }
   }
+  const quarter = D == 4 && ld(cosD, 0) == 1 && ld(cosD, 1) == 0 && ld(cosD, 2) == -1 && ld(cosD, 3) == 0 &&
+    ld(sinD, 0) == 0 && ld(sinD, 1) == 1 && ld(sinD, 2) == 0 && ld(sinD, 3) == -1;
   let u = u0;
   while (u < u1) {
     const uo = <usize>u << 2;
@@ -1144,8 +1146,8 @@ export function learn(
       const counts = compactPair(aRe + uo, batch, stride, nOut << 2, lOff, lRe, lIm);
       const n = counts & 0x3fffffff;
       if (n != 0) gatherPair(n, lOff, lRe, lIm, gamRe, gamIm, sr, si, sr2, si2, nOut);
-      learnRow(u, (counts >>> 30) & 1, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, cosK, sinK, kc, ks, ebuf, settled);
-      learnRow(u + 1, counts >>> 31, sr2, si2, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, cosK, sinK, kc, ks, ebuf, settled);
+      learnRow(u, (counts >>> 30) & 1, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, cosK, sinK, kc, ks, ebuf, settled, quarter);
+      learnRow(u + 1, counts >>> 31, sr2, si2, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, cosK, sinK, kc, ks, ebuf, settled, quarter);
       u += 2;
       continue;
     }
@@ -1154,7 +1156,7 @@ export function learn(
       if (aIm == 0) gatherMac(n, lOff, lRe, 0, false, gamRe, gamIm, sr, si, 0, nOut, false);
       else gatherMac(n, lOff, lRe, lIm, true, gamRe, gamIm, sr, si, 0, nOut, false);
     }
-    learnRow(u, n, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, cosK, sinK, kc, ks, ebuf, settled);
+    learnRow(u, n, sr, si, nOut, D, R, theta, prob, wRe, wIm, rotRe, rotIm, cosD, sinD, cosK, sinK, kc, ks, ebuf, settled, quarter);
     u++;
   }
 }
@@ -1162,13 +1164,14 @@ export function learn(
 /**
  * The per-site part of `learn` for site u whose gains' outer product S_u (nOut complex, `n`
  * examples light u; 0: none, S unused) is in `sr`, `si`. `cosK`, `sinK` are `cosD`, `sinD`, or
- * without travel phases the phasors with (kc + i·ks) folded in (see `learn`).
+ * without travel phases the phasors with (kc + i·ks) folded in (see `learn`); `quarter`: cos ωd,
+ * sin ωd are the exact quarter turns of ω = π/2 (see {@link expPhasorRowQ}).
  */
 // @ts-ignore: decorator
 @inline function learnRow(
   u: i32, n: i32, sr: usize, si: usize, nOut: i32, D: i32, R: i32, theta: usize, prob: usize,
   wRe: usize, wIm: usize, rotRe: usize, rotIm: usize, cosD: usize, sinD: usize, cosK: usize, sinK: usize,
-  kc: f32, ks: f32, ebuf: usize, settled: usize,
+  kc: f32, ks: f32, ebuf: usize, settled: usize, quarter: bool,
 ): void {
   const th = theta + (<usize>(u * R) << 2);
   const o = <usize>(u * nOut) << 2;
@@ -1191,7 +1194,9 @@ export function learn(
   // recentring leaves the maximum at exactly 0 (hi − hi) unless hi is not finite
   if (settled != 0) store<i32>(flag, <i32>(hi - hi == 0));
   if (ASC_FEATURE_SIMD && D == 4 && prob == 0) {
-    const total = expPhasorRow4(th, wRe + o, wIm + o, nOut, hi, cosD, sinD);
+    const total = quarter
+      ? expPhasorRowQ(th, wRe + o, wIm + o, nOut, hi)
+      : expPhasorRow4(th, wRe + o, wIm + o, nOut, hi, cosD, sinD);
     scaleTurnRow(wRe + o, wIm + o, rotRe != 0 ? rotRe + o : 0, rotIm + o, nOut, 1 / total);
     return;
   }
@@ -1289,6 +1294,52 @@ export function learn(
     sum = f32x4.add(sum, e);
     st(wr, v, hsum(f32x4.mul(e, c)));
     st(wi, v, hsum(f32x4.mul(e, s)));
+  }
+  return hsum(sum);
+}
+
+/**
+ * {@link expPhasorRow4} for quarter-turn phasors, ω = π/2 (the default 2π/D at D = 4): cos ωd =
+ * 1, 0, −1, 0 and sin ωd = 0, 1, 0, −1 exactly, so W̃_v = (e_v0 − e_v2) + i (e_v1 − e_v3): one
+ * subtraction per pair and shuffles instead of eight products and two horizontal sums. The same
+ * bits as {@link expPhasorRow4} with these constants (its products by 0 and ±1 are exact and add
+ * only zeros).
+ */
+// @ts-ignore: decorator
+@inline function expPhasorRowQ(th: usize, wr: usize, wi: usize, nOut: i32, hi: f32): f32 {
+  const h = f32x4.splat(hi), lo = f32x4.splat(-88);
+  let sum = f32x4.splat(0);
+  let v = 0;
+  for (; v + 4 <= nOut; v += 4) {
+    // each pair stored and exponentiated in turn: fewer live vectors than four interleaved chains
+    const p = th + (<usize>v << 4);
+    const t0 = vmax(f32x4.sub(v128.load(p), h), lo);
+    v128.store(p, t0);
+    const e0 = expvFloored(t0);
+    const t1 = vmax(f32x4.sub(v128.load(p, 16), h), lo);
+    v128.store(p, t1, 16);
+    const e1 = expvFloored(t1);
+    // [e00 − e02, e01 − e03, e10 − e12, e11 − e13] = [Re W̃_v, Im W̃_v, Re W̃_v+1, Im W̃_v+1]
+    const d01 = f32x4.sub(f32x4.shuffle(e0, e1, 0, 1, 4, 5), f32x4.shuffle(e0, e1, 2, 3, 6, 7));
+    const t2 = vmax(f32x4.sub(v128.load(p, 32), h), lo);
+    v128.store(p, t2, 32);
+    const e2 = expvFloored(t2);
+    const t3 = vmax(f32x4.sub(v128.load(p, 48), h), lo);
+    v128.store(p, t3, 48);
+    const e3 = expvFloored(t3);
+    const d23 = f32x4.sub(f32x4.shuffle(e2, e3, 0, 1, 4, 5), f32x4.shuffle(e2, e3, 2, 3, 6, 7));
+    sum = f32x4.add(sum, f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3)));
+    vst(wr, v, f32x4.shuffle(d01, d23, 0, 2, 4, 6));
+    vst(wi, v, f32x4.shuffle(d01, d23, 1, 3, 5, 7));
+  }
+  for (; v < nOut; v++) {
+    const p = th + (<usize>v << 4);
+    const t = vmax(f32x4.sub(v128.load(p), h), lo);
+    v128.store(p, t);
+    const e = expvFloored(t);
+    sum = f32x4.add(sum, e);
+    st(wr, v, f32x4.extract_lane(e, 0) - f32x4.extract_lane(e, 2));
+    st(wi, v, f32x4.extract_lane(e, 1) - f32x4.extract_lane(e, 3));
   }
   return hsum(sum);
 }

@@ -3,6 +3,7 @@ import { FfitError, check } from './errors.js';
 import { decodeModel, encodeModel, type ModelJSON, type ModelJSONv1 } from './model-format.js';
 import { defaults, LIMITS, resolveOptions, sitePositions, type FfitOptions, type ResolvedOptions } from './options.js';
 import { Rng } from './rng.js';
+import { unitPhasor } from './phase.js';
 import { checkLabelledSet, checkLabels, describe, imageCount, sourceError } from './validate.js';
 
 export type { ModelJSON, ModelJSONv1 } from './model-format.js';
@@ -191,14 +192,11 @@ export class InterferenceNetwork {
     const C = sizes[sizes.length - 1]!;
     this.classes = C;
     this.rng = new Rng(options.seed);
-    this.cosT = Math.cos(omega * tStar);
-    this.sinT = Math.sin(omega * tStar);
+    [this.cosT, this.sinT] = unitPhasor(omega * tStar);
     this.cosD = backend.f32(D);
     this.sinD = backend.f32(D);
-    const cd = backend.view(this.cosD);
-    for (let d = 0; d < D; d++) cd[d] = Math.cos(omega * d);
-    const sd = backend.view(this.sinD);
-    for (let d = 0; d < D; d++) sd[d] = Math.sin(omega * d);
+    const cd = backend.view(this.cosD), sd = backend.view(this.sinD);
+    for (let d = 0; d < D; d++) [cd[d], sd[d]] = unitPhasor(omega * d);
 
     this.layers = [];
     for (let l = 0; l + 1 < sizes.length; l++) {

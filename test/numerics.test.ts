@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createBackend } from '../src/backend/index.js';
 import { InterferenceNetwork, type BatchMetrics } from '../src/network.js';
 import { INIT_SCALE_MIN, LIMITS, type FfitOptions } from '../src/options.js';
+import { unitPhasor } from '../src/phase.js';
 import { expectFfit } from './helpers/ffit-error.js';
 import { BACKENDS, randomData } from './helpers/nets.js';
 
@@ -201,5 +202,30 @@ describe('renormalisation at tiny amplitudes', () => {
     const first = runs.map((r) => r.batches[0]!);
     for (const m of first.slice(0, 2)) expect(Math.abs(m.energy - first[2]!.energy)).toBeLessThan(1e-3 * Math.abs(first[2]!.energy));
     for (const { net } of runs) net.dispose();
+  });
+});
+
+describe('duration phasors (unitPhasor)', () => {
+  it('are exact at whole quarter turns, of either sign and many turns', () => {
+    const q = Math.PI / 2;
+    expect(unitPhasor(0)).toEqual([1, 0]);
+    expect(unitPhasor(q)).toEqual([0, 1]);
+    expect(unitPhasor(2 * q)).toEqual([-1, 0]);
+    expect(unitPhasor(3 * q)).toEqual([0, -1]);
+    expect(unitPhasor(-q)).toEqual([0, -1]);
+    expect(unitPhasor(401 * q)).toEqual([0, 1]);
+    // the default ω = 2π/D at D = 4 and 8: ωd lands on quarter turns
+    for (const D of [4, 8]) {
+      const omega = (2 * Math.PI) / D;
+      for (let d = 0; d < D; d += D / 4) expect(unitPhasor(omega * d)).toEqual([[1, 0], [0, 1], [-1, 0], [0, -1]][(4 * d) / D]);
+    }
+    // Math.cos(π/2) itself is 6.1e-17, which is what the snapping removes
+    expect(Math.cos(q)).not.toBe(0);
+  });
+
+  it('equal Math.cos / Math.sin away from quarter turns', () => {
+    for (const t of [0.3, 1.1, Math.PI / 3, Math.PI / 2 + 1e-9, -2.5, 1e6 + 0.1]) {
+      expect(unitPhasor(t)).toEqual([Math.cos(t), Math.sin(t)]);
+    }
   });
 });
