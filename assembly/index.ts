@@ -514,30 +514,32 @@ export function forward(
   aRe: usize, aIm: usize, batch: i32, nIn: i32,
   wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize,
 ): void {
-  forwardColumns(aRe, aIm, batch, nIn, wRe, wIm, nOut, zRe, zIm, 0, nOut);
+  forwardBlock(aRe, aIm, batch, nIn, wRe, wIm, nOut, zRe, zIm, 0, nIn, 0, nOut);
 }
 
 /**
- * `forward` restricted to the columns v0 ≤ v < v1 of W and z (v0 a multiple of 16): threads
- * split a layer's forward pass by columns, so each streams only its part of W and every column
- * costs the same.
+ * `forward` restricted to the source sites u0 ≤ u < u1 (rows of W; `a` keeps its row stride nIn)
+ * and the columns c0 ≤ v < c1 of W and z (c0 a multiple of 16): z[b, c0…c1) = Σ_{u0 ≤ u < u1}
+ * a[b,u] W[u, c0…c1), overwritten (0 for an empty range). Threads split a layer's forward pass by
+ * columns, or by the rows each of them owns in `learn` so that every thread reads the rows of W
+ * that it wrote (`z` then receives one part and `addTo` adds the others).
  */
-export function forwardColumns(
+export function forwardBlock(
   aRe: usize, aIm: usize, batch: i32, nIn: i32,
-  wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize, c0: i32, c1: i32,
+  wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize, u0: i32, u1: i32, c0: i32, c1: i32,
 ): void {
   const listBytes = align16(<usize>nIn << 2);
   const perExample = forwardBytesPerExample(nIn);
   const group = <i32>min<usize>(<usize>GROUP, scratchLen / perExample);
   const rowBytes = nOut << 2;
   const stride = <usize>nIn << 2;
-  if (group < 1) {
+  if (group < 1 || u1 <= u0) {
     const n = c1 - c0;
     for (let b = 0; b < batch; b++) {
       const zo = <usize>(b * nOut + c0) << 2;
       memory.fill(zRe + zo, 0, <usize>n << 2);
       memory.fill(zIm + zo, 0, <usize>n << 2);
-      for (let u = 0; u < nIn; u++) {
+      for (let u = u0; u < u1; u++) {
         const ar = ld(aRe, b * nIn + u);
         const ai: f32 = aIm != 0 ? ld(aIm, b * nIn + u) : 0;
         if (ar == 0 && ai == 0) continue;
@@ -547,7 +549,7 @@ export function forwardColumns(
     }
     return;
   }
-  const blocks = (nIn + ROWS - 1) / ROWS;
+  const blocks = (u1 - u0 + ROWS - 1) / ROWS;
   for (let b0 = 0; b0 < batch; b0 += group) {
     const g = min(group, batch - b0);
     // each example's lit sources, with the list position where each block of rows starts
@@ -558,8 +560,8 @@ export function forwardColumns(
       let n = 0;
       for (let k = 0; k < blocks; k++) {
         store<i32>(bounds + (<usize>k << 2), n);
-        const u0 = k * ROWS, m = min(ROWS, nIn - u0), o = <usize>n << 2, uo = <usize>u0 << 2;
-        n += compact(x + uo, y != 0 ? y + uo : 0, m, 4, rowBytes, u0 * rowBytes, lOff + o, lOff + listBytes + o, lOff + listBytes * 2 + o);
+        const r0 = u0 + k * ROWS, m = min(ROWS, u1 - r0), o = <usize>n << 2, ro = <usize>r0 << 2;
+        n += compact(x + ro, y != 0 ? y + ro : 0, m, 4, rowBytes, r0 * rowBytes, lOff + o, lOff + listBytes + o, lOff + listBytes * 2 + o);
       }
       store<i32>(bounds + (<usize>blocks << 2), n);
     }
@@ -580,6 +582,15 @@ export function forwardColumns(
       }
     }
   }
+}
+
+/** dst[i] += src[i] for i < n (f32): adds the parts of a forward pass split by rows, in order. */
+export function addTo(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) vst(dst, i, f32x4.add(vld(dst, i), vld(src, i)));
+  }
+  for (; i < n; i++) st(dst, i, ld(dst, i) + ld(src, i));
 }
 
 // ---------------------------------------------------------------------------------------------

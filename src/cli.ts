@@ -511,7 +511,7 @@ function program(): Command {
     .option('--renormalize', 'renormalise hidden layers to unit total amplitude (default: only with ≥ 2 hidden layers)')
     .option('--no-renormalize', 'keep raw hidden amplitudes (lattices with ≥ 2 hidden layers then barely learn)')
     .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
-    .option('--threads <n>', 'threads the SIMD kernels run on (same results as 1)', int('--threads'), 1)
+    .option('--threads <n>', 'threads the SIMD kernels run on (results equal 1 thread up to float rounding)', int('--threads'), 1)
     .option('--out <file>', 'where to save the trained model (JSON)', 'ffit-model.json')
     .option('--no-save', 'do not save the model')
     .option('--json', 'print one JSON object with the results as the last line of stdout', false)

@@ -80,8 +80,10 @@ export interface FfitOptions {
   backend?: BackendChoice;
   /**
    * Threads the SIMD kernels run on (1 … 64), sharing one WebAssembly memory: Node
-   * `worker_threads` or Web Workers (browsers: cross-origin isolated pages). Results are the
-   * same bits as with 1. A runtime choice like `backend`: not saved with the model. Default 1.
+   * `worker_threads` or Web Workers (browsers: cross-origin isolated pages). Results equal those
+   * of 1 up to float rounding (a wide layer's forward pass is summed in one part per thread) and
+   * repeat bit for bit for a given count. A runtime choice like `backend`: not saved with the
+   * model. Default 1.
    */
   threads?: number;
 }

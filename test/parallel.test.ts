@@ -1,5 +1,6 @@
-// Data-parallel kernels on two threads sharing one WebAssembly memory (src/parallel/): the same bits
-// as one thread, because every thread computes whole examples or whole sites.
+// Data-parallel kernels on two threads sharing one WebAssembly memory (src/parallel/): every thread
+// computes whole examples or whole sites, except the forward pass of a wide layer, split by rows
+// and added in order: equal to one thread up to float rounding, and repeatable bit for bit.
 import { describe, expect, it } from 'vitest';
 import '../src/node/threads.js'; // worker_threads, as the Node entry points register them
 import { InterferenceNetwork } from '../src/network.js';
@@ -17,22 +18,32 @@ const CASES: FfitOptions[] = [
   { layers: [120, 300, 8, 3], durations: 2, seed: 23, batchSize: 32, eta: 2 },
 ];
 
-describe.each(CASES)('threads: 2 equals threads: 1 on %j', (options) => {
-  it('after training, logits, probabilities, moments and predictions are identical', async () => {
+describe.each(CASES)('threads: 2 against threads: 1 on %j', (options) => {
+  it('agrees to float rounding, and repeats bit for bit on two threads', async () => {
     const C = options.layers[options.layers.length - 1]!;
     const { images, labels } = randomData(options.seed!, 120, options.layers[0]!, C);
     const one = await InterferenceNetwork.create({ ...options, threads: 1 });
     const two = await InterferenceNetwork.create({ ...options, threads: 2 });
+    const again = await InterferenceNetwork.create({ ...options, threads: 2 });
     try {
+      // the same network: the forward pass, split by rows and added in order, differs by rounding only
+      const m1 = one.moments(images), m2 = two.moments(images);
+      expect(relErr(m2, m1)).toBeLessThan(1e-6);
+      expect(relErr(two.predictProba(images), one.predictProba(images))).toBeLessThan(1e-6);
       const h1 = one.fit({ images, labels }, { epochs: 2 });
       const h2 = two.fit({ images, labels }, { epochs: 2 });
-      expect(h2.map((r) => r.trainLoss)).toEqual(h1.map((r) => r.trainLoss));
+      const h3 = again.fit({ images, labels }, { epochs: 2 });
+      // repeatable bit for bit for a given thread count, whichever thread ran which chunk
+      expect(h3.map((r) => r.trainLoss)).toEqual(h2.map((r) => r.trainLoss));
+      for (let l = 0; l + 1 < options.layers.length; l++) expect(again.logits(l)).toEqual(two.logits(l));
+      expect(again.moments(images)).toEqual(two.moments(images));
+      // and close to one thread after training (η = 2 amplifies the rounding a little)
+      h2.forEach((r, e) => expect(Math.abs(r.trainLoss - h1[e]!.trainLoss)).toBeLessThan(1e-4 * Math.abs(h1[e]!.trainLoss)));
       for (let l = 0; l + 1 < options.layers.length; l++) {
-        expect(two.logits(l)).toEqual(one.logits(l));
-        expect(two.probabilities(l)).toEqual(one.probabilities(l));
+        expect(relErr(two.logits(l), one.logits(l))).toBeLessThan(1e-4);
+        expect(relErr(two.probabilities(l), one.probabilities(l))).toBeLessThan(1e-4);
       }
-      expect(two.moments(images)).toEqual(one.moments(images));
-      expect(two.predict(images)).toEqual(one.predict(images));
+      expect(relErr(two.moments(images), one.moments(images))).toBeLessThan(1e-4);
       // the work really was split: the kernels ran as jobs of the pool, and the worker ran chunks
       const pool = (two as unknown as { backend: ParallelBackend }).backend;
       expect(pool.jobs).toBeGreaterThan(20);
@@ -44,6 +55,7 @@ describe.each(CASES)('threads: 2 equals threads: 1 on %j', (options) => {
     } finally {
       one.dispose();
       two.dispose();
+      again.dispose();
     }
   });
 });

@@ -14,8 +14,9 @@ export interface Kernels {
     nIn: number, nOut: number, D: number, cosD: number, sinD: number): void;
   forward(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number,
     zRe: number, zIm: number): void;
-  forwardColumns(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number,
-    zRe: number, zIm: number, v0: number, v1: number): void;
+  forwardBlock(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number,
+    zRe: number, zIm: number, u0: number, u1: number, v0: number, v1: number): void;
+  addTo(dst: number, src: number, n: number): void;
   ising(zRe: number, zIm: number, n: number, kappa: number): void;
   targets(aRe: number, aIm: number, batch: number, C: number, labels: number, beta: number, cosT: number,
     sinT: number, objective: number, J: number, moments: number, proba: number, predicted: number,

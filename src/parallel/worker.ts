@@ -18,8 +18,8 @@
 
 /** The raw kernel exports a job calls (a subset of assembly/index.ts). */
 export interface JobKernels {
-  forwardColumns(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number,
-    zRe: number, zIm: number, v0: number, v1: number): void;
+  forwardBlock(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number,
+    zRe: number, zIm: number, u0: number, u1: number, v0: number, v1: number): void;
   learn(aRe: number, aIm: number, batch: number, nIn: number, gamRe: number, gamIm: number, nOut: number,
     theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number, D: number,
     cosD: number, sinD: number, cosT: number, sinT: number, scale: number, u0: number, u1: number, settled: number): void;
@@ -39,22 +39,28 @@ export interface JobKernels {
  * chunking: 1 forward (columns of W, multiples of 16), 2 learn (sites), 3 transfer (sites),
  * 4 update (sites), 5 ising (values), 6 gather (examples), 7 sources (examples; the first invalid
  * example is kept in slot 10), 8 forward (examples, for layers too narrow to split by columns),
- * 9 gather then sources (examples; args: gather's six, then a).
+ * 9 gather then sources (examples; args: gather's six, then a), 10 forward (one part of the source
+ * sites per thread, the parts of `learn`'s ownership; see {@link run1}).
  * Each chunk is a kernel call on a contiguous slice, so the result does not depend on which
- * thread ran which chunk: threaded results equal single-threaded ones bit for bit.
+ * thread ran which chunk: repeatable bit for bit. Threaded results equal single-threaded ones bit
+ * for bit, except where a forward pass is split by rows (op 10): its parts are summed apart and
+ * added in order, equal up to float rounding.
  */
 export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array, self: number): number {
   const op = ctl[4]!, chunks = ctl[5]!, size = ctl[6]!, threads = ctl[12]!;
   const a = (i: number): number => args[i]!;
   let done = 0;
-  // Chunk c belongs to thread c mod threads: the same rows (or columns) go to the same thread at
-  // every call, so the θ and W a thread writes stay in its core's cache for its next call. Thread
-  // t claims its own chunks from its cursor (one cache line each), then helps the others.
+  // Thread t owns the chunks floor(t·chunks/threads) … floor((t+1)·chunks/threads) − 1: the same
+  // contiguous rows (or columns) at every call, so the θ and W a thread writes stay in its core's
+  // cache, and the forward pass split by rows (op 10) reads the rows of W each thread wrote (a line
+  // written on one core costs a transfer on another). Thread t claims its own chunks from its
+  // cursor (one cache line each), then helps the others.
   for (let i = 0; i < threads; i++) {
     const owner = (self + i) % threads;
+    const first = Math.floor((owner * chunks) / threads), end = Math.floor(((owner + 1) * chunks) / threads);
     for (;;) {
-      const c = owner + threads * Atomics.add(ctl, 64 + 16 * owner, 1);
-      if (c >= chunks) break;
+      const c = first + Atomics.add(ctl, 64 + 16 * owner, 1);
+      if (c >= end) break;
       done++;
       run1(k, op, c * size, size, a, ctl);
     }
@@ -66,12 +72,19 @@ export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array, se
 export function run1(k: JobKernels, op: number, lo: number, size: number, a: (i: number) => number, ctl: Int32Array): void {
   if (op === 1) {
     // forward(aRe, aIm, batch, nIn, wRe, wIm, nOut, zRe, zIm) on a range of columns
-    k.forwardColumns(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), lo, Math.min(a(6), lo + size));
+    k.forwardBlock(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), 0, a(3), lo, Math.min(a(6), lo + size));
   } else if (op === 8) {
     // the same on a range of examples (rows of a and z), for narrow layers
     const nIn = a(3), nOut = a(6), n = Math.min(size, a(2) - lo);
-    k.forwardColumns(a(0) + 4 * lo * nIn, a(1) === 0 ? 0 : a(1) + 4 * lo * nIn, n, nIn, a(4), a(5), nOut,
-      a(7) + 4 * lo * nOut, a(8) + 4 * lo * nOut, 0, nOut);
+    k.forwardBlock(a(0) + 4 * lo * nIn, a(1) === 0 ? 0 : a(1) + 4 * lo * nIn, n, nIn, a(4), a(5), nOut,
+      a(7) + 4 * lo * nOut, a(8) + 4 * lo * nOut, 0, nIn, 0, nOut);
+  } else if (op === 10) {
+    // the same on part lo of the source sites (args 9–11: the parts' buffer, the layer's site
+    // chunks and their size in learn): part 0 goes to z, part p > 0 to partials + (p − 1) × 2 × batch × nOut
+    const batch = a(2), nIn = a(3), nOut = a(6), parts = ctl[5]!, L = a(10), sz = a(11);
+    const u0 = Math.min(nIn, Math.floor((lo * L) / parts) * sz), u1 = Math.min(nIn, Math.floor(((lo + 1) * L) / parts) * sz);
+    const n = batch * nOut, re = lo === 0 ? a(7) : a(9) + 8 * (lo - 1) * n, im = lo === 0 ? a(8) : re + 4 * n;
+    k.forwardBlock(a(0), a(1), batch, nIn, a(4), a(5), nOut, re, im, u0, u1, 0, nOut);
   } else if (op === 2) {
     // learn(..., 19 arguments, settled): the kernel takes the site range itself
     k.learn(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13),
