@@ -1,4 +1,4 @@
-import { createBackend, MAX_BLOCK_BYTES, resolveBackend, type Backend, type BackendChoice, type BackendName, type Complex, type F32, type I32, type Routes } from './backend/index.js';
+import { createBackend, MAX_BLOCK_BYTES, resolveBackend, type Backend, type BackendChoice, type BackendName, type Complex, type F32, type I32, type LearnStep, type Routes } from './backend/index.js';
 import { FfitError, check } from './errors.js';
 import { decodeModel, encodeModel, type ModelJSON, type ModelJSONv1 } from './model-format.js';
 import { defaults, LIMITS, resolveOptions, sitePositions, type FfitOptions, type ResolvedOptions } from './options.js';
@@ -165,7 +165,7 @@ export class InterferenceNetwork {
   private capacity = 0;
   private x!: F32;
   private a!: Complex[]; // a[0].im unused (sources are real)
-  private gamma!: Complex;
+  private gammas!: Complex[]; // Γ^{ℓ+1} of layer ℓ, batch × N_{ℓ+1}: one per layer, so the layers' steps are independent
   private labels!: I32;
   private momentsB!: F32;
   private probaB!: F32;
@@ -350,7 +350,7 @@ export class InterferenceNetwork {
   /** Every buffer {@link allocateBatch} made. */
   private batchBuffers(): (F32 | I32)[] {
     return [this.x, this.labels, this.rowsB, this.momentsB, this.probaB, this.predictedB, this.energyB, this.fieldB,
-      this.gamma.re, this.gamma.im, ...this.a.flatMap((c) => [c.re, c.im]), ...this.scales, this.fieldFactor];
+      ...this.gammas.flatMap((c) => [c.re, c.im]), ...this.a.flatMap((c) => [c.re, c.im]), ...this.scales, this.fieldFactor];
   }
 
   /** Allocates the per-call buffers for `n` examples; on failure releases what it made and throws. */
@@ -363,10 +363,10 @@ export class InterferenceNetwork {
       const sizes = this.options.layers, C = this.classes;
       const x = f32(n * sizes[0]!);
       const a = sizes.map((N, l) => (l === 0 ? { re: f32(n * N), im: f32(0) } : complex(n * N)));
-      const gamma = complex(n * Math.max(...sizes.slice(1)));
+      const gammas = sizes.slice(1).map((N) => complex(n * N));
       const labels = i32(n), rowsB = i32(n), momentsB = f32(n * C), probaB = f32(n * C), predictedB = i32(n);
       const energyB = f32(n), fieldB = f32(n * C), scales = sizes.map(() => f32(n)), fieldFactor = f32(n);
-      this.x = x; this.a = a; this.gamma = gamma; this.labels = labels; this.rowsB = rowsB; this.momentsB = momentsB;
+      this.x = x; this.a = a; this.gammas = gammas; this.labels = labels; this.rowsB = rowsB; this.momentsB = momentsB;
       this.probaB = probaB; this.predictedB = predictedB; this.energyB = energyB; this.fieldB = fieldB;
       this.scales = scales; this.fieldFactor = fieldFactor;
       this.mu = new Float64Array(n);
@@ -559,20 +559,23 @@ export class InterferenceNetwork {
    */
   private learnLayers(count: number, scale: number): void {
     const be = this.be, o = this.options, C = this.classes, top = this.layers.length - 1;
+    const steps: LearnStep[] = [];
     for (let l = top; l >= 0; l--) {
-      const L = this.layers[l]!;
+      const L = this.layers[l]!, gamma = this.gammas[l]!;
       if (o.renormalize) this.fieldDown(l, count);
-      be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, this.gamma);
+      be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, gamma);
       const aIm = l === 0 ? null : this.a[l]!.im;
       if (L.routes) {
-        be.accumulateSparse(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.routes, L.s);
+        be.accumulateSparse(this.a[l]!.re, aIm, count, L.nIn, gamma, L.nOut, L.routes, L.s);
         this.applyUpdate(L, L.theta, scale, true);
         this.transferLayer(L);
       } else {
-        be.learn(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.theta, null, L.w, L.rot,
-          o.durations, this.cosD, this.sinD, this.cosT, this.sinT, scale, L.settled);
+        steps.push({ aRe: this.a[l]!.re, aIm, batch: count, nIn: L.nIn, gamma, nOut: L.nOut, theta: L.theta, prob: null, w: L.w,
+          rot: L.rot, D: o.durations, cosD: this.cosD, sinD: this.sinD, cosT: this.cosT, sinT: this.sinT, scale, settled: L.settled });
       }
     }
+    // the dense layers' steps are independent (each has its own Γ): the backend may overlap them
+    be.learnLayers(steps);
     this.propagateAll();
     this.probStale = true;
   }
@@ -611,10 +614,11 @@ export class InterferenceNetwork {
     for (let l = top; l >= 0; l--) {
       const L = this.layers[l]!;
       if (this.options.renormalize) this.fieldDown(l, count);
-      be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, this.gamma);
+      const gamma = this.gammas[l]!;
+      be.induce(this.fieldB, count, C, this.g[l]!, L.nOut, gamma);
       const aIm = l === 0 ? null : this.a[l]!.im;
-      if (L.routes) be.accumulateSparse(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.routes, L.s);
-      else be.accumulate(this.a[l]!.re, aIm, count, L.nIn, this.gamma, L.nOut, L.s);
+      if (L.routes) be.accumulateSparse(this.a[l]!.re, aIm, count, L.nIn, gamma, L.nOut, L.routes, L.s);
+      else be.accumulate(this.a[l]!.re, aIm, count, L.nIn, gamma, L.nOut, L.s);
     }
   }
 
@@ -1048,14 +1052,14 @@ function latticeBuffers(o: ResolvedOptions, counts: readonly number[]): Buffer[]
 
 /** The per-call buffers for `n` examples: what {@link InterferenceNetwork.allocateBatch} allocates. */
 function batchBuffers(o: ResolvedOptions, n: number): Buffer[] {
-  const sizes = o.layers, C = sizes[sizes.length - 1]!, widest = Math.max(...sizes.slice(1));
+  const sizes = o.layers, C = sizes[sizes.length - 1]!;
   const buffers: Buffer[] = [[n * sizes[0]!, `the inputs of ${n} examples`], [n * sizes[0]!, ''], [0, '']];
   sizes.forEach((N, l) => {
     if (l > 0) buffers.push([n * N, `the amplitudes of layer ${l} for ${n} examples`], [n * N, '']);
     buffers.push([n, '']);
   });
-  buffers.push([n * widest, `the induced field of ${n} examples`], [n * widest, ''], [n, ''], [n, ''], [n * C, ''], [n * C, ''],
-    [n, ''], [n, ''], [n * C, ''], [n, '']);
+  sizes.slice(1).forEach((N, l) => buffers.push([n * N, `the induced field of layer ${l + 1} for ${n} examples`], [n * N, '']));
+  buffers.push([n, ''], [n, ''], [n * C, ''], [n * C, ''], [n, ''], [n, ''], [n * C, ''], [n, '']);
   return buffers;
 }
 

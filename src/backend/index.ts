@@ -4,7 +4,7 @@ import type { Backend, BackendName } from './types.js';
 import { createWasmBackend, simdSupported } from './wasm.js';
 import { ParallelBackend } from '../parallel/backend.js';
 
-export type { Backend, BackendName, Complex, F32, I32, ObjectiveCode, Routes } from './types.js';
+export type { Backend, BackendName, Complex, F32, I32, LearnStep, ObjectiveCode, Routes } from './types.js';
 export { MAX_BLOCK_BYTES, simdSupported, threadsSupported } from './wasm.js';
 
 /** What a user may ask for: a backend by name, or `auto` (SIMD where the engine validates it, else scalar). */

@@ -1,6 +1,6 @@
 import { FfitError } from '../errors.js';
 import { F32_MAX, F32_MIN_NORMAL } from '../validate.js';
-import type { Backend, Complex, F32, I32, ObjectiveCode, Routes } from './types.js';
+import type { Backend, Complex, F32, I32, LearnStep, ObjectiveCode, Routes } from './types.js';
 
 /** Smallest row total that `renormalize` restores (2^-64), as in assembly/index.ts. */
 const RENORM_FLOOR = 2 ** -64;
@@ -293,6 +293,12 @@ class ReferenceBackend implements Backend {
     this.update(theta, s, rot, nIn, nOut, D, cosD, sinD, cosT, sinT, scale, true); // leaves S = 0
     this.transfer(theta, p, w, rot, nIn, nOut, D, cosD, sinD);
   }
+  learnLayers(steps: readonly LearnStep[]): void {
+    for (const s of steps) {
+      this.learn(s.aRe, s.aIm, s.batch, s.nIn, s.gamma, s.nOut, s.theta, s.prob, s.w, s.rot, s.D, s.cosD, s.sinD, s.cosT, s.sinT, s.scale);
+    }
+  }
+
 
   /** Work buffers of `learn`, one per shape, kept for the next batch (update leaves S zeroed). */
   private readonly workBuffers = new Map<string, unknown>();

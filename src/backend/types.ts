@@ -39,6 +39,13 @@ export interface Routes {
 /** Objective codes passed to {@link Backend.targets}: 0 = `boltzmann`, 1 = `field` (DESIGN.md §5.2). */
 export type ObjectiveCode = 0 | 1;
 
+/** The arguments of one {@link Backend.learn} call, by name (see there for shapes). */
+export interface LearnStep {
+  aRe: F32; aIm: F32 | null; batch: number; nIn: number; gamma: Complex; nOut: number;
+  theta: F32; prob: F32 | null; w: Complex; rot: Complex | null; D: number;
+  cosD: F32; sinD: F32; cosT: number; sinT: number; scale: number; settled: I32 | null;
+}
+
 export interface Backend {
   readonly name: BackendName;
 
@@ -109,6 +116,14 @@ export interface Backend {
     theta: F32, prob: F32 | null, w: Complex, rot: Complex | null, D: number,
     cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, settled?: I32 | null,
   ): void;
+  /**
+   * {@link learn} for several layers of one training step, one {@link LearnStep} each. The steps
+   * must be independent: each reads its own sources a and Γ and writes only its own layer's θ, W
+   * and flags. A backend may run them in any order or at once (the thread pool runs the largest
+   * on every thread while the calling thread also runs the small ones); the results are those of
+   * calling `learn` on each.
+   */
+  learnLayers(steps: readonly LearnStep[]): void;
   /** Mean entropy (nats) of `nIn` route distributions of `R` entries each. */
   entropy(prob: F32, nIn: number, R: number): number;
   /**

@@ -1,6 +1,6 @@
 import { SCALAR_WASM, SIMD_WASM, THREADS_WASM } from '../generated/wasm.js';
 import { FfitError } from '../errors.js';
-import type { Backend, Complex, F32, I32, ObjectiveCode, Routes } from './types.js';
+import type { Backend, Complex, F32, I32, LearnStep, ObjectiveCode, Routes } from './types.js';
 
 /** The raw exports of assembly/index.ts (pointers are byte offsets, counts are elements). */
 export interface Kernels {
@@ -285,6 +285,12 @@ export class WasmBackend implements Backend {
     this.kernels.learn(aRe.ptr, ptrOf(aIm), batch, nIn, gamma.re.ptr, gamma.im.ptr, nOut, theta.ptr, ptrOf(prob),
       w.re.ptr, w.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im), D, cosD.ptr, sinD.ptr, cosT, sinT, scale, 0, nIn,
       ptrOf(settled));
+  }
+
+  learnLayers(steps: readonly LearnStep[]): void {
+    for (const s of steps) {
+      this.learn(s.aRe, s.aIm, s.batch, s.nIn, s.gamma, s.nOut, s.theta, s.prob, s.w, s.rot, s.D, s.cosD, s.sinD, s.cosT, s.sinT, s.scale, s.settled);
+    }
   }
 
   entropy(prob: F32, nIn: number, R: number): number {

@@ -73,6 +73,8 @@ export class ThreadPool {
   private readonly workers: Thread[];
   private canWait = true;
   private closed = false;
+  /** A job was started and not yet finished. */
+  private open = false;
 
   private constructor(threads: number, control: SharedArrayBuffer, workers: Thread[]) {
     this.threads = threads;
@@ -143,7 +145,18 @@ export class ThreadPool {
    * instance `k` included; returns when all are done. Throws `E_BACKEND` if a worker's kernel threw.
    */
   run(op: Job, chunks: number, size: number, args: readonly number[], k: JobKernels): void {
+    this.start(op, chunks, size, args);
+    this.finish(k);
+  }
+
+  /**
+   * Opens job `op` to the workers and returns at once: the calling thread may run other kernels
+   * on data the job does not touch, then must call {@link finish} (which runs the chunks left for
+   * it) before the next job.
+   */
+  start(op: Job, chunks: number, size: number, args: readonly number[]): void {
     if (this.closed) throw new FfitError('E_DISPOSED', 'This network was disposed; create a new one.');
+    if (this.open) throw new FfitError('E_BACKEND', 'A thread pool job was started before the previous one finished (a bug in ffit; please report it).');
     const ctl = this.ctl;
     this.jobs++;
     for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
@@ -155,6 +168,14 @@ export class ThreadPool {
     Atomics.store(ctl, STATE, OPEN);
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
+    this.open = true;
+  }
+
+  /** Runs the calling thread's share of the job opened by {@link start} on `k`, then waits for the workers inside it. */
+  finish(k: JobKernels): void {
+    if (!this.open) return;
+    this.open = false;
+    const ctl = this.ctl;
     let failed = false;
     try {
       runChunks(k, ctl, this.args, 0);
