@@ -302,6 +302,50 @@ export function gather(images: usize, bytes: i32, rows: usize, count: i32, n: i3
   }
 }
 
+/**
+ * `gather` then `sources` (examples `rows` of an image set in this memory → sources `a`, count × n),
+ * in one pass per example where the images are bytes and 255·n < 2^24: the integer sum of an
+ * image's bytes is then exact in f32, so it equals the f32 sum `sources` takes in any order, and
+ * a = f32(byte) · (1 / total) gives the same bits without writing and re-reading `x`. Otherwise
+ * (f32 images or huge images) it is `gather` + `sources` through `x`. `x` (count × n) is working
+ * space. Returns the first example that cannot be a source (see `sources`), or −1.
+ */
+export function loadSources(images: usize, bytes: i32, rows: usize, count: i32, n: i32, x: usize, a: usize): i32 {
+  if (bytes == 0 || n > 65793) {
+    gather(images, bytes, rows, count, n, x);
+    return sources(x, count, n, a);
+  }
+  for (let b = 0; b < count; b++) {
+    const src = images + <usize>load<i32>(rows + (<usize>b << 2)) * <usize>n;
+    const ar = a + (<usize>(b * n) << 2);
+    let sum: i32 = 0;
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      let acc = i32x4.splat(0);
+      for (; i + 16 <= n; i += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(v128.load(src + <usize>i))));
+      sum = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+    }
+    for (; i < n; i++) sum += <i32>load<u8>(src + <usize>i);
+    if (sum == 0) return b;
+    const inv: f32 = 1 / <f32>sum;
+    i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const k = f32x4.splat(inv);
+      for (; i + 16 <= n; i += 16) {
+        const v = v128.load(src + <usize>i);
+        const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
+        const o = ar + (<usize>i << 2);
+        v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), k));
+        v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), k), 16);
+        v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), k), 32);
+        v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), k), 48);
+      }
+    }
+    for (; i < n; i++) st(ar, i, <f32>load<u8>(src + <usize>i) * inv);
+  }
+  return -1;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sparse multiply-accumulate, the core of the forward pass and of the gains (DESIGN.md §3, §5.5).
 //

@@ -1,6 +1,7 @@
 // The SIMD, scalar and JS backends agree (DESIGN.md §2–§5 computed three ways).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { createBackend } from '../src/backend/index.js';
 import { InterferenceNetwork } from '../src/network.js';
 import { resolveOptions, sitePositions, type FfitOptions } from '../src/options.js';
 import { buildRoutes, connected, countRoutes } from '../src/topology.js';
@@ -114,6 +115,34 @@ describe('staged training images', () => {
     const fresh = await InterferenceNetwork.create(options);
     expect(relErr(u8.logits(0), fresh.logits(0))).toBeGreaterThan(1e-3); // training did something
     [u8, f32, manual, staged, fresh].forEach((n) => n.dispose());
+  });
+});
+
+describe('load: byte images made into sources in one pass', () => {
+  it.each(['simd', 'scalar'] as const)('equal gather + sources bit for bit, below and above the exact-sum size, and name a dark image (%s)', async (name) => {
+    const be = await createBackend(name);
+    try {
+      // 784: the one-pass path; 70 001: 255·n ≥ 2^24, so the kernel goes through x as before
+      for (const n of [784, 70_001]) {
+        const count = 3, bytes = new Uint8Array(count * n);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) % 257 < 200 ? (i * 31) % 256 : 0;
+        const images = be.i32(Math.ceil(bytes.length / 4));
+        new Uint8Array(be.viewI32(images).buffer, be.viewI32(images).byteOffset, bytes.length).set(bytes);
+        const rows = be.i32(count);
+        be.viewI32(rows).set([2, 0, 1]);
+        const x = be.f32(count * n), a = be.f32(count * n), x2 = be.f32(count * n), a2 = be.f32(count * n);
+        expect(be.load(images, true, rows, count, n, x, a)).toBe(-1);
+        be.gather(images, true, rows, count, n, x2);
+        expect(be.sources(x2, count, n, a2)).toBe(-1);
+        expect(Array.from(be.view(a))).toEqual(Array.from(be.view(a2)));
+        expect(be.view(a)[0]).toBeGreaterThan(0);
+        // image 0, second in this batch, made dark: reported by its position in the batch
+        new Uint8Array(be.viewI32(images).buffer, be.viewI32(images).byteOffset + n * 0, n).fill(0);
+        expect(be.load(images, true, rows, count, n, x, a)).toBe(1);
+      }
+    } finally {
+      be.dispose();
+    }
   });
 });
 

@@ -73,7 +73,8 @@ export interface Backend {
   sources(x: F32, batch: number, n: number, a: F32): number;
   /**
    * `gather` then `sources` on the same rows in one call (a thread pool runs it as one job, not
-   * two); returns what `sources` returns.
+   * two), same `a`; returns what `sources` returns. `x` is working space: a backend may leave it
+   * unwritten (the WebAssembly kernel makes byte images into sources in one pass).
    */
   load(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32): number;
   /** θ (nIn × nOut × D) → p (same shape, rows on the simplex) → W (nIn × nOut complex). */

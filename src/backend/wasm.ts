@@ -10,6 +10,7 @@ export interface Kernels {
   memoryBytes(): number;
   sources(x: number, batch: number, n: number, a: number): number;
   gather(images: number, bytes: number, rows: number, count: number, n: number, x: number): void;
+  loadSources(images: number, bytes: number, rows: number, count: number, n: number, x: number, a: number): number;
   transfer(theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number,
     nIn: number, nOut: number, D: number, cosD: number, sinD: number): void;
   forward(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number,
@@ -229,8 +230,7 @@ export class WasmBackend implements Backend {
   }
 
   load(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32): number {
-    this.gather(images, bytes, rows, count, n, x);
-    return this.sources(x, count, n, a);
+    return this.kernels.loadSources(images.ptr, bytes ? 1 : 0, rows.ptr, count, n, x.ptr, a.ptr);
   }
 
   transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void {

@@ -29,6 +29,7 @@ export interface JobKernels {
     D: number, cosD: number, sinD: number, cosT: number, sinT: number, scale: number, recentre: number): void;
   ising(zRe: number, zIm: number, n: number, kappa: number): void;
   gather(images: number, bytes: number, rows: number, count: number, n: number, x: number): void;
+  loadSources(images: number, bytes: number, rows: number, count: number, n: number, x: number, a: number): number;
   sources(x: number, batch: number, n: number, a: number): number;
   scratch(ptr: number, bytes: number): void;
 }
@@ -108,11 +109,12 @@ export function run1(k: JobKernels, op: number, lo: number, size: number, a: (i:
     const n = Math.min(size, a(3) - lo);
     k.gather(a(0), a(1), a(2) + 4 * lo, n, a(4), a(5) + 4 * lo * a(4));
   } else if (op === 7 || op === 9) {
-    // sources(x, batch, n, a); 9: gather(images, bytes, rows, count, n, x) of the same rows first
+    // sources(x, batch, n, a); 9: loadSources(images, bytes, rows, count, n, x, a): gather and sources in one
     const x = op === 9 ? a(5) : a(0), batch = op === 9 ? a(3) : a(1), w = op === 9 ? a(4) : a(2), out = op === 9 ? a(6) : a(3);
     const n = Math.min(size, batch - lo);
-    if (op === 9) k.gather(a(0), a(1), a(2) + 4 * lo, n, w, x + 4 * lo * w);
-    const bad = k.sources(x + 4 * lo * w, n, w, out + 4 * lo * w);
+    const bad = op === 9
+      ? k.loadSources(a(0), a(1), a(2) + 4 * lo, n, w, x + 4 * lo * w, out + 4 * lo * w)
+      : k.sources(x + 4 * lo * w, n, w, out + 4 * lo * w);
     for (let cur = Atomics.load(ctl, 10); bad >= 0 && lo + bad < cur; cur = Atomics.load(ctl, 10)) {
       if (Atomics.compareExchange(ctl, 10, cur, lo + bad) === cur) break; // keep the smallest
     }
