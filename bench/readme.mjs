@@ -38,7 +38,9 @@ const block = [
     (m.tfjs ? `, TensorFlow.js ${m.tfjs}` : '') + `; load average ${m.loadavgStart[0].toFixed(1)} at the start` +
     (loaded ? ' — other work was running, so these figures are lower and noisier than on an idle machine.' : '.'),
   '',
-  `Roofline of one WebAssembly thread (f32x4 multiply-add in L1): **${fmt(r.roofline.gflops)} GFLOP/s**; memory.copy ${fmt(r.roofline.copyGBs)} GB/s.`,
+  `Roofline of one WebAssembly thread (f32x4 multiply-add in L1): **${fmt(r.roofline.gflops)} GFLOP/s**; memory.copy ${fmt(r.roofline.copyGBs)} GB/s.` +
+    (r.cores ? ` This VM's two cores are not equal and trade places within minutes (${r.cores.perCore.map((c) => `cpu ${c.cpu}: ${fmt(c.trainPerSecond)}`).join(', ')} ` +
+      `training examples/s at the start): one-thread figures are taken with the main thread pinned to each core in turn, and the faster core is quoted.` : ''),
   '',
   '| MNIST 0–3, batch 32, one thread | train examples/s | inference examples/s | % of roofline (executed / dense-equivalent FLOPs) |',
   '| --- | --- | --- | --- |',
@@ -48,9 +50,10 @@ const block = [
   '| --- | --- | --- | --- |',
   ...['forward', 'accumulate', 'learn', 'transfer', 'update'].map((n) => `| \`${n}\` | ${fmt(k(n).backends.simd.gflops)} | ${x(k(n).simdOverScalar)} | ${x(k(n).simdOverJs)} |`),
   '',
-  '| full-data epoch (24 754 images) | 1 thread | 2 threads | speed-up |',
-  '| --- | --- | --- | --- |',
-  ...r.threads.map((t) => `| ${lattice(t.layers)}, D = ${t.D} | ${fmt(t.oneThreadSeconds)} s | ${fmt(t.twoThreadSeconds)} s | ${x(t.speedup)} |`),
+  '| full-data epoch (24 754 images) | 1 thread, faster core | 1 thread, slower core | 2 threads | speed-up (over the slower core) |',
+  '| --- | --- | --- | --- | --- |',
+  ...r.threads.map((t) => `| ${lattice(t.layers)}, D = ${t.D} | ${fmt(t.oneThreadSeconds)} s | ${t.otherCoreSeconds ? `${fmt(t.otherCoreSeconds)} s` : '—'} | ` +
+    `${fmt(t.twoThreadSeconds)} s | ${x(t.speedup)}${t.speedupOverOtherCore ? ` (${x(t.speedupOverOtherCore)})` : ''} |`),
   '',
   `Scaling of one thread's time per epoch: width^${fmt(r.scaling.width.exponent, 2)}, D^${fmt(r.scaling.durations.exponent, 2)}, ` +
     `hidden layers^${fmt(r.scaling.depth.exponent, 2)} (exponents fitted over width 64…512, D 1…16, 1…8 hidden layers of 128). ` +

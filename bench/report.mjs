@@ -26,6 +26,21 @@ export function markdown(r) {
     `are lit per image and ${fmt(r.data.activeRowsPerBatch, 3)} source sites are lit in a batch. Figures are medians of repetitions.`);
   out.push('');
 
+  if (r.cores) {
+    const c = r.cores;
+    out.push('## Cores');
+    out.push('');
+    out.push(table(['core', `training ${lattice(c.lattice)} D=${c.D} ex/s`, 'f32x4 multiply-add chains GFLOP/s'],
+      c.perCore.map((x) => [`cpu ${x.cpu}${x.cpu === c.pinned ? ' (pinned)' : ''}`, fmt(x.trainPerSecond), fmt(x.chainsGflops)])));
+    out.push('');
+    out.push(`The cores of a virtual machine need not be equal, and which one is slower can change within minutes (on this one, memory-heavy ` +
+      `code has run up to 45 % slower on one core than on the other while the register-only probe differed by under 10 %). One-thread ` +
+      `figures are measured with the main thread pinned (\`taskset\`, this thread only): the roofline, kernel, scaling and tfjs sections on ` +
+      `cpu ${c.pinned}, the faster on training at the start (above: medians of ${c.examples}-example epochs, two rounds per core); the ` +
+      `training section and the one-thread epochs of the two-thread comparison alternate between the cores and report the faster one.`);
+    out.push('');
+  }
+
   const rf = r.roofline;
   out.push('## Roofline of one WebAssembly thread');
   out.push('');
@@ -54,11 +69,12 @@ export function markdown(r) {
 
   out.push('## Training and inference on MNIST 0–3 (one thread, simd)');
   out.push('');
-  out.push(table(['lattice', 'D', 'train ex/s', 'infer ex/s', 'GFLOP/s executed', '% roofline', 'GFLOP/s dense-equiv.', '% roofline', 'Wasm memory'],
-    r.training.map((t) => [lattice(t.layers), t.D, fmt(t.trainPerSecond), fmt(t.inferPerSecond), fmt(t.gflops.executed), pct(t.pctRoofline.executed),
-      fmt(t.gflops.dense), pct(t.pctRoofline.dense), mib(t.wasmMemoryBytes)])));
+  const slower = (t) => (t.perCore ?? []).filter((c) => c.cpu !== t.cpu).map((c) => fmt(c.trainPerSecond)).join(', ') || '—';
+  out.push(table(['lattice', 'D', 'core', 'train ex/s', 'infer ex/s', 'GFLOP/s executed', '% roofline', 'GFLOP/s dense-equiv.', '% roofline', 'Wasm memory', 'train ex/s, other core'],
+    r.training.map((t) => [lattice(t.layers), t.D, t.cpu === null || t.cpu === undefined ? '—' : `cpu ${t.cpu}`, fmt(t.trainPerSecond), fmt(t.inferPerSecond),
+      fmt(t.gflops.executed), pct(t.pctRoofline.executed), fmt(t.gflops.dense), pct(t.pctRoofline.dense), mib(t.wasmMemoryBytes), slower(t)])));
   out.push('');
-  out.push(`${r.training[0].examples} examples per repetition, ${r.training[0].reps} repetitions. *Executed* FLOPs count the work the kernels do: ` +
+  out.push(`${r.training[0].examples} examples per repetition, ${r.training[0].reps} repetitions per core, alternating (the faster core is shown). *Executed* FLOPs count the work the kernels do: ` +
     'the forward pass and gains of layer 0 only over lit pixels, the per-site update and transfer only for sites lit in the batch (the rest is ' +
     'skipped exactly: their logits would not change). *Dense-equivalent* FLOPs count every pixel and every site, as a dense matrix code would; ' +
     'that denominator is debatable (it credits skipped zeros as work), so both are shown.');
@@ -94,10 +110,15 @@ export function markdown(r) {
 
   out.push('## Both cores (full-data epoch, worker_threads sharing one WebAssembly memory)');
   out.push('');
-  out.push(table(['lattice', 'D', 'examples', '1 thread s', '2 threads s', 'speed-up'],
-    r.threads.map((t) => [lattice(t.layers), t.D, t.examples, fmt(t.oneThreadSeconds), fmt(t.twoThreadSeconds), times(t.speedup)])));
+  const other = r.threads.some((t) => t.otherCoreSeconds !== null && t.otherCoreSeconds !== undefined);
+  out.push(table(['lattice', 'D', 'examples', other ? '1 thread s (faster core)' : '1 thread s', ...(other ? ['1 thread s (slower core)'] : []),
+    '2 threads s', 'speed-up', ...(other ? ['speed-up over the slower core'] : [])],
+    r.threads.map((t) => [lattice(t.layers), t.D, t.examples, fmt(t.oneThreadSeconds) + (other ? ` (cpu ${t.oneThreadCpu})` : ''), ...(other ? [fmt(t.otherCoreSeconds)] : []),
+      fmt(t.twoThreadSeconds), times(t.speedup), ...(other ? [times(t.speedupOverOtherCore)] : [])])));
   out.push('');
-  out.push('Seconds are the epoch as `fit` reports it (`history[0].seconds`: all its batches; not the one-off copy of the images into WebAssembly memory). Median of repetitions, one and two threads alternating.');
+  out.push('Seconds are the epoch as `fit` reports it (`history[0].seconds`: all its batches; not the one-off copy of the images into WebAssembly memory). ' +
+    'Median of repetitions; one thread (pinned to each core in turn) and two threads (free) alternate. The speed-up divides the faster core\'s one-thread time by the ' +
+    'two-thread time; with one core slower, two threads can at best add that core\'s rate to the faster one\'s.');
   out.push('');
 
   out.push('## Memory');

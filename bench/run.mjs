@@ -8,6 +8,7 @@
 //   node bench/run.mjs --smoke    seconds; only checks that everything runs (used by a test)
 //   --out DIR                     where to write latest.json / latest.md (default bench/results)
 //   --no-tfjs                     skip the TensorFlow.js baseline
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -29,9 +30,9 @@ const { values: argv } = parseArgs({
 const mode = argv.smoke ? 'smoke' : argv.quick ? 'quick' : 'full';
 /** Sizes of each section per mode: repetitions (medians are over these) and sample sizes. */
 const P = {
-  full: { kTime: 300, kIter: 10, trainCount: 4096, trainReps: 5, configs: 'all', tfWasm: 2048, tfCpu: 512, tfReps: 3, scaleCount: 2048, scaleReps: 3, epochReps: 3, threadLattices: 2 },
-  quick: { kTime: 100, kIter: 5, trainCount: 1024, trainReps: 3, configs: 'all', tfWasm: 512, tfCpu: 256, tfReps: 2, scaleCount: 1024, scaleReps: 2, epochReps: 2, threadLattices: 1 },
-  smoke: { kTime: 10, kIter: 2, trainCount: 256, trainReps: 1, configs: 'one', tfWasm: 64, tfCpu: 32, tfReps: 1, scaleCount: 128, scaleReps: 1, epochReps: 1, threadLattices: 1, epochCount: 1024 },
+  full: { coreCount: 4096, coreReps: 3, kTime: 300, kIter: 10, trainCount: 4096, trainReps: 5, configs: 'all', tfWasm: 2048, tfCpu: 512, tfReps: 3, scaleCount: 2048, scaleReps: 3, epochReps: 3, threadLattices: 2 },
+  quick: { coreCount: 2048, coreReps: 2, kTime: 100, kIter: 5, trainCount: 1024, trainReps: 3, configs: 'all', tfWasm: 512, tfCpu: 256, tfReps: 2, scaleCount: 1024, scaleReps: 2, epochReps: 2, threadLattices: 1 },
+  smoke: { coreCount: 256, coreReps: 1, kTime: 10, kIter: 2, trainCount: 256, trainReps: 1, configs: 'one', tfWasm: 64, tfCpu: 32, tfReps: 1, scaleCount: 128, scaleReps: 1, epochReps: 1, threadLattices: 1, epochCount: 1024 },
 }[mode];
 const BATCH = 32;
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
@@ -70,13 +71,61 @@ log(`MNIST 0–3: ${train.count} training images, ${sparsity.litPerExample.toFix
   `${sparsity.activeRowsPerBatch.toFixed(0)} sites lit per batch of ${BATCH}`);
 
 // ---------------------------------------------------------------------------------------------
+// 0. Cores. On a shared machine the cores of one VM need not be equal: here one of the two often
+//    runs memory-heavy code about a third slower than the other (its physical core is busy with
+//    another guest), while the register-only probe barely notices, and which one is slow changes
+//    over minutes. So every one-thread figure is measured with the main thread pinned (Linux
+//    `taskset`, this thread only: V8's helpers and workers stay free) to the core that trains
+//    faster right now, and both cores are reported.
+const cpuCount = os.cpus().length;
+
+/** Restricts the main thread to the cores `cpus` (null: all of them); false where that is not possible. */
+function pinMain(cpus) {
+  if (process.platform !== 'linux') return false;
+  const list = cpus === null ? `0-${cpuCount - 1}` : cpus.join(',');
+  const r = spawnSync('taskset', ['-p', '-c', list, String(process.pid)], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+async function cores() {
+  if (cpuCount < 2 || !pinMain([0])) {
+    pinMain(null);
+    return null;
+  }
+  const data = subset(P.coreCount);
+  const net = await InterferenceNetwork.create({ layers: [n0, 256, 4], durations: 4, batchSize: BATCH, seed: 0, threads: 1 });
+  const per = Array.from({ length: cpuCount }, (_, cpu) => ({ cpu, train: [], chains: [] }));
+  for (let round = 0; round < 2; round++) {
+    for (const c of per) {
+      pinMain([c.cpu]);
+      net.fit(data, { epochs: 1, schedule: 'constant' }); // settles on the core
+      for (let r = 0; r < P.coreReps; r++) {
+        const t = performance.now();
+        net.fit(data, { epochs: 1, schedule: 'constant' });
+        c.train.push(P.coreCount / ((performance.now() - t) / 1000));
+      }
+      const m = await measure(() => probe.chains(CHAIN_ITERS), { time: P.kTime / 3, iterations: 3 });
+      c.chains.push((CHAIN_ITERS * 96) / (m.ms / 1000) / 1e9);
+    }
+  }
+  net.dispose();
+  const perCore = per.map((c) => ({ cpu: c.cpu, trainPerSecond: median(c.train), chainsGflops: median(c.chains) }));
+  const best = perCore.reduce((a, b) => (b.trainPerSecond > a.trainPerSecond ? b : a)).cpu;
+  pinMain([best]);
+  log(`cores: ${perCore.map((c) => `cpu ${c.cpu} ${Math.round(c.trainPerSecond)} ex/s`).join(', ')}; one-thread sections pinned to cpu ${best}`);
+  return { lattice: [n0, 256, 4], D: 4, examples: P.coreCount, perCore, pinned: best };
+}
+
+// ---------------------------------------------------------------------------------------------
 // 1. Roofline probe: best f32x4 multiply-add rate of one WebAssembly thread, and copy bandwidth.
+const probe = (await WebAssembly.instantiate(readFileSync(new URL('../build/probe.wasm', import.meta.url)),
+  { env: { abort() { throw new Error('probe abort'); } } })).instance.exports;
+const CHAIN_ITERS = 2_000_000;
+
 async function roofline() {
-  const bytes = readFileSync(new URL('../build/probe.wasm', import.meta.url));
-  const { instance } = await WebAssembly.instantiate(bytes, { env: { abort() { throw new Error('probe abort'); } } });
-  const k = instance.exports;
+  const k = probe;
   const opts = { time: P.kTime, iterations: P.kIter };
-  const iters = 2_000_000;
+  const iters = CHAIN_ITERS;
   const chains = await measure(() => k.chains(iters), opts);
   const n = 2048, passes = 2000; // 8 KiB: in L1
   const x = k.alloc(n * 4), y = k.alloc(n * 4);
@@ -165,21 +214,30 @@ async function training(peak) {
   for (const { layers, D } of configs) {
     const net = await InterferenceNetwork.create({ layers, durations: D, batchSize: BATCH, seed: 0, threads: 1 });
     net.fit(data, { epochs: 1, schedule: 'constant' }); // warm-up: V8 tiers the kernels up
-    const train = [], infer = [];
+    // repetitions alternate between the cores (see `cores`): which one is slower can change during
+    // the run, so each core gets its own median and the faster one is reported
+    const cpus = result.cores ? result.cores.perCore.map((c) => c.cpu) : [null];
+    const train = cpus.map(() => []), infer = cpus.map(() => []);
     for (let r = 0; r < P.trainReps; r++) {
-      let t = performance.now();
-      net.fit(data, { epochs: 1, schedule: 'constant' });
-      train.push(P.trainCount / ((performance.now() - t) / 1000));
-      t = performance.now();
-      net.predict(data.images);
-      infer.push(P.trainCount / ((performance.now() - t) / 1000));
+      cpus.forEach((cpu, i) => {
+        if (cpu !== null) pinMain([cpu]);
+        let t = performance.now();
+        net.fit(data, { epochs: 1, schedule: 'constant' });
+        train[i].push(P.trainCount / ((performance.now() - t) / 1000));
+        t = performance.now();
+        net.predict(data.images);
+        infer[i].push(P.trainCount / ((performance.now() - t) / 1000));
+      });
     }
+    if (result.cores) pinMain([result.cores.pinned]);
     const f = epochFlops({ layers, D, batch: BATCH, count: P.trainCount, ...sparsity });
-    const rate = median(train);
+    const rates = train.map(median), fastest = rates.indexOf(Math.max(...rates));
+    const rate = rates[fastest];
     const seconds = P.trainCount / rate;
     out.push({
       layers, D, batch: BATCH, examples: P.trainCount, reps: P.trainReps,
-      trainPerSecond: rate, inferPerSecond: median(infer),
+      cpu: cpus[fastest], perCore: cpus.map((cpu, i) => ({ cpu, trainPerSecond: rates[i], inferPerSecond: median(infer[i]) })),
+      trainPerSecond: rate, inferPerSecond: median(infer[fastest]),
       wasmMemoryBytes: net.memoryBytes,
       gflops: { executed: f.executed / seconds / 1e9, dense: f.dense / seconds / 1e9 },
       pctRoofline: { executed: (100 * f.executed) / seconds / 1e9 / peak, dense: (100 * f.dense) / seconds / 1e9 / peak },
@@ -246,20 +304,33 @@ async function threads() {
   const out = [];
   for (const { layers, D } of lattices) {
     const nets = {};
+    pinMain(null); // the pool's worker starts free to run on any core
     for (const t of [1, 2]) {
       nets[t] = await InterferenceNetwork.create({ layers, durations: D, batchSize: BATCH, seed: 0, threads: t });
-      nets[t].fit(subset(Math.min(count, 4096)), { epochs: 1 }); // warm-up
+      nets[t].fit(data, { epochs: 2 }); // warm-up: two threads need about two epochs to reach their steady speed
     }
-    const secs = { 1: [], 2: [] };
+    // one thread on the pinned (faster) core and, for reference, on the other; two threads free
+    const pinned = result.cores?.pinned ?? null;
+    const other = pinned === null ? null : (pinned + 1) % cpuCount;
+    const secs = { one: [], other: [], two: [] };
     for (let r = 0; r < P.epochReps; r++) {
-      for (const t of [1, 2]) {
-        // the epoch as fit times it: its batches, not copying the images in or the route entropy after
-        secs[t].push(nets[t].fit(data, { epochs: 1 })[0].seconds);
+      // the epoch as fit times it: its batches, not copying the images in or the route entropy after
+      pinMain(pinned === null ? null : [pinned]);
+      secs.one.push(nets[1].fit(data, { epochs: 1 })[0].seconds);
+      if (other !== null) {
+        pinMain([other]);
+        secs.other.push(nets[1].fit(data, { epochs: 1 })[0].seconds);
       }
+      pinMain(null);
+      secs.two.push(nets[2].fit(data, { epochs: 1 })[0].seconds);
     }
-    const one = median(secs[1]), two = median(secs[2]);
+    // the speed-up is over the core that was faster during these repetitions
+    const a = median(secs.one), b = other === null ? null : median(secs.other), two = median(secs.two);
+    const one = b === null ? a : Math.min(a, b), slow = b === null ? null : Math.max(a, b);
     out.push({ layers, D, examples: count, reps: P.epochReps, oneThreadSeconds: one, twoThreadSeconds: two, speedup: one / two,
-      oneThreadPerSecond: count / one, twoThreadPerSecond: count / two });
+      oneThreadPerSecond: count / one, twoThreadPerSecond: count / two,
+      oneThreadCpu: b === null || a <= b ? pinned : other,
+      otherCoreSeconds: slow, speedupOverOtherCore: slow === null ? null : slow / two });
     nets[1].dispose();
     nets[2].dispose();
     log(`threads ${layers.join('→')}: ${(one / two).toFixed(2)}× on 2 threads`);
@@ -284,6 +355,7 @@ const result = {
   data: { set: 'MNIST digits 0–3, training images', count: train.count, batch: BATCH, ...sparsity },
 };
 log(`mode ${mode}; load average ${loadStart.map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} cores`);
+result.cores = await cores();
 result.roofline = await roofline();
 log(`roofline ${result.roofline.gflops.toFixed(1)} GFLOP/s, copy ${result.roofline.copyGBs.toFixed(1)} GB/s`);
 const peak = result.roofline.gflops;
@@ -292,6 +364,7 @@ result.training = await training(peak);
 result.memory = { rssAfterFfitBytes: rss() };
 result.scaling = await scaling();
 result.threads = await threads();
+if (result.cores) pinMain([result.cores.pinned]);
 if (!argv['no-tfjs']) {
   result.meta.tfjs = await tfjsVersion();
   result.tfjs = await baseline();
