@@ -1317,6 +1317,14 @@ export function learn(
   }
 }
 
+/** One route pair's four logits at `p` (D = 4): θ ← max(θ − hi, −88) stored, e^θ returned. */
+// @ts-ignore: decorator
+@inline function recentreExp(p: usize, h: v128, lo: v128): v128 {
+  const t = vmax(f32x4.sub(v128.load(p), h), lo);
+  v128.store(p, t);
+  return expvFloored(t);
+}
+
 /**
  * D = 4 (one v128 holds the four durations of a route pair), training (no p wanted): recentres θ
  * (θ ← max(θ − hi, −88)), takes e = exp θ and sums W̃_v = Σ_d e_vd cos ωd + i Σ_d e_vd sin ωd in
@@ -1331,21 +1339,13 @@ export function learn(
   let v = 0;
   for (; v + 4 <= nOut; v += 4) {
     const p = th + (<usize>v << 4);
-    const t0 = vmax(f32x4.sub(v128.load(p), h), lo);
-    const t1 = vmax(f32x4.sub(v128.load(p, 16), h), lo);
-    const t2 = vmax(f32x4.sub(v128.load(p, 32), h), lo);
-    const t3 = vmax(f32x4.sub(v128.load(p, 48), h), lo);
-    v128.store(p, t0); v128.store(p, t1, 16); v128.store(p, t2, 32); v128.store(p, t3, 48);
-    const e0 = expvFloored(t0), e1 = expvFloored(t1), e2 = expvFloored(t2), e3 = expvFloored(t3);
+    const e0 = recentreExp(p, h, lo), e1 = recentreExp(p + 16, h, lo), e2 = recentreExp(p + 32, h, lo), e3 = recentreExp(p + 48, h, lo);
     sum = f32x4.add(sum, f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3)));
     vst(wr, v, hsum4(f32x4.mul(e0, c), f32x4.mul(e1, c), f32x4.mul(e2, c), f32x4.mul(e3, c)));
     vst(wi, v, hsum4(f32x4.mul(e0, s), f32x4.mul(e1, s), f32x4.mul(e2, s), f32x4.mul(e3, s)));
   }
   for (; v < nOut; v++) {
-    const p = th + (<usize>v << 4);
-    const t = vmax(f32x4.sub(v128.load(p), h), lo);
-    v128.store(p, t);
-    const e = expvFloored(t);
+    const e = recentreExp(th + (<usize>v << 4), h, lo);
     sum = f32x4.add(sum, e);
     st(wr, v, hsum(f32x4.mul(e, c)));
     st(wi, v, hsum(f32x4.mul(e, s)));
@@ -1368,30 +1368,17 @@ export function learn(
   for (; v + 4 <= nOut; v += 4) {
     // each pair stored and exponentiated in turn: fewer live vectors than four interleaved chains
     const p = th + (<usize>v << 4);
-    const t0 = vmax(f32x4.sub(v128.load(p), h), lo);
-    v128.store(p, t0);
-    const e0 = expvFloored(t0);
-    const t1 = vmax(f32x4.sub(v128.load(p, 16), h), lo);
-    v128.store(p, t1, 16);
-    const e1 = expvFloored(t1);
+    const e0 = recentreExp(p, h, lo), e1 = recentreExp(p + 16, h, lo);
     // [e00 − e02, e01 − e03, e10 − e12, e11 − e13] = [Re W̃_v, Im W̃_v, Re W̃_v+1, Im W̃_v+1]
     const d01 = f32x4.sub(f32x4.shuffle(e0, e1, 0, 1, 4, 5), f32x4.shuffle(e0, e1, 2, 3, 6, 7));
-    const t2 = vmax(f32x4.sub(v128.load(p, 32), h), lo);
-    v128.store(p, t2, 32);
-    const e2 = expvFloored(t2);
-    const t3 = vmax(f32x4.sub(v128.load(p, 48), h), lo);
-    v128.store(p, t3, 48);
-    const e3 = expvFloored(t3);
+    const e2 = recentreExp(p + 32, h, lo), e3 = recentreExp(p + 48, h, lo);
     const d23 = f32x4.sub(f32x4.shuffle(e2, e3, 0, 1, 4, 5), f32x4.shuffle(e2, e3, 2, 3, 6, 7));
     sum = f32x4.add(sum, f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3)));
     vst(wr, v, f32x4.shuffle(d01, d23, 0, 2, 4, 6));
     vst(wi, v, f32x4.shuffle(d01, d23, 1, 3, 5, 7));
   }
   for (; v < nOut; v++) {
-    const p = th + (<usize>v << 4);
-    const t = vmax(f32x4.sub(v128.load(p), h), lo);
-    v128.store(p, t);
-    const e = expvFloored(t);
+    const e = recentreExp(th + (<usize>v << 4), h, lo);
     sum = f32x4.add(sum, e);
     st(wr, v, f32x4.extract_lane(e, 0) - f32x4.extract_lane(e, 2));
     st(wi, v, f32x4.extract_lane(e, 1) - f32x4.extract_lane(e, 3));
