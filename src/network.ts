@@ -7,6 +7,12 @@ import { unitPhasor } from './phase.js';
 import { checkLabelledSet, checkLabels, describe, imageCount, sourceError } from './validate.js';
 
 export type { ModelJSON, ModelJSONv1 } from './model-format.js';
+
+/** What a model file does not store and {@link InterferenceNetwork.fromJSON} may choose: the backend (default `auto`) and threads (default 1). */
+export interface RuntimeChoice {
+  backend?: BackendChoice;
+  threads?: number;
+}
 import { buildRoutes, routeCounts, type RouteTable } from './topology.js';
 
 /** Pixels or intensities, flat, row-major: `count × N_0` values ≥ 0 (any scale: each row is normalised). */
@@ -239,15 +245,18 @@ export class InterferenceNetwork {
 
   /**
    * Rebuilds a network from a model document (JSON text or object, docs/MODEL_FORMAT.md):
-   * version 2 from {@link toJSON}, or version 1 (migrated). `backend` overrides the default `auto`;
-   * `source` names the document in error messages (e.g. its path).
+   * version 2 from {@link toJSON}, or version 1 (migrated). `runtime` chooses what the file does
+   * not store: a backend name (default `auto`), or `{ backend, threads }` (threads default 1, as
+   * in {@link create}); `source` names the document in error messages (e.g. its path).
    * Throws `FfitError` `E_MODEL` (not a model, malformed, invalid options, logits that do not fit
    * the lattice or are not finite), `E_MODEL_CHECKSUM` (changed since saving), `E_MODEL_VERSION`
-   * (written by a newer ffit), `E_MEMORY`, `E_BACKEND`.
+   * (written by a newer ffit), `E_OPTION` (a bad backend or thread count), `E_MEMORY`, `E_BACKEND`.
    */
-  static async fromJSON(json: ModelJSON | ModelJSONv1 | string, backend?: BackendChoice, source = 'the model'): Promise<InterferenceNetwork> {
+  static async fromJSON(json: ModelJSON | ModelJSONv1 | string, runtime?: BackendChoice | RuntimeChoice, source = 'the model'): Promise<InterferenceNetwork> {
+    const { backend, threads } = typeof runtime === 'object' && runtime !== null ? runtime : { backend: runtime, threads: undefined };
     const model = decodeModel(json, source);
-    const resolved = resolveOptions({ ...model.options, positions: model.options.positions ?? undefined, backend: backend ?? 'auto' });
+    const resolved = resolveOptions({ ...model.options, positions: model.options.positions ?? undefined, backend: backend ?? 'auto',
+      ...(threads === undefined ? {} : { threads }) });
     const sizes = resolved.layers;
     check(model.logits.length === sizes.length - 1,
       `The lattice ${sizes.join('→')} of ${source} needs ${sizes.length - 1} logit arrays; the file holds ${model.logits.length}. It is damaged.`, 'E_MODEL');

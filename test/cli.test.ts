@@ -32,6 +32,9 @@ describe('ffit train / evaluate', { timeout: 120_000 }, () => {
       expect(ev.testAccuracy).toBeCloseTo(r.testAccuracy as number, 3);
       if (backend === 'simd') expect(ev.testAccuracy).toBe(r.testAccuracy);
     }
+    // on two threads: the same model, predictions equal up to float rounding
+    const ev2 = lastJson(execFileSync(process.execPath, [CLI, 'evaluate', '--model', model, '--json', '--threads', '2'], { encoding: 'utf8' }));
+    expect(ev2.testAccuracy).toBeCloseTo(r.testAccuracy as number, 3);
   });
 
   it('same seed, same result; another seed, another result', () => {

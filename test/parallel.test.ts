@@ -109,6 +109,15 @@ describe('threads option', () => {
       const back = await InterferenceNetwork.fromJSON(net.toJSON());
       expect(back.options.threads).toBe(1);
       back.dispose();
+      // chosen again when the model is loaded, with the backend or alone
+      const two = await InterferenceNetwork.fromJSON(net.toJSON(), { backend: 'simd', threads: 2 });
+      expect(two.options.threads).toBe(2);
+      expect(two.backendName).toBe('simd');
+      const { images } = randomData(4, 5, 6, 2);
+      expect(two.predictProba(images)).toEqual(net.predictProba(images));
+      two.dispose();
+      await expect(InterferenceNetwork.fromJSON(net.toJSON(), { threads: 0 })).rejects.toMatchObject({ code: 'E_OPTION' });
+      await expect(InterferenceNetwork.fromJSON(net.toJSON(), { backend: 'js', threads: 2 })).rejects.toMatchObject({ code: 'E_OPTION' });
     } finally {
       net.dispose();
     }

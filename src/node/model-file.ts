@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { FfitError } from '../errors.js';
 import type { BackendChoice } from '../backend/index.js';
-import { InterferenceNetwork, type ModelJSON } from '../network.js';
+import { InterferenceNetwork, type ModelJSON, type RuntimeChoice } from '../network.js';
 import { decodeModel } from '../model-format.js';
 import { readTextFile } from './read-file.js';
 
@@ -32,7 +32,8 @@ export function saveModel(path: string, doc: ModelJSON): void {
 
 /**
  * Reads a model file written by {@link saveModel} (format `ffit-model`, docs/MODEL_FORMAT.md;
- * version 1 files are migrated) and rebuilds the network on `backend` (default `auto`).
+ * version 1 files are migrated) and rebuilds the network on `runtime`: a backend name (default
+ * `auto`) or `{ backend, threads }` (see `InterferenceNetwork.fromJSON`).
  *
  * The file is stat'ed before anything is read: a directory, device, FIFO or socket, or a file above
  * 512 MiB (`MAX_TEXT_FILE_BYTES`, V8's longest string), is refused at once.
@@ -41,7 +42,7 @@ export function saveModel(path: string, doc: ModelJSON): void {
  *   fit its lattice; `E_MODEL_CHECKSUM` when it changed since saving; `E_MODEL_VERSION` when a
  *   newer ffit wrote it. Messages name the path.
  */
-export async function loadModel(path: string, backend?: BackendChoice): Promise<InterferenceNetwork> {
+export async function loadModel(path: string, runtime?: BackendChoice | RuntimeChoice): Promise<InterferenceNetwork> {
   const text = readTextFile(path, { code: 'E_MODEL', what: 'model file', fix: 'check the path (it must be a file written by `ffit train`).' });
-  return InterferenceNetwork.fromJSON(text, backend, `model file ${path}`);
+  return InterferenceNetwork.fromJSON(text, runtime, `model file ${path}`);
 }
