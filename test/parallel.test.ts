@@ -60,6 +60,26 @@ describe.each(CASES)('threads: 2 against threads: 1 on %j', (options) => {
   });
 });
 
+describe('many threads', () => {
+  it('32 threads train a wide layer like one (every worker\'s scratch slot apart from the chunk cursors)', async () => {
+    const options: FfitOptions = { layers: [784, 2048, 4], durations: 4, seed: 5, batchSize: 16 };
+    const { images, labels } = randomData(9, 32, 784, 4);
+    const one = await InterferenceNetwork.create({ ...options, threads: 1 });
+    const many = await InterferenceNetwork.create({ ...options, threads: 32 });
+    try {
+      for (const net of [one, many]) {
+        net.trainBatch(images.subarray(0, 16 * 784), labels.subarray(0, 16));
+        net.trainBatch(images.subarray(16 * 784), labels.subarray(16));
+      }
+      expect(relErr(many.logits(0), one.logits(0))).toBeLessThan(1e-5);
+      expect(relErr(many.moments(images), one.moments(images))).toBeLessThan(1e-5);
+    } finally {
+      one.dispose();
+      many.dispose();
+    }
+  }, 60_000);
+});
+
 describe('threads: 2 input checks', () => {
   it('reports the first invalid image of a batch split between threads', async () => {
     const net = await InterferenceNetwork.create({ layers: [196, 72, 3], threads: 2 });

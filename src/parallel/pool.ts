@@ -2,7 +2,7 @@ import { FfitError } from '../errors.js';
 import { run1, runChunks, workerMain, type JobKernels, type WorkerData } from './worker.js';
 
 /** Indices of the Int32 control block (see worker.ts, which spells them as numbers). */
-const SEQ = 0, STATE = 2, ERROR = 3, OP = 4, CHUNKS = 5, SIZE = 6, READY = 7, QUIT = 8, RESULT = 10, THREADS = 12, SCRATCH = 16, CURSOR = 64;
+const SEQ = 0, STATE = 2, ERROR = 3, OP = 4, CHUNKS = 5, SIZE = 6, READY = 7, QUIT = 8, RESULT = 10, THREADS = 12, SCRATCH = 16, CURSOR = 256;
 /** Most threads a pool runs (scratch slots and chunk cursors of the control block). */
 export const MAX_THREADS = 64;
 /** Milliseconds a waiting thread polls before it sleeps: longer than the serial work between two

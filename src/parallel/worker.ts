@@ -11,8 +11,8 @@
  *   6 items per chunk                       7 workers ready         8 quit flag
  *   9 times a worker fell asleep waiting for a job (diagnostics)
  *   10 result of a job (the first invalid example of `sources`)   11 chunks run by workers (diagnostics)
- *   12 threads   64 + 16t: cursor into the chunks of thread t (t = 0 the calling thread, i + 1 worker i)
- *   16 + 2i, 17 + 2i: scratch pointer and size of worker i
+ *   12 threads   256 + 16t: cursor into the chunks of thread t (t = 0 the calling thread, i + 1 worker i)
+ *   16 + 2i, 17 + 2i: scratch pointer and size of worker i (i < 63: words 16 … 141, below the cursors)
  * Job arguments: Float64 view at byte 8192 (pointers and sizes are exact in a double).
  */
 
@@ -60,7 +60,7 @@ export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array, se
     const owner = (self + i) % threads;
     const first = Math.floor((owner * chunks) / threads), end = Math.floor(((owner + 1) * chunks) / threads);
     for (;;) {
-      const c = first + Atomics.add(ctl, 64 + 16 * owner, 1);
+      const c = first + Atomics.add(ctl, 256 + 16 * owner, 1);
       if (c >= end) break;
       done++;
       run1(k, op, c * size, size, a, ctl);
