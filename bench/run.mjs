@@ -10,9 +10,9 @@
 //                                 bench/results/quick|smoke for the shorter modes: the committed files stay)
 //   --no-tfjs                     skip the TensorFlow.js baseline
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import writeFileAtomic from 'write-file-atomic';
 import { createBackend, InterferenceNetwork, loadMnist, Rng, selectClasses } from '../dist/node.js';
@@ -31,6 +31,23 @@ const { values: argv } = parseArgs({
 const mode = argv.smoke ? 'smoke' : argv.quick ? 'quick' : 'full';
 // only a full run replaces the committed bench/results/latest.*; --quick and --smoke go to a subdirectory (git-ignored)
 argv.out ??= new URL(mode === 'full' ? './results/' : `./results/${mode}/`, import.meta.url).pathname;
+// --out is made now, one directory at a time, so that a bad path fails in a second, not after the run
+// (and not in Node's recursive mkdir, which never returns under /proc)
+{
+  const parts = [];
+  let d = resolve(argv.out);
+  while (!existsSync(d) && dirname(d) !== d) {
+    parts.push(d);
+    d = dirname(d);
+  }
+  try {
+    if (!statSync(d).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
+    for (const p of parts.reverse()) mkdirSync(p);
+  } catch (err) {
+    process.stderr.write(`bench: --out ${argv.out} cannot be used as the results directory (${err.code ?? err.message}); choose a directory you can write to.\n`);
+    process.exit(2);
+  }
+}
 /** Sizes of each section per mode: repetitions (medians are over these) and sample sizes. */
 const P = {
   full: { coreCount: 4096, coreReps: 3, kTime: 300, kIter: 10, trainCount: 4096, trainReps: 5, configs: 'all', tfWasm: 2048, tfCpu: 512, tfReps: 3, scaleCount: 2048, scaleReps: 3, epochReps: 3, threadLattices: 2 },
@@ -397,7 +414,6 @@ for (const t of result.threads) targets.push({ target: `${t.layers.join('→')} 
 for (const t of targets) t.met = t.value >= t.threshold;
 result.targets = targets;
 
-mkdirSync(argv.out, { recursive: true });
 writeFileAtomic.sync(join(argv.out, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
 writeFileAtomic.sync(join(argv.out, 'latest.md'), markdown(result));
 log(`wrote ${join(argv.out, 'latest.json')} and latest.md in ${result.meta.seconds.toFixed(0)} s`);

@@ -19,6 +19,7 @@ import { LIMITS, resolveOptions, type Topology } from './options.js';
 import { FfitError, type FfitErrorCode } from './errors.js';
 import { experimentCommand } from './experiments/command.js';
 import { InterferenceNetwork, type EpochRecord, type Schedule } from './network.js';
+import { makeDirs } from './node/dirs.js';
 import { loadModel, saveModel } from './node/model-file.js';
 import { saveText } from './node/text-file.js';
 import { spaceTimeSvg } from './svg.js';
@@ -136,6 +137,12 @@ function checkOutPath(path: string, flag: string, example: string): string {
     accessSync(dir, fsConstants.W_OK | fsConstants.X_OK);
   } catch (err) {
     throw new FfitError('E_OPTION', `${flag} ${path} cannot be written: no permission to write in ${dir} (${(err as NodeJS.ErrnoException).code}); choose a directory you can write to.`);
+  }
+  // the missing directories are made now, so a path that cannot hold files (e.g. under /proc) fails before any training
+  try {
+    makeDirs(dirname(full));
+  } catch (err) {
+    throw new FfitError('E_OPTION', `${flag} ${path} cannot be created (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose a directory you can write to.`);
   }
   return full;
 }

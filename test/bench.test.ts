@@ -1,7 +1,7 @@
 // `npm run bench` runs end to end (in its seconds-long --smoke mode) and writes both reports.
 // No timing is asserted here: performance is judged by the benchmark itself, never by tests.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,5 +33,22 @@ describe('bench/run.mjs --smoke', () => {
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
     expect(md).toContain('## Targets (issue 5)');
     expect(md).toContain('| learn |');
+    // one-thread figures name their core where the bench could pin one (Linux with taskset)
+    if (json.cores) {
+      expect(json.cores.perCore.length).toBeGreaterThanOrEqual(2);
+      for (const t of json.training) expect(json.cores.perCore.map((c: { cpu: number }) => c.cpu)).toContain(t.cpu);
+      expect(md).toContain('## Cores');
+    }
+  });
+
+  it('refuses an --out it cannot use at once, with one line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffit-bench-'));
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    for (const out of [file, join(file, 'sub'), '/proc/ffit-no-such-dir']) {
+      const r = spawnSync(process.execPath, [SCRIPT, '--smoke', '--out', out], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^bench: --out ${out} cannot be used as the results directory \\((ENOTDIR|ENOENT)\\)`))]);
+    }
   });
 });

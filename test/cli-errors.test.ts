@@ -325,6 +325,12 @@ describe('--out is checked before training, and written only where asked', () =>
     expectOneLine(await run(save(join(file, 'm.json'))), 'E_OPTION', `--out ${join(file, 'm.json')} cannot be created: ${file} is a file, not a directory; choose another path.`);
   });
 
+  it('a directory that cannot be made (under /proc, where Node\'s recursive mkdir never returns) is refused before training', async () => {
+    const r = await run(save('/proc/ffit-no-such-dir/m.json'));
+    expectOneLine(r, 'E_OPTION', '--out /proc/ffit-no-such-dir/m.json cannot be created (ENOENT); choose a directory you can write to.');
+    expect(r.stdout).toBe('');
+  });
+
   it('missing parent directories are created', async () => {
     const path = join(out, 'a', 'b', 'model.json');
     const r = await run(['train', '--data', good, '--epochs', '1', '--val', '0', '--json', '--out', path]);

@@ -5,7 +5,6 @@
  * `--quick` is the reduced protocol (fewer seeds, trials and examples; seconds, not minutes).
  * Without `--out` the files go to `ffit-results/<experiment>`, never over the committed `results/`.
  */
-import { mkdirSync } from 'node:fs';
 import { readTextFile } from '../node/read-file.js';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -24,6 +23,7 @@ import { DEFAULT_LIMITS, type SearchLimits } from './search.js';
 import { makeSplit, parseShots, type Shots } from './splits.js';
 import { LIMITS } from '../options.js';
 import { parseDecimal } from '../validate.js';
+import { makeDirs } from '../node/dirs.js';
 
 /** A whole-number flag from `min` to `max` (bounded so that no count can exhaust memory or time). */
 const int = (name: string, min: number, max: number) => (value: string): number => {
@@ -137,7 +137,7 @@ function outDir(flags: CommonFlags, what: string): string {
   needExperimentPackages();
   const dir = flags.out ?? join('ffit-results', what);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (err) {
     throw new FfitError('E_OPTION', `--out: cannot use ${dir} as the report directory (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose a directory path that is not a file.`);
   }

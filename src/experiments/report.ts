@@ -4,7 +4,6 @@
  * figures, states the protocol and the chosen hyperparameters, and says what the numbers show.
  * {@link writeFiles} writes each file atomically (write-file-atomic: temporary file + rename).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import writeFileAtomic from 'write-file-atomic';
@@ -21,6 +20,7 @@ import {
 } from './schema.js';
 import { MIN_TRIAL_UPDATES, mean, std, type Selection } from './search.js';
 import type { Shots } from './splits.js';
+import { makeDirs } from '../node/dirs.js';
 
 /** File name → contents. */
 export type Files = Record<string, string>;
@@ -34,7 +34,7 @@ export type Files = Record<string, string>;
 export function writeFiles(dir: string, files: Files): string[] {
   const names = Object.keys(files).sort((a, b) => Number(a === 'report.md') - Number(b === 'report.md'));
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     for (const name of names) writeFileAtomic.sync(join(dir, name), files[name]!);
   } catch (err) {
     throw new FfitError('E_OPTION', `cannot write the report into ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another --out directory.`);

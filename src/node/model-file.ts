@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { FfitError } from '../errors.js';
+import { makeDirs } from './dirs.js';
 import type { BackendChoice } from '../backend/index.js';
 import { InterferenceNetwork, type ModelJSON, type RuntimeChoice } from '../network.js';
 import { decodeModel } from '../model-format.js';
@@ -23,7 +23,7 @@ import { readTextFile } from './read-file.js';
 export function saveModel(path: string, doc: ModelJSON): void {
   decodeModel(doc, `the model to save to ${path}`);
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     writeFileAtomic.sync(path, JSON.stringify(doc) + '\n');
   } catch (err) {
     throw new FfitError('E_MODEL', `Cannot write the model to ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another --out path.`);

@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { FfitError } from '../errors.js';
+import { makeDirs } from './dirs.js';
 
 /**
  * Writes `text` to `path` atomically (temporary file renamed over the target; parent directories
@@ -9,7 +9,7 @@ import { FfitError } from '../errors.js';
  */
 export function saveText(path: string, text: string): void {
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path));
     writeFileAtomic.sync(path, text);
   } catch (err) {
     throw new FfitError('E_DATA', `Cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another path.`);
