@@ -1,5 +1,6 @@
 import { BACKENDS, type BackendChoice } from './backend/index.js';
 import { check } from './errors.js';
+import { unitPhasor } from './phase.js';
 
 /**
  * Route topology of every layer (DESIGN.md §1): `dense` (every site to every next-layer site),
@@ -231,8 +232,9 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   // is 0, no signal reaches a hidden site, and the gains of a hidden lattice stay 0 forever.
   let re = 0, im = 0;
   for (let d = 0; d < o.durations; d++) {
-    re += Math.cos(omega * d);
-    im -= Math.sin(omega * d);
+    const [c, sn] = unitPhasor(omega * d);
+    re += c;
+    im -= sn;
   }
   const cancel = layers.length > 2 && Math.hypot(re, im) < 1e-6 * o.durations;
   check(!(cancel && o.initScale === 0),

@@ -10,6 +10,7 @@ import { FfitError, check } from './errors.js';
 import type { Images, InterferenceNetwork } from './network.js';
 import { sitePositions } from './options.js';
 import { describe, imageCount, sourceProblem } from './validate.js';
+import { unitPhasor } from './phase.js';
 
 /** A site of the lattice: layer ℓ (0 = sources … L = targets) and index within the layer. */
 export interface SiteRef {
@@ -316,7 +317,7 @@ export function energyOverPeriod(net: InterferenceNetwork, image: Images, label?
   const window = Number.isFinite(period) ? period : samples;
   const t = new Float64Array(samples), energy = new Float64Array(samples), moments = new Float64Array(samples * C);
   const at = (time: number, row: Float64Array | null): number => {
-    const c = Math.cos(omega * time), sn = Math.sin(omega * time);
+    const [c, sn] = unitPhasor(omega * time); // as the network's e^{iωt*}
     let e = 0;
     for (let k = 0; k < C; k++) {
       const m = c * a.re[k]! - sn * a.im[k]!;

@@ -223,9 +223,20 @@ describe('duration phasors (unitPhasor)', () => {
     expect(Math.cos(q)).not.toBe(0);
   });
 
-  it('equal Math.cos / Math.sin away from quarter turns', () => {
-    for (const t of [0.3, 1.1, Math.PI / 3, Math.PI / 2 + 1e-9, -2.5, 1e6 + 0.1]) {
+  it('equal Math.cos / Math.sin away from quarter turns, and for every phase too large to place on one', () => {
+    for (const t of [0.3, 1.1, Math.PI / 3, Math.PI / 2 + 1e-9, Math.PI / 2 + 1e-14, -2.5, 1e6 + 0.1, 1e12, 1e15, 8e11 * (Math.PI / 2)]) {
       expect(unitPhasor(t)).toEqual([Math.cos(t), Math.sin(t)]);
+    }
+  });
+
+  it('a large ω t* (within LIMITS) observes the amplitudes at e^{iωt*} as Math.cos / Math.sin give it', async () => {
+    for (const [omega, tStar] of [[1000, 1e9], [1e6, 1e6], [1e6, 1e8]]) {
+      const net = await InterferenceNetwork.create({ layers: [6, 3], durations: 4, omega, tStar, seed: 2, backend: 'js' });
+      const { images } = randomData(3, 2, 6, 3);
+      const a = net.amplitudes(images.subarray(0, 6)), m = net.moments(images.subarray(0, 6));
+      const c = Math.cos(omega * tStar), s = Math.sin(omega * tStar);
+      for (let k = 0; k < 3; k++) expect(m[k]!).toBeCloseTo(c * a.re[k]! - s * a.im[k]!, 6);
+      net.dispose();
     }
   });
 });
