@@ -17,6 +17,12 @@ const LOAD_CHUNKS = 2;
  *  overhead (under a microsecond) does not matter. */
 const CHUNKS_PER_THREAD = 16;
 
+/** Shared memories of disposed pools, kept for the next pool (see {@link ParallelBackend.dispose}). */
+const spareMemories: WebAssembly.Memory[] = [];
+const MAX_SPARE_MEMORIES = 2;
+/** A larger memory is left to the garbage collector rather than kept for reuse. */
+const MAX_SPARE_BYTES = 256 * 2 ** 20;
+
 /**
  * The `simd` backend on `threads` threads sharing one WebAssembly memory (Node `worker_threads`
  * or Web Workers). Every allocation, every small kernel and the sparse-topology and worldline
@@ -34,8 +40,9 @@ export class ParallelBackend implements Backend {
 
   private partsPtr = 0;
   private partsFloats = 0;
+  private disposed = false;
 
-  private constructor(private readonly main: WasmBackend, private readonly pool: ThreadPool) {
+  private constructor(private readonly main: WasmBackend, private readonly pool: ThreadPool, private readonly memory: WebAssembly.Memory) {
     this.threads = pool.threads;
   }
 
@@ -51,15 +58,17 @@ export class ParallelBackend implements Backend {
       throw new FfitError('E_BACKEND',
         'threads > 1 needs SharedArrayBuffer and WebAssembly threads (in a browser: a cross-origin isolated page); use threads: 1.');
     }
-    let memory: WebAssembly.Memory;
-    try {
-      memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
-    } catch {
-      memory = new WebAssembly.Memory({ initial: 16, maximum: 16384, shared: true }); // 1 GiB where 4 cannot be reserved
+    let memory = spareMemories.pop();
+    if (memory === undefined) {
+      try {
+        memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+      } catch {
+        memory = new WebAssembly.Memory({ initial: 16, maximum: 16384, shared: true }); // 1 GiB where 4 cannot be reserved
+      }
     }
     const main = await createWasmBackend('simd', memory);
     const pool = await ThreadPool.create(threads, await wasmModule('threads'), memory);
-    return new ParallelBackend(main, pool);
+    return new ParallelBackend(main, pool, memory);
   }
 
   /** Kernel calls split between the threads so far. */
@@ -118,8 +127,16 @@ export class ParallelBackend implements Backend {
   memoryBytes(): number { return this.main.memoryBytes(); }
 
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.pool.close();
     this.main.dispose();
+    // V8 frees a shared memory only in a full garbage collection, which a small JS heap never
+    // triggers: networks created and disposed in a loop grew the process by their memory each
+    // (4.8 MiB for 784 → 64 → 4, linearly past 3 GiB). The next pool reuses it instead: its
+    // workers are told to quit and never touch it again, and a new instance starts its allocator
+    // afresh over whatever the memory holds (allocations are zero-filled).
+    if (spareMemories.length < MAX_SPARE_MEMORIES && this.memory.buffer.byteLength <= MAX_SPARE_BYTES) spareMemories.push(this.memory);
   }
 
   gather(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32): void {
