@@ -1069,6 +1069,9 @@ function batchBuffers(o: ResolvedOptions, n: number): Buffer[] {
   });
   sizes.slice(1).forEach((N, l) => buffers.push([n * N, `the induced field of layer ${l + 1} for ${n} examples`], [n * N, '']));
   buffers.push([n, ''], [n, ''], [n * C, ''], [n * C, ''], [n, ''], [n, ''], [n * C, ''], [n, '']);
+  // on threads > 1 the forward pass of a wide layer sums one part per thread (src/parallel/backend.ts)
+  const widest = Math.max(...sizes.slice(1));
+  if (o.threads > 1) buffers.push([2 * (o.threads - 1) * n * widest, `the forward parts of ${o.threads} threads for ${n} examples`]);
   return buffers;
 }
 
@@ -1117,10 +1120,8 @@ function checkMemory(o: ResolvedOptions, counts: readonly number[]): void {
   }
   const [floats, what] = buffers.reduce((a, b) => (b[0] > a[0] ? b : a));
   if (resolveBackend(o.backend) !== 'js' && 4 * floats > MAX_BLOCK_BYTES) {
-    throw new FfitError('E_MEMORY', `${lattice} needs a single buffer of ${gib(4 * floats)} GiB (${floats} Float32 values) for ` +
-      `${what || 'its largest array'}, more than the ${gib(MAX_BLOCK_BYTES)} GiB (2^30 − 4 bytes) that the ` +
-      'WebAssembly allocator hands out in one block; use fewer sites, fewer durations or a smaller batch (the js backend has ' +
-      'no per-buffer limit). Nothing was allocated.');
+    throw new FfitError('E_MEMORY', `${lattice} ${tooLargeForBlock(floats, what || 'its largest array')}; use fewer sites, fewer ` +
+      'durations or a smaller batch (the js backend has no per-buffer limit). Nothing was allocated.');
   }
 }
 
@@ -1131,6 +1132,12 @@ function checkMemory(o: ResolvedOptions, counts: readonly number[]): void {
  * never on what earlier calls grew memory to. The message names the size needed and the largest
  * batch that fits.
  */
+/** "needs a single buffer of … for `what`, more than … one block": sizes in bytes, since 2^30 and 2^30 − 4 look alike in GiB. */
+function tooLargeForBlock(floats: number, what: string): string {
+  return `needs a single buffer of ${4 * floats} bytes (${gib(4 * floats)} GiB, ${floats} Float32 values) for ${what}, more than the ` +
+    `${MAX_BLOCK_BYTES} bytes (2^30 − 4) that the WebAssembly allocator hands out in one block`;
+}
+
 function checkBatchMemory(o: ResolvedOptions, counts: readonly number[], n: number, held: number): void {
   const fixed = bytesOf(latticeBuffers(o, counts)) + held;
   const block = resolveBackend(o.backend) !== 'js';
@@ -1149,8 +1156,7 @@ function checkBatchMemory(o: ResolvedOptions, counts: readonly number[], n: numb
   const fix = lo >= 1 ? `use batches of at most ${lo} examples` : 'use a smaller lattice';
   const [floats, what] = largest(n);
   if (block && 4 * floats > MAX_BLOCK_BYTES) {
-    throw new FfitError('E_MEMORY', `A batch of ${n} examples needs a single buffer of ${gib(4 * floats)} GiB (${floats} Float32 values) for ` +
-      `${what}, more than the ${gib(MAX_BLOCK_BYTES)} GiB (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block; ` +
+    throw new FfitError('E_MEMORY', `A batch of ${n} examples ${tooLargeForBlock(floats, what)}; ` +
       `${fix}. Nothing was allocated.`);
   }
   throw new FfitError('E_MEMORY', `A batch of ${n} examples needs about ${gib(need(n))} GiB of memory for its buffers next to the ` +

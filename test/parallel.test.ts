@@ -75,6 +75,22 @@ describe('disposed pools', () => {
   });
 });
 
+describe('threads: 2 memory', () => {
+  it('counts the forward parts of the threads before a huge batch allocates anything', async () => {
+    const net = await InterferenceNetwork.create({ layers: [784, 2048, 4], threads: 2 });
+    try {
+      const n = 65536, images = new Uint8Array(784 * n).fill(1), labels = new Int32Array(n);
+      const held = net.memoryBytes;
+      expect(() => net.trainBatch(images, labels)).toThrow(new RegExp(
+        `A batch of ${n} examples needs a single buffer of ${2 * n * 2048 * 4} bytes .* for the forward parts of 2 threads for ${n} examples, ` +
+        'more than the 1073741820 bytes \\(2\\^30 − 4\\) .*use batches of at most \\d+ examples. Nothing was allocated.'));
+      expect(net.memoryBytes).toBe(held);
+    } finally {
+      net.dispose();
+    }
+  });
+});
+
 describe('many threads', () => {
   it('32 threads train a wide layer like one (every worker\'s scratch slot apart from the chunk cursors)', async () => {
     const options: FfitOptions = { layers: [784, 2048, 4], durations: 4, seed: 5, batchSize: 16 };

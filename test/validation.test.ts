@@ -448,8 +448,8 @@ describe('lattices too large for WebAssembly memory', () => {
   ] as [FfitOptions, number, string][])('%j: one buffer beyond the 1 GiB block of the WebAssembly allocator is refused up front', async (options, floats, what) => {
     for (const backend of ['simd', 'scalar'] as const) {
       await expectFfit(() => InterferenceNetwork.create({ ...options, backend }), 'E_MEMORY',
-        `needs a single buffer of ${((floats * 4) / 2 ** 30).toFixed(2)} GiB (${floats} Float32 values) for ${what}`,
-        'more than the 1.00 GiB (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block', 'Nothing was allocated.');
+        `needs a single buffer of ${floats * 4} bytes (${((floats * 4) / 2 ** 30).toFixed(2)} GiB, ${floats} Float32 values) for ${what}`,
+        'more than the 1073741820 bytes (2^30 − 4) that the WebAssembly allocator hands out in one block', 'Nothing was allocated.');
     }
   });
 
@@ -468,7 +468,7 @@ describe('lattices too large for WebAssembly memory', () => {
     };
     const be = new WasmBackend('simd', kernels as never);
     expect(be.memoryBytes()).toBe(held);
-    await expectFfit(() => be.f32(2 ** 28), 'E_MEMORY', 'A buffer of 1024.0 MiB is more than the 1024.0 MiB (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block');
+    await expectFfit(() => be.f32(2 ** 28), 'E_MEMORY', 'A buffer of 1073741824 bytes (1024.0 MiB) is more than the 1073741820 bytes (2^30 − 4) that the WebAssembly allocator hands out in one block');
     expect(allocated).toEqual([]);
     await expectFfit(() => be.f32(200 * 2 ** 20), 'E_MEMORY', 'A buffer of 800.0 MiB does not fit: this instance holds 3584.0 MiB of the 4 GiB', 'has no free block that large');
     be.f32(50 * 2 ** 20); // memory already grown is not counted as taken
@@ -500,8 +500,8 @@ describe('batches too large for WebAssembly memory (breaker 2 item 2)', () => {
     const held = net.memoryBytes;
     const big = ones(5000);
     await expectFfit(() => net.trainBatch(big.images, big.labels), 'E_MEMORY',
-      `A batch of 5000 examples needs a single buffer of ${((65536 * 5000 * 4) / 2 ** 30).toFixed(2)} GiB (${65536 * 5000} Float32 values) for the amplitudes of layer 1 for 5000 examples`,
-      'more than the 1.00 GiB (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block', 'Nothing was allocated.');
+      `A batch of 5000 examples needs a single buffer of ${65536 * 5000 * 4} bytes (${((65536 * 5000 * 4) / 2 ** 30).toFixed(2)} GiB, ${65536 * 5000} Float32 values) for the amplitudes of layer 1 for 5000 examples`,
+      'more than the 1073741820 bytes (2^30 − 4) that the WebAssembly allocator hands out in one block', 'Nothing was allocated.');
     const e = await expectFfit(() => net.gains(ones(3500).images, ones(3500).labels), 'E_MEMORY', 'A batch of 3500 examples needs about',
       'more than the 4 GiB a WebAssembly instance can address; use batches of at most', 'Nothing was allocated.');
     const gib = Number(/needs about ([\d.]+) GiB/.exec(e.message)![1]);

@@ -161,7 +161,7 @@ export class WasmBackend implements Backend {
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
     if (need > MAX_BLOCK_BYTES) {
       throw new FfitError('E_MEMORY',
-        `A buffer of ${mib(need)} is more than the ${mib(MAX_BLOCK_BYTES)} (2^30 − 4 bytes) that the WebAssembly allocator hands out in one block; use fewer sites, durations or a smaller batch.`);
+        `A buffer of ${need} bytes (${mib(need)}) is more than the ${MAX_BLOCK_BYTES} bytes (2^30 − 4) that the WebAssembly allocator hands out in one block; use fewer sites, durations or a smaller batch.`);
     }
     // no check against the memory already grown: the allocator reuses freed blocks (memory never
     // shrinks), and a grow beyond 4 GiB traps before the allocator changes anything

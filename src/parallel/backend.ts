@@ -100,10 +100,10 @@ export class ParallelBackend implements Backend {
     return { chunks: Math.ceil(nIn / size), size };
   }
 
-  /** The buffer of the forward parts of threads 1 … threads − 1 (`floats` f32): grows, never shrinks. */
+  /** The buffer of the forward parts of threads 1 … threads − 1 (`floats` f32): grows to exactly what a batch needs (the network's memory estimate counts that), never shrinks. */
   private partials(floats: number): number {
     if (floats > this.partsFloats) {
-      const size = Math.max(floats, 2 * this.partsFloats);
+      const size = floats;
       if (this.partsPtr !== 0) this.main.kernels.free(this.partsPtr);
       this.partsPtr = 0;
       this.partsFloats = 0;
