@@ -37,7 +37,7 @@ export function markdown(r) {
       `code has run up to 45 % slower on one core than on the other while the register-only probe differed by under 10 %). One-thread ` +
       `figures are measured with the main thread pinned (\`taskset\`, this thread only): the roofline, kernel, scaling and tfjs sections on ` +
       `cpu ${c.pinned}, the faster on training at the start (above: medians of ${c.examples}-example epochs, two rounds per core); the ` +
-      `training section and the one-thread epochs of the two-thread comparison alternate between the cores and report the faster one.`);
+      `training section measures each core in turn and the two-thread comparison alternates them; both report the faster one.`);
     out.push('');
   }
 
@@ -74,7 +74,7 @@ export function markdown(r) {
     r.training.map((t) => [lattice(t.layers), t.D, t.cpu === null || t.cpu === undefined ? '—' : `cpu ${t.cpu}`, fmt(t.trainPerSecond), fmt(t.inferPerSecond),
       fmt(t.gflops.executed), pct(t.pctRoofline.executed), fmt(t.gflops.dense), pct(t.pctRoofline.dense), mib(t.wasmMemoryBytes), slower(t)])));
   out.push('');
-  out.push(`${r.training[0].examples} examples per repetition, ${r.training[0].reps} repetitions per core, alternating (the faster core is shown). *Executed* FLOPs count the work the kernels do: ` +
+  out.push(`${r.training[0].examples} examples per repetition, ${r.training[0].reps} repetitions per core after an untimed epoch there (the faster core is shown). *Executed* FLOPs count the work the kernels do: ` +
     'the forward pass and gains of layer 0 only over lit pixels, the per-site update and transfer only for sites lit in the batch (the rest is ' +
     'skipped exactly: their logits would not change). *Dense-equivalent* FLOPs count every pixel and every site, as a dense matrix code would; ' +
     'that denominator is debatable (it credits skipped zeros as work), so both are shown.');

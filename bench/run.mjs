@@ -234,21 +234,25 @@ async function training(peak) {
   for (const { layers, D } of configs) {
     const net = await InterferenceNetwork.create({ layers, durations: D, batchSize: BATCH, seed: 0, threads: 1 });
     net.fit(data, { epochs: 1, schedule: 'constant' }); // warm-up: V8 tiers the kernels up
-    // repetitions alternate between the cores (see `cores`): which one is slower can change during
-    // the run, so each core gets its own median and the faster one is reported
+    // measured on each core (see `cores`: which one is slower can change during the run), each
+    // core's repetitions after one untimed epoch there (a move leaves θ and W in the other core's
+    // caches); the faster core is reported
     const cpus = result.cores ? result.cores.perCore.map((c) => c.cpu) : [null];
     const train = cpus.map(() => []), infer = cpus.map(() => []);
-    for (let r = 0; r < P.trainReps; r++) {
-      cpus.forEach((cpu, i) => {
-        if (cpu !== null) pinMain([cpu]);
+    cpus.forEach((cpu, i) => {
+      if (cpu !== null) {
+        pinMain([cpu]);
+        net.fit(data, { epochs: 1, schedule: 'constant' });
+      }
+      for (let r = 0; r < P.trainReps; r++) {
         let t = performance.now();
         net.fit(data, { epochs: 1, schedule: 'constant' });
         train[i].push(P.trainCount / ((performance.now() - t) / 1000));
         t = performance.now();
         net.predict(data.images);
         infer[i].push(P.trainCount / ((performance.now() - t) / 1000));
-      });
-    }
+      }
+    });
     if (result.cores) pinMain([result.cores.pinned]);
     const f = epochFlops({ layers, D, batch: BATCH, count: P.trainCount, ...sparsity });
     const rates = train.map(median), fastest = rates.indexOf(Math.max(...rates));
@@ -335,13 +339,13 @@ async function threads() {
     const secs = { one: [], other: [], two: [] };
     for (let r = 0; r < P.epochReps; r++) {
       // the epoch as fit times it: its batches, not copying the images in or the route entropy after
-      pinMain(pinned === null ? null : [pinned]);
-      secs.one.push(nets[1].fit(data, { epochs: 1 })[0].seconds);
       if (other !== null) {
         pinMain([other]);
         secs.other.push(nets[1].fit(data, { epochs: 1 })[0].seconds);
       }
-      pinMain(null);
+      pinMain(pinned === null ? null : [pinned]);
+      secs.one.push(nets[1].fit(data, { epochs: 1 })[0].seconds);
+      pinMain(null); // the main thread starts the two-thread epoch where the one-thread epoch ended
       secs.two.push(nets[2].fit(data, { epochs: 1 })[0].seconds);
     }
     // the speed-up is over the core that was faster during these repetitions
