@@ -302,6 +302,39 @@ export function gather(images: usize, bytes: i32, rows: usize, count: i32, n: i3
   }
 }
 
+/** Σ of `n` bytes (exact in i32). */
+// @ts-ignore: decorator
+@inline function byteSum(src: usize, n: i32): i32 {
+  let sum: i32 = 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let acc = i32x4.splat(0);
+    for (; i + 16 <= n; i += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(v128.load(src + <usize>i))));
+    sum = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  }
+  for (; i < n; i++) sum += <i32>load<u8>(src + <usize>i);
+  return sum;
+}
+
+/** out[i] = f32(src[i]) · k for `n` bytes. */
+// @ts-ignore: decorator
+@inline function scaleBytes(src: usize, n: i32, inv: f32, out: usize): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const k = f32x4.splat(inv);
+    for (; i + 16 <= n; i += 16) {
+      const v = v128.load(src + <usize>i);
+      const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
+      const o = out + (<usize>i << 2);
+      v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), k));
+      v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), k), 16);
+      v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), k), 32);
+      v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), k), 48);
+    }
+  }
+  for (; i < n; i++) st(out, i, <f32>load<u8>(src + <usize>i) * inv);
+}
+
 /**
  * `gather` then `sources` (examples `rows` of an image set in this memory → sources `a`, count × n),
  * in one pass per example where the images are bytes and 255·n < 2^24: the integer sum of an
@@ -317,31 +350,9 @@ export function loadSources(images: usize, bytes: i32, rows: usize, count: i32, 
   }
   for (let b = 0; b < count; b++) {
     const src = images + <usize>load<i32>(rows + (<usize>b << 2)) * <usize>n;
-    const ar = a + (<usize>(b * n) << 2);
-    let sum: i32 = 0;
-    let i = 0;
-    if (ASC_FEATURE_SIMD) {
-      let acc = i32x4.splat(0);
-      for (; i + 16 <= n; i += 16) acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_u(i16x8.extadd_pairwise_i8x16_u(v128.load(src + <usize>i))));
-      sum = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
-    }
-    for (; i < n; i++) sum += <i32>load<u8>(src + <usize>i);
+    const sum = byteSum(src, n);
     if (sum == 0) return b;
-    const inv: f32 = 1 / <f32>sum;
-    i = 0;
-    if (ASC_FEATURE_SIMD) {
-      const k = f32x4.splat(inv);
-      for (; i + 16 <= n; i += 16) {
-        const v = v128.load(src + <usize>i);
-        const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
-        const o = ar + (<usize>i << 2);
-        v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), k));
-        v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), k), 16);
-        v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), k), 32);
-        v128.store(o, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), k), 48);
-      }
-    }
-    for (; i < n; i++) st(ar, i, <f32>load<u8>(src + <usize>i) * inv);
+    scaleBytes(src, n, 1 / <f32>sum, a + (<usize>(b * n) << 2));
   }
   return -1;
 }
@@ -626,6 +637,27 @@ export function forwardBlock(
       }
     }
   }
+}
+
+/**
+ * `loadSources` for byte images (255·n < 2^24) restricted to the source sites u0 ≤ u < u1, then
+ * `forwardBlock` over those rows: each example's total is taken over all n bytes, a[b, u0…u1) is
+ * written with the same bits as `loadSources`, and z = a[:, u0…u1) W[u0…u1, :]. A thread that owns
+ * these sites in `learn` thereby writes and reads its own part of `a` and of W (no line moves
+ * between cores). Returns the first example whose bytes are all 0 (not a source), or −1.
+ */
+export function loadForwardBlock(
+  images: usize, rows: usize, count: i32, n: i32, a: usize,
+  wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize, u0: i32, u1: i32,
+): i32 {
+  for (let b = 0; b < count; b++) {
+    const src = images + <usize>load<i32>(rows + (<usize>b << 2)) * <usize>n;
+    const sum = byteSum(src, n);
+    if (sum == 0) return b;
+    scaleBytes(src + <usize>u0, u1 - u0, 1 / <f32>sum, a + (<usize>(b * n + u0) << 2));
+  }
+  forwardBlock(a, 0, count, n, wRe, wIm, nOut, zRe, zIm, u0, u1, 0, nOut);
+  return -1;
 }
 
 /** dst[i] += src[i] for i < n (f32): adds the parts of a forward pass split by rows, in order. */

@@ -454,17 +454,26 @@ export class InterferenceNetwork {
     this.staged = null;
   }
 
-  /** Copies examples `rows` (or the first `count`) of `images` into the input buffer and makes sources. */
-  private load(images: Images, n0: number, rows: ArrayLike<number> | null, start: number, count: number): void {
+  /**
+   * Copies examples `rows` (or the first `count`) of `images` into the input buffer and makes
+   * sources. With `forward` and staged images on a dense first layer it also feeds them through
+   * that layer (one job on a thread pool) and returns true.
+   */
+  private load(images: Images, n0: number, rows: ArrayLike<number> | null, start: number, count: number, forward = false): boolean {
     const rowOf = (i: number) => (images as Float32Array).subarray
       ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
       : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
     if (rows !== null && this.staged !== null && this.staged.images === images) {
       const rv = this.be.viewI32(this.rowsB);
       for (let b = 0; b < count; b++) rv[b] = rows[start + b]!;
-      const bad = this.be.load(this.staged.buf, this.staged.bytes, this.rowsB, count, n0, this.x, this.a[0]!.re);
+      const L = this.layers[0]!;
+      const fused = forward && L.routes === null;
+      if (fused) this.refresh(); // W must be current before the first layer's forward pass
+      const bad = fused
+        ? this.be.loadForward(this.staged.buf, this.staged.bytes, this.rowsB, count, n0, this.x, this.a[0]!.re, L.w, L.nOut, this.a[1]!)
+        : this.be.load(this.staged.buf, this.staged.bytes, this.rowsB, count, n0, this.x, this.a[0]!.re);
       if (bad >= 0) throw sourceError(rows[start + bad]!, rowOf(rows[start + bad]!));
-      return;
+      return fused;
     }
     const xv = this.be.view(this.x);
     for (let b = 0; b < count; b++) {
@@ -480,16 +489,18 @@ export class InterferenceNetwork {
       const i = rows ? rows[start + bad]! : start + bad;
       throw sourceError(i, rowOf(i));
     }
+    return false;
   }
 
   /** Feeds the loaded batch forward through every layer (DESIGN.md §3) and evaluates the targets. */
-  private feed(count: number, labels: I32 | null): void {
+  private feed(count: number, labels: I32 | null, firstDone = false): void {
     const be = this.be, o = this.options, C = this.classes;
     this.refresh();
     for (let l = 0; l < this.layers.length; l++) {
       const L = this.layers[l]!;
       const aIm = l === 0 ? null : this.a[l]!.im;
-      if (L.routes) be.forwardSparse(this.a[l]!.re, aIm, count, L.nIn, L.w, L.routes, L.nOut, this.a[l + 1]!);
+      if (l === 0 && firstDone) { /* made with the sources by `load` */ }
+      else if (L.routes) be.forwardSparse(this.a[l]!.re, aIm, count, L.nIn, L.w, L.routes, L.nOut, this.a[l + 1]!);
       else be.forward(this.a[l]!.re, aIm, count, L.nIn, L.w, L.nOut, this.a[l + 1]!);
       if (l + 1 === this.layers.length) break;
       if (o.renormalize) be.renormalize(this.a[l + 1]!, count, L.nOut, this.scales[l + 1]!);
@@ -548,10 +559,10 @@ export class InterferenceNetwork {
 
   private step(images: Images, labels: Labels, rows: ArrayLike<number> | null, start: number, count: number, etaScale = 1): BatchMetrics {
     const be = this.be, o = this.options, n0 = o.layers[0]!;
-    this.load(images, n0, rows, start, count);
+    const firstDone = this.load(images, n0, rows, start, count, true);
     const lv = be.viewI32(this.labels);
     for (let b = 0; b < count; b++) lv[b] = labels[rows ? rows[start + b]! : start + b]!;
-    this.feed(count, this.labels);
+    this.feed(count, this.labels, firstDone);
     const metrics = this.batchMetrics(count, lv, 0);
     // θ ← θ + η ḡ, ḡ = (β / batch) Re(e^{iω(t*−τ)} S)   (DESIGN.md §5.6)
     this.learnLayers(count, (etaScale * o.eta * o.beta) / count);

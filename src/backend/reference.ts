@@ -88,6 +88,12 @@ class ReferenceBackend implements Backend {
     this.gather(images, bytes, rows, count, n, x);
     return this.sources(x, count, n, a);
   }
+  loadForward(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32, w: Complex, nOut: number, z: Complex): number {
+    const bad = this.load(images, bytes, rows, count, n, x, a);
+    if (bad < 0) this.forward(a, null, count, n, w, nOut, z);
+    return bad;
+  }
+
 
   sources(xb: F32, batch: number, n: number, ab: F32): number {
     const x = this.arr(xb), a = this.arr(ab);

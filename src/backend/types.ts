@@ -77,6 +77,13 @@ export interface Backend {
    * unwritten (the WebAssembly kernel makes byte images into sources in one pass).
    */
   load(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32): number;
+  /**
+   * {@link load} then {@link forward} of the first layer (a: count × n real, W: n × nOut, z:
+   * count × nOut): the thread pool runs both as one job in which each thread makes the sources of
+   * the sites it owns in `learn` and sums their part of z. Returns what `load` returns; when it is
+   * −1, `z` holds a·W (equal to `forward` up to float rounding, as `forward` on threads).
+   */
+  loadForward(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32, w: Complex, nOut: number, z: Complex): number;
   /** θ (nIn × nOut × D) → p (same shape, rows on the simplex) → W (nIn × nOut complex). */
   transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void;
   /** z (batch × nOut) = a (batch × nIn; real when `aIm` is null) · W (nIn × nOut). */

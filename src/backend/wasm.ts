@@ -11,6 +11,8 @@ export interface Kernels {
   sources(x: number, batch: number, n: number, a: number): number;
   gather(images: number, bytes: number, rows: number, count: number, n: number, x: number): void;
   loadSources(images: number, bytes: number, rows: number, count: number, n: number, x: number, a: number): number;
+  loadForwardBlock(images: number, rows: number, count: number, n: number, a: number, wRe: number, wIm: number, nOut: number,
+    zRe: number, zIm: number, u0: number, u1: number): number;
   transfer(theta: number, prob: number, wRe: number, wIm: number, rotRe: number, rotIm: number,
     nIn: number, nOut: number, D: number, cosD: number, sinD: number): void;
   forward(aRe: number, aIm: number, batch: number, nIn: number, wRe: number, wIm: number, nOut: number,
@@ -232,6 +234,12 @@ export class WasmBackend implements Backend {
   load(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32): number {
     return this.kernels.loadSources(images.ptr, bytes ? 1 : 0, rows.ptr, count, n, x.ptr, a.ptr);
   }
+  loadForward(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32, w: Complex, nOut: number, z: Complex): number {
+    const bad = this.load(images, bytes, rows, count, n, x, a);
+    if (bad < 0) this.forward(a, null, count, n, w, nOut, z);
+    return bad;
+  }
+
 
   transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void {
     this.kernels.transfer(theta.ptr, prob.ptr, w.re.ptr, w.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im),

@@ -172,25 +172,49 @@ export class ParallelBackend implements Backend {
       nIn, nOut, D, cosD.ptr, sinD.ptr], this.main.kernels);
   }
 
+  /** Whether a forward pass is split by the rows each thread owns (see {@link forward}). */
+  private byRows(batch: number, nIn: number, nOut: number): boolean {
+    return batch * nIn * nOut >= MIN_WORK && nOut >= 16 && nIn >= 32 * this.threads;
+  }
+
+  /** Runs a by-rows forward job (`extra` appended to its arguments) and adds the threads' parts into z in order. */
+  private forwardByRows(op: Job, aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, nOut: number, z: Complex, extra: number[]): void {
+    const { chunks, size } = this.splitSites(nIn);
+    const n = batch * nOut, parts = this.partials(2 * n * (this.threads - 1));
+    this.scratch(batch, nIn, nOut, 1);
+    this.pool.run(op, this.threads, 1, [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr,
+      parts, chunks, size, ...extra], this.main.kernels);
+    if (op === Job.loadForwardRows && this.pool.result !== 0x7fffffff) return; // an invalid image: z is not needed
+    for (let t = 1; t < this.threads; t++) {
+      const re = parts + 8 * (t - 1) * n;
+      this.main.kernels.addTo(z.re.ptr, re, n);
+      this.main.kernels.addTo(z.im.ptr, re + 4 * n, n);
+    }
+  }
+
+  loadForward(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32, w: Complex, nOut: number, z: Complex): number {
+    // byte images whose sums are exact in f32 (as loadSources needs): each thread makes the sources
+    // of its own sites and sums their part of z in one job, so a never moves between cores either
+    if (!bytes || n > 65793 || !this.byRows(count, n, nOut)) {
+      const bad = this.load(images, bytes, rows, count, n, x, a);
+      if (bad < 0) this.forward(a, null, count, n, w, nOut, z);
+      return bad;
+    }
+    this.forwardByRows(Job.loadForwardRows, a, null, count, n, w, nOut, z, [images.ptr, rows.ptr]);
+    const bad = this.pool.result;
+    return bad === 0x7fffffff ? -1 : bad;
+  }
+
   forward(aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, nOut: number, z: Complex): void {
     if (batch * nIn * nOut < MIN_WORK) return this.main.forward(aRe, aIm, batch, nIn, w, nOut, z);
-    const args = [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr];
-    if (nOut >= 16 && nIn >= 32 * this.threads) {
+    if (this.byRows(batch, nIn, nOut)) {
       // by the rows each thread owns in `learn` (splitSites, contiguous): each thread reads the rows
       // of W it wrote in the last training step. Split by columns, half of every thread's reads and
       // of its next writes were lines the other core held, and each cost a transfer between cores
       // (measured: forward 1.08×, learn 1.38× on two threads for 784 → 256 → 4).
-      const { chunks, size } = this.splitSites(nIn);
-      const n = batch * nOut, parts = this.partials(2 * n * (this.threads - 1));
-      this.scratch(batch, nIn, nOut, 1);
-      this.pool.run(Job.forwardRows, this.threads, 1, [...args, parts, chunks, size], this.main.kernels);
-      for (let t = 1; t < this.threads; t++) {
-        const re = parts + 8 * (t - 1) * n;
-        this.main.kernels.addTo(z.re.ptr, re, n);
-        this.main.kernels.addTo(z.im.ptr, re + 4 * n, n);
-      }
-      return;
+      return this.forwardByRows(Job.forwardRows, aRe, aIm, batch, nIn, w, nOut, z, []);
     }
+    const args = [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr];
     if (nOut >= 16 * this.threads) {
       // by columns, one chunk per thread: every column costs the same, each thread streams only its
       // part of W, and each compacts the batch's lit sources once

@@ -13,7 +13,7 @@ const SPIN_MS = 0.1;
 const OPEN = 0x40000000;
 
 /** Job codes of {@link runChunks}. */
-export const Job = { forward: 1, learn: 2, transfer: 3, update: 4, ising: 5, gather: 6, sources: 7, forwardExamples: 8, load: 9, forwardRows: 10 } as const;
+export const Job = { forward: 1, learn: 2, transfer: 3, update: 4, ising: 5, gather: 6, sources: 7, forwardExamples: 8, load: 9, forwardRows: 10, loadForwardRows: 11 } as const;
 export type Job = (typeof Job)[keyof typeof Job];
 
 /** A started worker thread. */

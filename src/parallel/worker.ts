@@ -30,6 +30,8 @@ export interface JobKernels {
   ising(zRe: number, zIm: number, n: number, kappa: number): void;
   gather(images: number, bytes: number, rows: number, count: number, n: number, x: number): void;
   loadSources(images: number, bytes: number, rows: number, count: number, n: number, x: number, a: number): number;
+  loadForwardBlock(images: number, rows: number, count: number, n: number, a: number, wRe: number, wIm: number, nOut: number,
+    zRe: number, zIm: number, u0: number, u1: number): number;
   sources(x: number, batch: number, n: number, a: number): number;
   scratch(ptr: number, bytes: number): void;
 }
@@ -41,7 +43,8 @@ export interface JobKernels {
  * 4 update (sites), 5 ising (values), 6 gather (examples), 7 sources (examples; the first invalid
  * example is kept in slot 10), 8 forward (examples, for layers too narrow to split by columns),
  * 9 gather then sources (examples; args: gather's six, then a), 10 forward (one part of the source
- * sites per thread, the parts of `learn`'s ownership; see {@link run1}).
+ * sites per thread, the parts of `learn`'s ownership; see {@link run1}), 11 sources of byte images
+ * then forward, on the same parts.
  * Each chunk is a kernel call on a contiguous slice, so the result does not depend on which
  * thread ran which chunk: repeatable bit for bit. Threaded results equal single-threaded ones bit
  * for bit, except where a forward pass is split by rows (op 10): its parts are summed apart and
@@ -79,13 +82,21 @@ export function run1(k: JobKernels, op: number, lo: number, size: number, a: (i:
     const nIn = a(3), nOut = a(6), n = Math.min(size, a(2) - lo);
     k.forwardBlock(a(0) + 4 * lo * nIn, a(1) === 0 ? 0 : a(1) + 4 * lo * nIn, n, nIn, a(4), a(5), nOut,
       a(7) + 4 * lo * nOut, a(8) + 4 * lo * nOut, 0, nIn, 0, nOut);
-  } else if (op === 10) {
+  } else if (op === 10 || op === 11) {
     // the same on part lo of the source sites (args 9–11: the parts' buffer, the layer's site
-    // chunks and their size in learn): part 0 goes to z, part p > 0 to partials + (p − 1) × 2 × batch × nOut
+    // chunks and their size in learn): part 0 goes to z, part p > 0 to partials + (p − 1) × 2 × batch × nOut.
+    // 11: the sources of those sites are made first from byte images (args 12, 13: images, rows)
     const batch = a(2), nIn = a(3), nOut = a(6), parts = ctl[5]!, L = a(10), sz = a(11);
     const u0 = Math.min(nIn, Math.floor((lo * L) / parts) * sz), u1 = Math.min(nIn, Math.floor(((lo + 1) * L) / parts) * sz);
     const n = batch * nOut, re = lo === 0 ? a(7) : a(9) + 8 * (lo - 1) * n, im = lo === 0 ? a(8) : re + 4 * n;
-    k.forwardBlock(a(0), a(1), batch, nIn, a(4), a(5), nOut, re, im, u0, u1, 0, nOut);
+    if (op === 10) {
+      k.forwardBlock(a(0), a(1), batch, nIn, a(4), a(5), nOut, re, im, u0, u1, 0, nOut);
+      return;
+    }
+    const bad = k.loadForwardBlock(a(12), a(13), batch, nIn, a(0), a(4), a(5), nOut, re, im, u0, u1);
+    for (let cur = Atomics.load(ctl, 10); bad >= 0 && bad < cur; cur = Atomics.load(ctl, 10)) {
+      if (Atomics.compareExchange(ctl, 10, cur, bad) === cur) break; // keep the smallest
+    }
   } else if (op === 2) {
     // learn(..., 19 arguments, settled): the kernel takes the site range itself
     k.learn(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13),
