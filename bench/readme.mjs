@@ -43,8 +43,9 @@ const block = [
     (loaded ? ' — other work was running, so these figures are lower and noisier than on an idle machine.' : '.'),
   '',
   `Roofline of one WebAssembly thread (f32x4 multiply-add in L1): **${fmt(r.roofline.gflops)} GFLOP/s**; memory.copy ${fmt(r.roofline.copyGBs)} GB/s.` +
-    (r.cores ? ` This VM's two cores are not equal and trade places within minutes (${r.cores.perCore.map((c) => `cpu ${c.cpu}: ${fmt(c.trainPerSecond)}`).join(', ')} ` +
-      `training examples/s at the start): one-thread figures are taken with the main thread pinned to each core in turn, and the faster core is quoted.` : ''),
+    (r.cores ? ` This VM's two cores need not be equal, and which one is slower changes within minutes (at the start of this run ` +
+      `${r.cores.perCore.map((c) => `cpu ${c.cpu}: ${fmt(c.trainPerSecond)}`).join(', ')} training examples/s): one-thread figures are taken ` +
+      `with the main thread pinned to each core in turn, and the faster core is quoted.` : ''),
   '',
   '| MNIST 0–3, batch 32, one thread | train examples/s | inference examples/s | % of roofline (executed / dense-equivalent FLOPs) |',
   '| --- | --- | --- | --- |',
