@@ -271,23 +271,6 @@ export function sources(x: usize, batch: i32, n: i32, a: usize): i32 {
   return -1;
 }
 
-/** Widens `count` bytes (u8 pixels) to f32 without scaling: `out[i] = x[i]`. */
-export function widenU8(x: usize, count: i32, out: usize): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; i + 16 <= count; i += 16) {
-      const v = v128.load(x + <usize>i);
-      const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
-      const o = out + (<usize>i << 2);
-      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)));
-      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), 16);
-      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), 32);
-      v128.store(o, f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), 48);
-    }
-  }
-  for (; i < count; i++) st(out, i, <f32>load<u8>(x + <usize>i));
-}
-
 /**
  * Copies the examples `rows` (`count` i32 indices) of an image set held in this memory into `x`
  * (count × n f32): `images` holds one byte per value (u8 pixels) when `bytes` ≠ 0, else f32
@@ -297,10 +280,13 @@ export function gather(images: usize, bytes: i32, rows: usize, count: i32, n: i3
   for (let b = 0; b < count; b++) {
     const r = <usize>load<i32>(rows + (<usize>b << 2));
     const out = x + (<usize>(b * n) << 2);
-    if (bytes != 0) widenU8(images + r * <usize>n, n, out);
+    if (bytes != 0) scaleBytes(images + r * <usize>n, n, 1, out); // f32(byte) · 1 is exact
     else memory.copy(out, images + ((r * <usize>n) << 2), <usize>n << 2);
   }
 }
+
+/** Most pixels of a byte image whose sum is exact in f32 (255·n < 2^24); src/backend/wasm.ts has the same value. */
+const EXACT_BYTE_SUM_PIXELS: i32 = 65793;
 
 /** Σ of `n` bytes (exact in i32). */
 // @ts-ignore: decorator
@@ -316,7 +302,7 @@ export function gather(images: usize, bytes: i32, rows: usize, count: i32, n: i3
   return sum;
 }
 
-/** out[i] = f32(src[i]) · k for `n` bytes. */
+/** out[i] = f32(src[i]) · inv for `n` bytes (inv = 1: the bytes widened to f32). */
 // @ts-ignore: decorator
 @inline function scaleBytes(src: usize, n: i32, inv: f32, out: usize): void {
   let i = 0;
@@ -344,7 +330,7 @@ export function gather(images: usize, bytes: i32, rows: usize, count: i32, n: i3
  * space. Returns the first example that cannot be a source (see `sources`), or −1.
  */
 export function loadSources(images: usize, bytes: i32, rows: usize, count: i32, n: i32, x: usize, a: usize): i32 {
-  if (bytes == 0 || n > 65793) {
+  if (bytes == 0 || n > EXACT_BYTE_SUM_PIXELS) {
     gather(images, bytes, rows, count, n, x);
     return sources(x, count, n, a);
   }

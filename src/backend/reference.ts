@@ -1,6 +1,7 @@
 import { FfitError } from '../errors.js';
 import { F32_MAX, F32_MIN_NORMAL } from '../validate.js';
 import type { Backend, Complex, F32, I32, LearnStep, ObjectiveCode, Routes } from './types.js';
+import { learnInTurn, loadThenForward } from './compose.js';
 
 /** Smallest row total that `renormalize` restores (2^-64), as in assembly/index.ts. */
 const RENORM_FLOOR = 2 ** -64;
@@ -89,11 +90,8 @@ class ReferenceBackend implements Backend {
     return this.sources(x, count, n, a);
   }
   loadForward(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32, w: Complex, nOut: number, z: Complex): number {
-    const bad = this.load(images, bytes, rows, count, n, x, a);
-    if (bad < 0) this.forward(a, null, count, n, w, nOut, z);
-    return bad;
+    return loadThenForward(this, images, bytes, rows, count, n, x, a, w, nOut, z);
   }
-
 
   sources(xb: F32, batch: number, n: number, ab: F32): number {
     const x = this.arr(xb), a = this.arr(ab);
@@ -300,11 +298,8 @@ class ReferenceBackend implements Backend {
     this.transfer(theta, p, w, rot, nIn, nOut, D, cosD, sinD);
   }
   learnLayers(steps: readonly LearnStep[]): void {
-    for (const s of steps) {
-      this.learn(s.aRe, s.aIm, s.batch, s.nIn, s.gamma, s.nOut, s.theta, s.prob, s.w, s.rot, s.D, s.cosD, s.sinD, s.cosT, s.sinT, s.scale);
-    }
+    learnInTurn(this, steps);
   }
-
 
   /** Work buffers of `learn`, one per shape, kept for the next batch (update leaves S zeroed). */
   private readonly workBuffers = new Map<string, unknown>();

@@ -1,6 +1,7 @@
 import { SCALAR_WASM, SIMD_WASM, THREADS_WASM } from '../generated/wasm.js';
 import { FfitError } from '../errors.js';
 import type { Backend, Complex, F32, I32, LearnStep, ObjectiveCode, Routes } from './types.js';
+import { learnInTurn, loadThenForward } from './compose.js';
 
 /** The raw exports of assembly/index.ts (pointers are byte offsets, counts are elements). */
 export interface Kernels {
@@ -55,6 +56,12 @@ export interface Kernels {
     D: number, shift: number, q: number, hOut: number, Tout: number): void;
   intensity(zRe: number, zIm: number, batch: number, n: number, out: number): void;
 }
+
+/**
+ * Most pixels per image for which `loadSources` / `loadForwardBlock` sum bytes as integers: with
+ * 255·n < 2^24 the sum is exact in f32 (EXACT_BYTE_SUM_PIXELS in assembly/index.ts, the same value).
+ */
+export const EXACT_BYTE_SUM_PIXELS = 65793;
 
 /** WebAssembly pages are 64 KiB; wasm32 memory stops at 4 GiB. */
 const MAX_BYTES = 4 * 1024 ** 3;
@@ -235,11 +242,8 @@ export class WasmBackend implements Backend {
     return this.kernels.loadSources(images.ptr, bytes ? 1 : 0, rows.ptr, count, n, x.ptr, a.ptr);
   }
   loadForward(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32, w: Complex, nOut: number, z: Complex): number {
-    const bad = this.load(images, bytes, rows, count, n, x, a);
-    if (bad < 0) this.forward(a, null, count, n, w, nOut, z);
-    return bad;
+    return loadThenForward(this, images, bytes, rows, count, n, x, a, w, nOut, z);
   }
-
 
   transfer(theta: F32, prob: F32, w: Complex, rot: Complex | null, nIn: number, nOut: number, D: number, cosD: F32, sinD: F32): void {
     this.kernels.transfer(theta.ptr, prob.ptr, w.re.ptr, w.im.ptr, ptrOf(rot && rot.re), ptrOf(rot && rot.im),
@@ -296,9 +300,7 @@ export class WasmBackend implements Backend {
   }
 
   learnLayers(steps: readonly LearnStep[]): void {
-    for (const s of steps) {
-      this.learn(s.aRe, s.aIm, s.batch, s.nIn, s.gamma, s.nOut, s.theta, s.prob, s.w, s.rot, s.D, s.cosD, s.sinD, s.cosT, s.sinT, s.scale, s.settled);
-    }
+    learnInTurn(this, steps);
   }
 
   entropy(prob: F32, nIn: number, R: number): number {

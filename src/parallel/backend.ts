@@ -1,4 +1,5 @@
-import { createWasmBackend, threadsSupported, wasmModule, type WasmBackend } from '../backend/wasm.js';
+import { learnInTurn, loadThenForward } from '../backend/compose.js';
+import { createWasmBackend, EXACT_BYTE_SUM_PIXELS, threadsSupported, wasmModule, type WasmBackend } from '../backend/wasm.js';
 import type { Backend, Complex, F32, I32, LearnStep, ObjectiveCode, Routes } from '../backend/types.js';
 import { FfitError } from '../errors.js';
 import { Job, MAX_THREADS, ThreadPool } from './pool.js';
@@ -103,12 +104,11 @@ export class ParallelBackend implements Backend {
   /** The buffer of the forward parts of threads 1 … threads − 1 (`floats` f32): grows to exactly what a batch needs (the network's memory estimate counts that), never shrinks. */
   private partials(floats: number): number {
     if (floats > this.partsFloats) {
-      const size = floats;
       if (this.partsPtr !== 0) this.main.kernels.free(this.partsPtr);
-      this.partsPtr = 0;
+      this.partsPtr = 0; // freed: a failed allocation below must not leave it to be freed again
       this.partsFloats = 0;
-      this.partsPtr = this.main.allocBytes(4 * size);
-      this.partsFloats = size;
+      this.partsPtr = this.main.allocBytes(4 * floats);
+      this.partsFloats = floats;
     }
     return this.partsPtr;
   }
@@ -155,10 +155,7 @@ export class ParallelBackend implements Backend {
 
   load(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32): number {
     // one job for both copies: a batch of 32 × 784 is too small to pay for two wake-ups, not for one
-    if (count < 2 * this.threads || count * n < MIN_LOAD) {
-      this.main.gather(images, bytes, rows, count, n, x);
-      return this.main.sources(x, count, n, a);
-    }
+    if (count < 2 * this.threads || count * n < MIN_LOAD) return this.main.load(images, bytes, rows, count, n, x, a);
     const { chunks, size } = this.split(count, LOAD_CHUNKS);
     this.pool.run(Job.load, chunks, size, [images.ptr, bytes ? 1 : 0, rows.ptr, count, n, x.ptr, a.ptr], this.main.kernels);
     const bad = this.pool.result;
@@ -195,11 +192,7 @@ export class ParallelBackend implements Backend {
   loadForward(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32, w: Complex, nOut: number, z: Complex): number {
     // byte images whose sums are exact in f32 (as loadSources needs): each thread makes the sources
     // of its own sites and sums their part of z in one job, so a never moves between cores either
-    if (!bytes || n > 65793 || !this.byRows(count, n, nOut)) {
-      const bad = this.load(images, bytes, rows, count, n, x, a);
-      if (bad < 0) this.forward(a, null, count, n, w, nOut, z);
-      return bad;
-    }
+    if (!bytes || n > EXACT_BYTE_SUM_PIXELS || !this.byRows(count, n, nOut)) return loadThenForward(this, images, bytes, rows, count, n, x, a, w, nOut, z);
     this.forwardByRows(Job.loadForwardRows, a, null, count, n, w, nOut, z, [images.ptr, rows.ptr]);
     const bad = this.pool.result;
     return bad === 0x7fffffff ? -1 : bad;
@@ -274,7 +267,7 @@ export class ParallelBackend implements Backend {
     cosD: F32, sinD: F32, cosT: number, sinT: number, scale: number, settled: I32 | null = null,
   ): void {
     const step = { aRe, aIm, batch, nIn, gamma, nOut, theta, prob, w, rot, D, cosD, sinD, cosT, sinT, scale, settled };
-    if (!this.splits(step)) return this.main.learnLayers([step]);
+    if (!this.splits(step)) return this.main.learn(aRe, aIm, batch, nIn, gamma, nOut, theta, prob, w, rot, D, cosD, sinD, cosT, sinT, scale, settled);
     this.startLearn(step);
     this.pool.finish(this.main.kernels);
   }
@@ -295,7 +288,7 @@ export class ParallelBackend implements Backend {
     } finally {
       this.pool.finish(this.main.kernels);
     }
-    for (const s of big) if (s !== first) this.learn(s.aRe, s.aIm, s.batch, s.nIn, s.gamma, s.nOut, s.theta, s.prob, s.w, s.rot, s.D, s.cosD, s.sinD, s.cosT, s.sinT, s.scale, s.settled);
+    learnInTurn(this, big.filter((s) => s !== first));
   }
 
   /** Whether a `learn` step is large enough to split between the threads. */
