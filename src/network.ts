@@ -6,6 +6,8 @@ import { Rng } from './rng.js';
 import { unitPhasor } from './phase.js';
 import { checkLabelledSet, checkLabels, describe, imageCount, sourceError } from './validate.js';
 
+import { buildRoutes, routeCounts, type RouteTable } from './topology.js';
+
 export type { ModelJSON, ModelJSONv1 } from './model-format.js';
 
 /** What a model file does not store and {@link InterferenceNetwork.fromJSON} may choose: the backend (default `auto`) and threads (default 1). */
@@ -13,7 +15,6 @@ export interface RuntimeChoice {
   backend?: BackendChoice;
   threads?: number;
 }
-import { buildRoutes, routeCounts, type RouteTable } from './topology.js';
 
 /** Pixels or intensities, flat, row-major: `count × N_0` values ≥ 0 (any scale: each row is normalised). */
 export type Images = Uint8Array | Uint8ClampedArray | Float32Array | Float64Array | readonly number[];
@@ -1136,6 +1137,12 @@ function checkMemory(o: ResolvedOptions, counts: readonly number[]): void {
   }
 }
 
+/** "needs a single buffer of … for `what`, more than … one block": sizes in bytes, since 2^30 and 2^30 − 4 look alike in GiB. */
+function tooLargeForBlock(floats: number, what: string): string {
+  return `needs a single buffer of ${4 * floats} bytes (${gib(4 * floats)} GiB, ${floats} Float32 values) for ${what}, more than the ` +
+    `${MAX_BLOCK_BYTES} bytes (2^30 − 4) that the WebAssembly allocator hands out in one block`;
+}
+
 /**
  * Rejects, before anything is allocated, a call on `n` examples (`trainBatch`, `gains`) whose
  * per-call buffers do not fit next to the lattice (and `held` more bytes, e.g. staged images):
@@ -1143,12 +1150,6 @@ function checkMemory(o: ResolvedOptions, counts: readonly number[]): void {
  * never on what earlier calls grew memory to. The message names the size needed and the largest
  * batch that fits.
  */
-/** "needs a single buffer of … for `what`, more than … one block": sizes in bytes, since 2^30 and 2^30 − 4 look alike in GiB. */
-function tooLargeForBlock(floats: number, what: string): string {
-  return `needs a single buffer of ${4 * floats} bytes (${gib(4 * floats)} GiB, ${floats} Float32 values) for ${what}, more than the ` +
-    `${MAX_BLOCK_BYTES} bytes (2^30 − 4) that the WebAssembly allocator hands out in one block`;
-}
-
 function checkBatchMemory(o: ResolvedOptions, counts: readonly number[], n: number, held: number): void {
   const fixed = bytesOf(latticeBuffers(o, counts)) + held;
   const block = resolveBackend(o.backend) !== 'js';
