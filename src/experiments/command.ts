@@ -27,8 +27,8 @@ import { makeDirs } from '../node/dirs.js';
 
 /** A whole-number flag from `min` to `max` (bounded so that no count can exhaust memory or time). */
 const int = (name: string, min: number, max: number) => (value: string): number => {
-  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
+  const n = parseDecimal(value);
+  if (n === null || !Number.isSafeInteger(n) || n < min || n > max) {
     throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}; got "${value}".`);
   }
   return n;
