@@ -94,9 +94,10 @@ log(`MNIST 0–3: ${train.count} training images, ${sparsity.litPerExample.toFix
 // 0. Cores. On a shared machine the cores of one VM need not be equal: here one of the two often
 //    runs memory-heavy code about a third slower than the other (its physical core is busy with
 //    another guest), while the register-only probe barely notices, and which one is slow changes
-//    over minutes. So every one-thread figure is measured with the main thread pinned (Linux
-//    `taskset`, this thread only: V8's helpers and workers stay free) to the core that trains
-//    faster right now, and both cores are reported.
+//    over minutes. So one-thread figures are measured with the main thread pinned (Linux
+//    `taskset`, this thread only: V8's helpers and workers stay free): the training section and
+//    the one-thread epochs of the thread comparison on each core in turn (the faster is quoted),
+//    the other sections on the core that trained faster here, and both cores are reported.
 const cpuCount = os.cpus().length;
 
 /** Restricts the main thread to the cores `cpus` (null: all of them); false where that is not possible. */
