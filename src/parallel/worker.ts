@@ -33,13 +33,16 @@ export interface JobKernels {
   loadForwardBlock(images: number, rows: number, count: number, n: number, a: number, wRe: number, wIm: number, nOut: number,
     zRe: number, zIm: number, u0: number, u1: number): number;
   sources(x: number, batch: number, n: number, a: number): number;
+  induce(field: number, batch: number, C: number, gRe: number, gIm: number, n: number, outRe: number, outIm: number): void;
   scratch(ptr: number, bytes: number): void;
 }
 
 /**
  * Claims chunks of the current job until none is left and runs each on `k` (every thread does
  * this, the calling thread `self` = 0 included); returns how many it ran. Job codes and their
- * chunking: 1 forward (columns of W, multiples of 16), 2 learn (sites), 3 transfer (sites),
+ * chunking: 1 forward (columns of W, multiples of 16), 2 learn (sites; args 20–24, when arg 20
+ * is not 0: field, C, G re, G im and the buffer of the workers' copies of Γ, which each worker
+ * induces before it claims a chunk), 3 transfer (sites),
  * 4 update (sites), 5 ising (values), 6 gather (examples), 7 sources (examples; the first invalid
  * example is kept in slot 10), 8 forward (examples, for layers too narrow to split by columns),
  * 9 gather then sources (examples; args: gather's six, then a), 10 forward (one part of the source
@@ -52,7 +55,13 @@ export interface JobKernels {
  */
 export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array, self: number): number {
   const op = ctl[4]!, chunks = ctl[5]!, size = ctl[6]!, threads = ctl[12]!;
-  const a = (i: number): number => args[i]!;
+  let a = (i: number): number => args[i]!;
+  if (op === 2 && self > 0 && args[20]! !== 0) {
+    // a worker's own copy of Γ, induced from the field and the propagators (args 20–24)
+    const batch = args[2]!, nOut = args[6]!, re = args[24]! + 8 * (self - 1) * batch * nOut, im = re + 4 * batch * nOut;
+    k.induce(args[20]!, batch, args[21]!, args[22]!, args[23]!, nOut, re, im);
+    a = (i: number): number => (i === 4 ? re : i === 5 ? im : args[i]!);
+  }
   let done = 0;
   // Thread t owns the chunks floor(t·chunks/threads) … floor((t+1)·chunks/threads) − 1: the same
   // contiguous rows (or columns) at every call, so the θ and W a thread writes stay in its core's
@@ -166,7 +175,12 @@ export function workerMain(data: WorkerData, run: (k: JobKernels, ctl: Int32Arra
   let scratch = 0;
   for (;;) {
     let seq = Atomics.load(ctl, 0);
-    for (const until = performance.now() + data.spin; seq === seen && performance.now() < until;) seq = Atomics.load(ctl, 0);
+    // the clock is read every 256 polls: each read made a heap number, and a worker polling it
+    // all the time filled its young generation every 20–40 ms (a scavenge, with helper threads)
+    for (let until = performance.now() + data.spin, i = 1; seq === seen; i++) {
+      seq = Atomics.load(ctl, 0);
+      if ((i & 255) === 0 && performance.now() >= until) break;
+    }
     while (seq === seen) {
       Atomics.add(ctl, 9, 1);
       Atomics.wait(ctl, 0, seen);
