@@ -591,8 +591,11 @@ export class InterferenceNetwork {
         this.applyUpdate(L, L.theta, scale, true);
         this.transferLayer(L);
       } else {
+        // the field is scaled in place on its way down a renormalised lattice: as induced, it
+        // stays only for the last layer of this loop (l = 0)
+        const induced = !o.renormalize || l === 0 ? { field: this.fieldB, C, g: this.g[l]! } : null;
         steps.push({ aRe: this.a[l]!.re, aIm, batch: count, nIn: L.nIn, gamma, nOut: L.nOut, theta: L.theta, prob: null, w: L.w,
-          rot: L.rot, D: o.durations, cosD: this.cosD, sinD: this.sinD, cosT: this.cosT, sinT: this.sinT, scale, settled: L.settled });
+          rot: L.rot, D: o.durations, cosD: this.cosD, sinD: this.sinD, cosT: this.cosT, sinT: this.sinT, scale, settled: L.settled, induced });
       }
     }
     // the dense layers' steps are independent (each has its own Γ): the backend may overlap them
@@ -1083,7 +1086,10 @@ function batchBuffers(o: ResolvedOptions, n: number): Buffer[] {
   buffers.push([n, ''], [n, ''], [n * C, ''], [n * C, ''], [n, ''], [n, ''], [n * C, ''], [n, '']);
   // on threads > 1 the forward pass of a wide layer sums one part per thread (src/parallel/backend.ts)
   const widest = Math.max(...sizes.slice(1));
-  if (o.threads > 1) buffers.push([2 * (o.threads - 1) * n * widest, `the forward parts of ${o.threads} threads for ${n} examples`]);
+  if (o.threads > 1) {
+    buffers.push([2 * (o.threads - 1) * n * widest, `the forward parts of ${o.threads} threads for ${n} examples`],
+      [2 * (o.threads - 1) * n * widest, `the workers' copies of the induced field for ${n} examples`]);
+  }
   return buffers;
 }
 

@@ -7,7 +7,7 @@ import { InterferenceNetwork } from '../src/network.js';
 import type { FfitOptions } from '../src/options.js';
 import { ParallelBackend } from '../src/parallel/backend.js';
 import { randomData } from './helpers/nets.js';
-import { relErr } from './helpers/oracle.js';
+import { relErr, testRandom } from './helpers/oracle.js';
 
 // Large enough that forward, learn, transfer and ising are split between the threads (below
 // about 65 000 multiply-adds a call stays on the calling thread).
@@ -16,6 +16,10 @@ const CASES: FfitOptions[] = [
   { layers: [150, 64, 40, 4], durations: 8, seed: 22, batchSize: 24, eta: 2, speed: 0.6, tStar: 0.3, response: 'ising', kappa: 5 },
   // a hidden layer too narrow for column chunks: its forward pass is split by examples
   { layers: [120, 300, 8, 3], durations: 2, seed: 23, batchSize: 32, eta: 2 },
+  // renormalised: the field is scaled in place on its way down, so only layer 0 (the last of the
+  // loop) may let the workers induce their own Γ from it. Here the largest step, the one whose
+  // workers would, is 256 → 128: given the field, they learned from a wrong Γ (relErr 0.02–0.36).
+  { layers: [64, 256, 128, 4], durations: 4, seed: 24, batchSize: 32, eta: 1, renormalize: true },
 ];
 
 describe.each(CASES)('threads: 2 against threads: 1 on %j', (options) => {
@@ -114,6 +118,64 @@ describe('the worker runs chunks', () => {
       expect(pool.workerChunks).toBeGreaterThan(0);
     } finally {
       net.dispose();
+    }
+  }, 60_000);
+});
+
+describe("the workers' own copies of Γ", () => {
+  // One split learn step (1024 → 64, batch 64) on two threads, Γ = induce(B, G) on the calling
+  // thread; the step repeated from the same state until the worker has run chunks of it.
+  async function learnOnce(be: ParallelBackend, induced: 'none' | 'same' | 'doubled'): Promise<{ theta: Float32Array; w: Float32Array } | null> {
+    const batch = 64, nIn = 1024, nOut = 64, C = 4, D = 4;
+    const rnd = testRandom(5);
+    const fill = (n: number, f: () => number) => {
+      const buf = be.f32(n);
+      be.view(buf).set(Float32Array.from({ length: n }, f));
+      return buf;
+    };
+    const a = fill(batch * nIn, () => (rnd() < 0.6 ? 0 : rnd()));
+    const field = fill(batch * C, () => rnd() - 0.5);
+    const doubled = fill(batch * C, () => 0);
+    be.view(doubled).set(be.view(field).map((x) => 2 * x));
+    const g = { re: fill(C * nOut, () => rnd() - 0.5), im: fill(C * nOut, () => rnd() - 0.5) };
+    const theta = fill(nIn * nOut * D, () => -rnd());
+    const prob = fill(nIn * nOut * D, () => 0);
+    const w = { re: fill(nIn * nOut, () => 0), im: fill(nIn * nOut, () => 0) };
+    const cosD = fill(D, () => 0), sinD = fill(D, () => 0);
+    be.view(cosD).set([1, Math.cos(0.7), Math.cos(1.4), Math.cos(2.1)]);
+    be.view(sinD).set([0, Math.sin(0.7), Math.sin(1.4), Math.sin(2.1)]);
+    be.transfer(theta, prob, w, null, nIn, nOut, D, cosD, sinD);
+    const gamma = { re: fill(batch * nOut, () => 0), im: fill(batch * nOut, () => 0) };
+    be.induce(field, batch, C, g, nOut, gamma);
+    const before = be.workerChunks;
+    be.learnLayers([{ aRe: a, aIm: null, batch, nIn, gamma, nOut, theta, prob: null, w, rot: null, D, cosD, sinD,
+      cosT: 0.8, sinT: 0.6, scale: 0.5, settled: null,
+      induced: induced === 'none' ? null : { field: induced === 'same' ? field : doubled, C, g } }]);
+    const out = { theta: be.view(theta).slice(), w: be.view(w.re).slice() };
+    for (const buf of [a, field, doubled, g.re, g.im, theta, prob, w.re, w.im, cosD, sinD, gamma.re, gamma.im]) be.release(buf);
+    return be.workerChunks > before ? out : null;
+  }
+
+  async function withWorker(be: ParallelBackend, induced: 'none' | 'same' | 'doubled') {
+    for (let i = 0; i < 100; i++) {
+      const out = await learnOnce(be, induced);
+      if (out) return out;
+    }
+    throw new Error('the worker never joined a learn job');
+  }
+
+  it('give the bits of the calling thread\'s Γ, and are what the workers learn from', async () => {
+    const be = await ParallelBackend.create(2);
+    try {
+      const plain = await withWorker(be, 'none');
+      const own = await withWorker(be, 'same');
+      expect(own.theta).toEqual(plain.theta);
+      expect(own.w).toEqual(plain.w);
+      // a copy induced from another field changes the rows the worker learned: the copy is used
+      const other = await withWorker(be, 'doubled');
+      expect(other.theta).not.toEqual(plain.theta);
+    } finally {
+      be.dispose();
     }
   }, 60_000);
 });

@@ -44,6 +44,13 @@ export interface LearnStep {
   aRe: F32; aIm: F32 | null; batch: number; nIn: number; gamma: Complex; nOut: number;
   theta: F32; prob: F32 | null; w: Complex; rot: Complex | null; D: number;
   cosD: F32; sinD: F32; cosT: number; sinT: number; scale: number; settled: I32 | null;
+  /**
+   * Where `gamma` came from, when it is exactly `induce(field, batch, C, g, nOut, gamma)` and
+   * `field` (batch × C) and `g` (C × nOut complex) still hold those values: a backend may make its
+   * own copy of Γ from these few KiB (the thread pool's workers do: reading batch × nOut complex
+   * values written on another core costs a transfer per cache line). Omitted: Γ is only read.
+   */
+  induced?: { field: F32; C: number; g: Complex } | null;
 }
 
 export interface Backend {

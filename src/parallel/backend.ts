@@ -1,4 +1,4 @@
-import { learnInTurn, loadThenForward } from '../backend/compose.js';
+import { loadThenForward } from '../backend/compose.js';
 import { createWasmBackend, EXACT_BYTE_SUM_PIXELS, threadsSupported, wasmModule, type WasmBackend } from '../backend/wasm.js';
 import type { Backend, Complex, F32, I32, LearnStep, ObjectiveCode, Routes } from '../backend/types.js';
 import { FfitError } from '../errors.js';
@@ -39,8 +39,8 @@ export class ParallelBackend implements Backend {
   readonly name = 'simd' as const;
   readonly threads: number;
 
-  private partsPtr = 0;
-  private partsFloats = 0;
+  private readonly parts = { ptr: 0, floats: 0 };
+  private readonly copies = { ptr: 0, floats: 0 };
   private disposed = false;
 
   private constructor(private readonly main: WasmBackend, private readonly pool: ThreadPool, private readonly memory: WebAssembly.Memory) {
@@ -101,16 +101,28 @@ export class ParallelBackend implements Backend {
     return { chunks: Math.ceil(nIn / size), size };
   }
 
-  /** The buffer of the forward parts of threads 1 … threads − 1 (`floats` f32): grows to exactly what a batch needs (the network's memory estimate counts that), never shrinks. */
+  /** The buffer of the forward parts of threads 1 … threads − 1 (`floats` f32). */
   private partials(floats: number): number {
-    if (floats > this.partsFloats) {
-      if (this.partsPtr !== 0) this.main.kernels.free(this.partsPtr);
-      this.partsPtr = 0; // freed: a failed allocation below must not leave it to be freed again
-      this.partsFloats = 0;
-      this.partsPtr = this.main.allocBytes(4 * floats);
-      this.partsFloats = floats;
+    return this.grown(this.parts, floats);
+  }
+
+  /** The buffer of the workers' copies of Γ (`floats` f32, see {@link startLearn}): apart from the
+   *  forward parts, whose lines the calling thread reads every step (a worker writing there would
+   *  wait for each line to come back from the other core). */
+  private gammaCopies(floats: number): number {
+    return this.grown(this.copies, floats);
+  }
+
+  /** `buf` grown to exactly what a batch needs (the network's memory estimate counts it), never shrunk. */
+  private grown(buf: { ptr: number; floats: number }, floats: number): number {
+    if (floats > buf.floats) {
+      if (buf.ptr !== 0) this.main.kernels.free(buf.ptr);
+      buf.ptr = 0; // freed: a failed allocation below must not leave it to be freed again
+      buf.floats = 0;
+      buf.ptr = this.main.allocBytes(4 * floats);
+      buf.floats = floats;
     }
-    return this.partsPtr;
+    return buf.ptr;
   }
 
   private scratch(batch: number, nIn: number, nOut: number, D: number): void {
@@ -288,7 +300,11 @@ export class ParallelBackend implements Backend {
     } finally {
       this.pool.finish(this.main.kernels);
     }
-    learnInTurn(this, big.filter((s) => s !== first));
+    for (const s of big) {
+      if (s === first) continue;
+      this.startLearn(s);
+      this.pool.finish(this.main.kernels);
+    }
   }
 
   /** Whether a `learn` step is large enough to split between the threads. */
@@ -296,13 +312,21 @@ export class ParallelBackend implements Backend {
     return s.nIn >= 2 * this.threads && s.nIn * s.nOut * (s.D + s.batch) >= MIN_WORK;
   }
 
-  /** Opens the job of one split `learn` step (the caller finishes it). */
+  /**
+   * Opens the job of one split `learn` step (the caller finishes it). Where the step says how Γ
+   * was induced, each worker first makes its own copy of Γ from the field and the propagators
+   * (a few KiB, into a buffer only it touches): reading the calling thread's Γ cost
+   * every worker a transfer between cores per cache line (784 → 64 → 4: 2–6 % of a two-thread
+   * epoch). Same bits: the same kernel on the same values.
+   */
   private startLearn(s: LearnStep): void {
     const { chunks, size } = this.splitSites(s.nIn);
     this.scratch(s.batch, s.nIn, s.nOut, s.D);
+    const i = s.induced;
+    const copies = i ? [i.field.ptr, i.C, i.g.re.ptr, i.g.im.ptr, this.gammaCopies(2 * s.batch * s.nOut * (this.threads - 1))] : [0, 0, 0, 0, 0];
     this.pool.start(Job.learn, chunks, size, [s.aRe.ptr, s.aIm ? s.aIm.ptr : 0, s.batch, s.nIn, s.gamma.re.ptr, s.gamma.im.ptr, s.nOut,
       s.theta.ptr, s.prob ? s.prob.ptr : 0, s.w.re.ptr, s.w.im.ptr, s.rot ? s.rot.re.ptr : 0, s.rot ? s.rot.im.ptr : 0, s.D, s.cosD.ptr, s.sinD.ptr,
-      s.cosT, s.sinT, s.scale, s.settled ? s.settled.ptr : 0]);
+      s.cosT, s.sinT, s.scale, s.settled ? s.settled.ptr : 0, ...copies]);
   }
 
   entropy(prob: F32, nIn: number, R: number): number { return this.main.entropy(prob, nIn, R); }
