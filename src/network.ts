@@ -1086,10 +1086,8 @@ function batchBuffers(o: ResolvedOptions, n: number): Buffer[] {
   buffers.push([n, ''], [n, ''], [n * C, ''], [n * C, ''], [n, ''], [n, ''], [n * C, ''], [n, '']);
   // on threads > 1 the forward pass of a wide layer sums one part per thread (src/parallel/backend.ts)
   const widest = Math.max(...sizes.slice(1));
-  if (o.threads > 1) {
-    buffers.push([2 * (o.threads - 1) * n * widest, `the forward parts of ${o.threads} threads for ${n} examples`],
-      [2 * (o.threads - 1) * n * widest, `the workers' copies of the induced field for ${n} examples`]);
-  }
+  // (the same buffer holds the workers' copies of the induced field Γ while they learn)
+  if (o.threads > 1) buffers.push([2 * (o.threads - 1) * n * widest, `the forward parts of ${o.threads} threads for ${n} examples`]);
   return buffers;
 }
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import '../src/node/threads.js'; // worker_threads, as the Node entry points register them
 import { InterferenceNetwork } from '../src/network.js';
 import type { FfitOptions } from '../src/options.js';
+import { FfitError } from '../src/errors.js';
 import { ParallelBackend } from '../src/parallel/backend.js';
 import { randomData } from './helpers/nets.js';
 import { relErr, testRandom } from './helpers/oracle.js';
@@ -178,6 +179,40 @@ describe("the workers' own copies of Γ", () => {
       be.dispose();
     }
   }, 60_000);
+});
+
+describe('the room for the workers\' copies of Γ', () => {
+  it('is made before any layer learns: a failed allocation leaves the network as it was', async () => {
+    // 2048 → 16 → 256 → 4: the larger step (layer 0, Γ 16 wide) learns first, then layer 1 (Γ 256
+    // wide) needs a larger buffer; made only then, its failure left layer 0 learned, layer 1 not
+    const options: FfitOptions = { layers: [2048, 16, 256, 4], durations: 4, seed: 31, batchSize: 24, renormalize: false, threads: 2 };
+    const { images, labels } = randomData(31, 24, 2048, 4);
+    const net = await InterferenceNetwork.create(options);
+    const fresh = await InterferenceNetwork.create(options);
+    try {
+      const main = (net as unknown as { backend: { main: { allocBytes(bytes: number): number } } }).backend.main;
+      const alloc = main.allocBytes.bind(main);
+      main.allocBytes = (bytes: number) => {
+        // exactly the copies of layer 1's Γ: 24 examples × 256 complex for the one worker
+        if (bytes === 4 * 2 * 24 * 256) throw new FfitError('E_MEMORY', 'no room (test)');
+        return alloc(bytes);
+      };
+      // logits that differ (a count: a diff of 131 072 values would take vitest minutes to print)
+      const differ = (x: Float32Array, y: Float32Array) => x.reduce((n, v, i) => n + (Object.is(v, y[i]) ? 0 : 1), 0);
+      const before = [0, 1, 2].map((l) => net.logits(l));
+      expect(() => net.trainBatch(images, labels)).toThrow(/no room/);
+      expect([0, 1, 2].map((l) => differ(net.logits(l), before[l]!))).toEqual([0, 0, 0]);
+      // with room, it trains as a network that never failed
+      main.allocBytes = alloc;
+      net.trainBatch(images, labels);
+      fresh.trainBatch(images, labels);
+      expect([0, 1, 2].map((l) => differ(net.logits(l), fresh.logits(l)))).toEqual([0, 0, 0]);
+      expect(differ(net.logits(0), before[0]!)).toBeGreaterThan(0);
+    } finally {
+      net.dispose();
+      fresh.dispose();
+    }
+  });
 });
 
 describe('disposed pools', () => {

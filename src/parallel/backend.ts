@@ -18,6 +18,11 @@ const LOAD_CHUNKS = 2;
  *  overhead (under a microsecond) does not matter. */
 const CHUNKS_PER_THREAD = 16;
 
+/** Most targets for which a worker induces its own copy of Γ (C complex multiply-adds a value):
+ *  with 1024 targets inducing made two threads slower than one (784 → 1024 → 1024: 8.9 s against
+ *  6.8 s an epoch). */
+const MAX_COPY_CLASSES = 16;
+
 /** Shared memories of disposed pools, kept for the next pool (see {@link ParallelBackend.dispose}). */
 const spareMemories: WebAssembly.Memory[] = [];
 const MAX_SPARE_MEMORIES = 2;
@@ -39,8 +44,8 @@ export class ParallelBackend implements Backend {
   readonly name = 'simd' as const;
   readonly threads: number;
 
-  private readonly parts = { ptr: 0, floats: 0 };
-  private readonly copies = { ptr: 0, floats: 0 };
+  private partsPtr = 0;
+  private partsFloats = 0;
   private disposed = false;
 
   private constructor(private readonly main: WasmBackend, private readonly pool: ThreadPool, private readonly memory: WebAssembly.Memory) {
@@ -101,28 +106,20 @@ export class ParallelBackend implements Backend {
     return { chunks: Math.ceil(nIn / size), size };
   }
 
-  /** The buffer of the forward parts of threads 1 … threads − 1 (`floats` f32). */
+  /**
+   * The buffer of the forward parts of threads 1 … threads − 1 (`floats` f32), which during a
+   * `learn` job holds the workers' copies of Γ instead (see {@link startLearn}): grows to exactly
+   * what a batch needs (the network's memory estimate counts that), never shrinks.
+   */
   private partials(floats: number): number {
-    return this.grown(this.parts, floats);
-  }
-
-  /** The buffer of the workers' copies of Γ (`floats` f32, see {@link startLearn}): apart from the
-   *  forward parts, whose lines the calling thread reads every step (a worker writing there would
-   *  wait for each line to come back from the other core). */
-  private gammaCopies(floats: number): number {
-    return this.grown(this.copies, floats);
-  }
-
-  /** `buf` grown to exactly what a batch needs (the network's memory estimate counts it), never shrunk. */
-  private grown(buf: { ptr: number; floats: number }, floats: number): number {
-    if (floats > buf.floats) {
-      if (buf.ptr !== 0) this.main.kernels.free(buf.ptr);
-      buf.ptr = 0; // freed: a failed allocation below must not leave it to be freed again
-      buf.floats = 0;
-      buf.ptr = this.main.allocBytes(4 * floats);
-      buf.floats = floats;
+    if (floats > this.partsFloats) {
+      if (this.partsPtr !== 0) this.main.kernels.free(this.partsPtr);
+      this.partsPtr = 0; // freed: a failed allocation below must not leave it to be freed again
+      this.partsFloats = 0;
+      this.partsPtr = this.main.allocBytes(4 * floats);
+      this.partsFloats = floats;
     }
-    return buf.ptr;
+    return this.partsPtr;
   }
 
   private scratch(batch: number, nIn: number, nOut: number, D: number): void {
@@ -294,6 +291,9 @@ export class ParallelBackend implements Backend {
     const big = steps.filter((s) => this.splits(s));
     if (big.length === 0) return this.main.learnLayers(steps);
     const first = big.reduce((a, b) => (b.nIn * b.nOut * (b.D + b.batch) > a.nIn * a.nOut * (a.D + a.batch) ? b : a));
+    // the workers' copies of Γ for every step, made room for before any layer learns: a failed
+    // allocation (E_MEMORY) then leaves the network as it was, not half updated
+    this.partials(Math.max(0, ...big.map((s) => this.copiesFloats(s))));
     this.startLearn(first);
     try {
       this.main.learnLayers(steps.filter((s) => !this.splits(s)));
@@ -307,6 +307,13 @@ export class ParallelBackend implements Backend {
     }
   }
 
+  /** Floats of the workers' copies of Γ for step `s`, 0 where they are not made: Γ not induced
+   *  as the step says, or more than {@link MAX_COPY_CLASSES} targets (inducing one value then
+   *  costs more than reading it from the other core). */
+  private copiesFloats(s: LearnStep): number {
+    return s.induced && s.induced.C <= MAX_COPY_CLASSES ? 2 * s.batch * s.nOut * (this.threads - 1) : 0;
+  }
+
   /** Whether a `learn` step is large enough to split between the threads. */
   private splits(s: LearnStep): boolean {
     return s.nIn >= 2 * this.threads && s.nIn * s.nOut * (s.D + s.batch) >= MIN_WORK;
@@ -314,16 +321,16 @@ export class ParallelBackend implements Backend {
 
   /**
    * Opens the job of one split `learn` step (the caller finishes it). Where the step says how Γ
-   * was induced, each worker first makes its own copy of Γ from the field and the propagators
-   * (a few KiB, into a buffer only it touches): reading the calling thread's Γ cost
-   * every worker a transfer between cores per cache line (784 → 64 → 4: 2–6 % of a two-thread
-   * epoch). Same bits: the same kernel on the same values.
+   * was induced (and for few targets), each worker first makes its own copy of Γ from the field
+   * and the propagators (a few KiB) in its slot of the forward parts' buffer, free while learning:
+   * reading the calling thread's Γ cost every worker a transfer between cores per cache line
+   * (784 → 64 → 4: 2–6 % of a two-thread epoch). Same bits: the same kernel on the same values.
    */
   private startLearn(s: LearnStep): void {
     const { chunks, size } = this.splitSites(s.nIn);
     this.scratch(s.batch, s.nIn, s.nOut, s.D);
-    const i = s.induced;
-    const copies = i ? [i.field.ptr, i.C, i.g.re.ptr, i.g.im.ptr, this.gammaCopies(2 * s.batch * s.nOut * (this.threads - 1))] : [0, 0, 0, 0, 0];
+    const i = s.induced, floats = this.copiesFloats(s);
+    const copies = i && floats > 0 ? [i.field.ptr, i.C, i.g.re.ptr, i.g.im.ptr, this.partials(floats)] : [0, 0, 0, 0, 0];
     this.pool.start(Job.learn, chunks, size, [s.aRe.ptr, s.aIm ? s.aIm.ptr : 0, s.batch, s.nIn, s.gamma.re.ptr, s.gamma.im.ptr, s.nOut,
       s.theta.ptr, s.prob ? s.prob.ptr : 0, s.w.re.ptr, s.w.im.ptr, s.rot ? s.rot.re.ptr : 0, s.rot ? s.rot.im.ptr : 0, s.D, s.cosD.ptr, s.sinD.ptr,
       s.cosT, s.sinT, s.scale, s.settled ? s.settled.ptr : 0, ...copies]);
