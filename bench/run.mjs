@@ -332,7 +332,10 @@ async function threads() {
     pinMain(null); // the pool's worker starts free to run on any core
     for (const t of [1, 2]) {
       nets[t] = await InterferenceNetwork.create({ layers, durations: D, batchSize: BATCH, seed: 0, threads: t });
-      nets[t].fit(data, { epochs: 2 }); // warm-up: two threads need about two epochs to reach their steady speed
+      // warm-up, untimed: one thread is steady from its second epoch, two threads only from about
+      // their fourth (784→64→4: 0.298, 0.229, 0.216, 0.215 s on one thread against 0.353, 0.197,
+      // 0.155, 0.124, 0.127 s on two; not garbage collection, which is idle then)
+      nets[t].fit(data, { epochs: 3 });
     }
     // one thread on the pinned (faster) core and, for reference, on the other; two threads free
     const pinned = result.cores?.pinned ?? null;
