@@ -39,13 +39,15 @@ const k = (name) => r.kernels.rows.find((row) => row.kernel === name);
 const block = [
   START,
   `Measured by \`npm run bench\` (${m.mode} mode) on ${m.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, Node ${m.node}` +
-    (m.tfjs ? `, TensorFlow.js ${m.tfjs}` : '') + `; load average ${m.loadavgStart[0].toFixed(1)} at the start` +
-    (loaded ? ' — other work was running, so these figures are lower and noisier than on an idle machine.' : '.'),
+    (m.tfjs ? `, TensorFlow.js ${m.tfjs}` : '') +
+    `; load average (1, 5, 15 minutes) ${m.loadavgStart.map((x) => x.toFixed(1)).join(', ')} at the start, ${m.loadavgEnd.map((x) => x.toFixed(1)).join(', ')} at the end` +
+    (loaded ? ' — other work had been running, so these figures may be lower and noisier than on an idle machine.' : '.'),
   '',
   `Roofline of one WebAssembly thread (f32x4 multiply-add in L1): **${fmt(r.roofline.gflops)} GFLOP/s**; memory.copy ${fmt(r.roofline.copyGBs)} GB/s.` +
     (r.cores ? ` This VM's two cores need not be equal, and which one is slower changes within minutes (at the start of this run ` +
-      `${r.cores.perCore.map((c) => `cpu ${c.cpu}: ${fmt(c.trainPerSecond)}`).join(', ')} training examples/s): one-thread figures are taken ` +
-      `with the main thread pinned to each core in turn, and the faster core is quoted.` : ''),
+      `${r.cores.perCore.map((c) => `cpu ${c.cpu}: ${fmt(c.trainPerSecond)}`).join(', ')} training examples/s): training and the ` +
+      'one-thread epochs of the thread comparison are measured with the main thread pinned to each core in turn, and the faster ' +
+      `core is quoted; the other one-thread sections run pinned to the core that trained faster at the start (cpu ${r.cores.pinned}).` : ''),
   '',
   '| MNIST 0–3, batch 32, one thread | train examples/s | inference examples/s | % of roofline (executed / dense-equivalent FLOPs) |',
   '| --- | --- | --- | --- |',
