@@ -1,5 +1,5 @@
 import { FfitError } from '../errors.js';
-import { run1, runChunks, workerMain, type JobKernels, type WorkerData } from './worker.js';
+import { keepFirstInvalid, run1, runChunks, workerMain, type JobKernels, type WorkerData } from './worker.js';
 
 /** Indices of the Int32 control block (see worker.ts, which spells them as numbers). */
 const SEQ = 0, STATE = 2, ERROR = 3, OP = 4, CHUNKS = 5, SIZE = 6, READY = 7, QUIT = 8, RESULT = 10, THREADS = 12, SCRATCH = 16, CURSOR = 256;
@@ -92,7 +92,7 @@ export class ThreadPool {
     const control = new SharedArrayBuffer(8192 + 8 * 32);
     const ctl = new Int32Array(control, 0, 2048);
     const workers: Thread[] = [];
-    const body = `${run1.toString()}\n(${workerMain.toString()})(DATA, ${runChunks.toString()});`;
+    const body = `${keepFirstInvalid.toString()}\n${run1.toString()}\n(${workerMain.toString()})(DATA, ${runChunks.toString()});`;
     const spawn = registered ??
       (typeof Worker === 'function' && typeof Blob === 'function' && typeof URL?.createObjectURL === 'function' ? webWorker : null);
     if (spawn === null) {

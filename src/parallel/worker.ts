@@ -2,7 +2,7 @@
  * What runs on each thread of a {@link ThreadPool}. These functions are shipped to workers as
  * source text (`Function.prototype.toString`), so they refer to nothing outside themselves and
  * each other: no imports, no module constants (the control-block layout is written out as
- * numbers; pool.ts names them).
+ * numbers; pool.ts names them, and ships run1, keepFirstInvalid, runChunks and workerMain).
  *
  * Control block (Int32 view of a SharedArrayBuffer):
  *   0 job generation (workers wait on it)   1 (unused)
@@ -103,9 +103,7 @@ export function run1(k: JobKernels, op: number, lo: number, size: number, a: (i:
       return;
     }
     const bad = k.loadForwardBlock(a(12), a(13), batch, nIn, a(0), a(4), a(5), nOut, re, im, u0, u1);
-    for (let cur = Atomics.load(ctl, 10); bad >= 0 && bad < cur; cur = Atomics.load(ctl, 10)) {
-      if (Atomics.compareExchange(ctl, 10, cur, bad) === cur) break; // keep the smallest
-    }
+    if (bad >= 0) keepFirstInvalid(ctl, bad);
   } else if (op === 2) {
     // learn(..., 19 arguments, settled): the kernel takes the site range itself
     k.learn(a(0), a(1), a(2), a(3), a(4), a(5), a(6), a(7), a(8), a(9), a(10), a(11), a(12), a(13),
@@ -135,9 +133,14 @@ export function run1(k: JobKernels, op: number, lo: number, size: number, a: (i:
     const bad = op === 9
       ? k.loadSources(a(0), a(1), a(2) + 4 * lo, n, w, x + 4 * lo * w, out + 4 * lo * w)
       : k.sources(x + 4 * lo * w, n, w, out + 4 * lo * w);
-    for (let cur = Atomics.load(ctl, 10); bad >= 0 && lo + bad < cur; cur = Atomics.load(ctl, 10)) {
-      if (Atomics.compareExchange(ctl, 10, cur, lo + bad) === cur) break; // keep the smallest
-    }
+    if (bad >= 0) keepFirstInvalid(ctl, lo + bad);
+  }
+}
+
+/** Records example `i` as invalid in the job's result (word 10) unless a smaller one is there already. */
+export function keepFirstInvalid(ctl: Int32Array, i: number): void {
+  for (let cur = Atomics.load(ctl, 10); i < cur; cur = Atomics.load(ctl, 10)) {
+    if (Atomics.compareExchange(ctl, 10, cur, i) === cur) return;
   }
 }
 
