@@ -285,8 +285,10 @@ export function gather(images: usize, bytes: i32, rows: usize, count: i32, n: i3
   }
 }
 
-/** Most pixels of a byte image whose sum is exact in f32 (255·n < 2^24); src/backend/wasm.ts has the same value. */
-const EXACT_BYTE_SUM_PIXELS: i32 = 65793;
+/** Most pixels of a byte image whose sum is exact in f32 (255·n < 2^24): the largest n for which
+ *  `loadSources` takes the one-pass path and `loadForwardBlock` may be called (exported, so that
+ *  the thread pool reads the same value). */
+export const EXACT_BYTE_SUM_PIXELS: i32 = 65793;
 
 /** Σ of `n` bytes (exact in i32). */
 // @ts-ignore: decorator
@@ -334,11 +336,21 @@ export function loadSources(images: usize, bytes: i32, rows: usize, count: i32, 
     gather(images, bytes, rows, count, n, x);
     return sources(x, count, n, a);
   }
+  return byteSources(images, rows, count, n, a, 0, n);
+}
+
+/**
+ * The one-pass sources of byte images (255·n < 2^24) on the sites u0 ≤ u < u1: each example's
+ * total over all n bytes, a[b, u0…u1) = f32(byte) · (1 / total). Returns the first example whose
+ * bytes are all 0 (not a source), or −1.
+ */
+// @ts-ignore: decorator
+@inline function byteSources(images: usize, rows: usize, count: i32, n: i32, a: usize, u0: i32, u1: i32): i32 {
   for (let b = 0; b < count; b++) {
     const src = images + <usize>load<i32>(rows + (<usize>b << 2)) * <usize>n;
     const sum = byteSum(src, n);
     if (sum == 0) return b;
-    scaleBytes(src, n, 1 / <f32>sum, a + (<usize>(b * n) << 2));
+    scaleBytes(src + <usize>u0, u1 - u0, 1 / <f32>sum, a + (<usize>(b * n + u0) << 2));
   }
   return -1;
 }
@@ -636,14 +648,9 @@ export function loadForwardBlock(
   images: usize, rows: usize, count: i32, n: i32, a: usize,
   wRe: usize, wIm: usize, nOut: i32, zRe: usize, zIm: usize, u0: i32, u1: i32,
 ): i32 {
-  for (let b = 0; b < count; b++) {
-    const src = images + <usize>load<i32>(rows + (<usize>b << 2)) * <usize>n;
-    const sum = byteSum(src, n);
-    if (sum == 0) return b;
-    scaleBytes(src + <usize>u0, u1 - u0, 1 / <f32>sum, a + (<usize>(b * n + u0) << 2));
-  }
-  forwardBlock(a, 0, count, n, wRe, wIm, nOut, zRe, zIm, u0, u1, 0, nOut);
-  return -1;
+  const bad = byteSources(images, rows, count, n, a, u0, u1);
+  if (bad < 0) forwardBlock(a, 0, count, n, wRe, wIm, nOut, zRe, zIm, u0, u1, 0, nOut);
+  return bad;
 }
 
 /** dst[i] += src[i] for i < n (f32): adds the parts of a forward pass split by rows, in order. */

@@ -55,13 +55,9 @@ export interface Kernels {
   arrivals(hIn: number, nIn: number, Tin: number, offsets: number, targets: number, nOut: number, prob: number,
     D: number, shift: number, q: number, hOut: number, Tout: number): void;
   intensity(zRe: number, zIm: number, batch: number, n: number, out: number): void;
+  /** Most pixels per image for which `loadSources` / `loadForwardBlock` sum bytes as integers (255·n < 2^24: exact in f32). */
+  readonly EXACT_BYTE_SUM_PIXELS: WebAssembly.Global;
 }
-
-/**
- * Most pixels per image for which `loadSources` / `loadForwardBlock` sum bytes as integers: with
- * 255·n < 2^24 the sum is exact in f32 (EXACT_BYTE_SUM_PIXELS in assembly/index.ts, the same value).
- */
-export const EXACT_BYTE_SUM_PIXELS = 65793;
 
 /** WebAssembly pages are 64 KiB; wasm32 memory stops at 4 GiB. */
 const MAX_BYTES = 4 * 1024 ** 3;

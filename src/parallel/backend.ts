@@ -1,5 +1,5 @@
 import { loadThenForward } from '../backend/compose.js';
-import { createWasmBackend, EXACT_BYTE_SUM_PIXELS, threadsSupported, wasmModule, type WasmBackend } from '../backend/wasm.js';
+import { createWasmBackend, threadsSupported, wasmModule, type WasmBackend } from '../backend/wasm.js';
 import type { Backend, Complex, F32, I32, LearnStep, ObjectiveCode, Routes } from '../backend/types.js';
 import { FfitError } from '../errors.js';
 import { Job, MAX_THREADS, ThreadPool } from './pool.js';
@@ -201,7 +201,9 @@ export class ParallelBackend implements Backend {
   loadForward(images: I32, bytes: boolean, rows: I32, count: number, n: number, x: F32, a: F32, w: Complex, nOut: number, z: Complex): number {
     // byte images whose sums are exact in f32 (as loadSources needs): each thread makes the sources
     // of its own sites and sums their part of z in one job, so a never moves between cores either
-    if (!bytes || n > EXACT_BYTE_SUM_PIXELS || !this.byRows(count, n, nOut)) return loadThenForward(this, images, bytes, rows, count, n, x, a, w, nOut, z);
+    if (!bytes || n > this.main.kernels.EXACT_BYTE_SUM_PIXELS.value || !this.byRows(count, n, nOut)) {
+      return loadThenForward(this, images, bytes, rows, count, n, x, a, w, nOut, z);
+    }
     this.forwardByRows(Job.loadForwardRows, a, null, count, n, w, nOut, z, [images.ptr, rows.ptr]);
     const bad = this.pool.result;
     return bad === 0x7fffffff ? -1 : bad;
