@@ -279,8 +279,7 @@ export class ParallelBackend implements Backend {
   ): void {
     const step = { aRe, aIm, batch, nIn, gamma, nOut, theta, prob, w, rot, D, cosD, sinD, cosT, sinT, scale, settled };
     if (!this.splits(step)) return this.main.learn(aRe, aIm, batch, nIn, gamma, nOut, theta, prob, w, rot, D, cosD, sinD, cosT, sinT, scale, settled);
-    this.startLearn(step);
-    this.pool.finish(this.main.kernels);
+    this.runLearn(step);
   }
 
   /**
@@ -302,11 +301,13 @@ export class ParallelBackend implements Backend {
     } finally {
       this.pool.finish(this.main.kernels);
     }
-    for (const s of big) {
-      if (s === first) continue;
-      this.startLearn(s);
-      this.pool.finish(this.main.kernels);
-    }
+    for (const s of big) if (s !== first) this.runLearn(s);
+  }
+
+  /** One split `learn` step as a job of its own. */
+  private runLearn(s: LearnStep): void {
+    this.startLearn(s);
+    this.pool.finish(this.main.kernels);
   }
 
   /** Floats of the workers' copies of Γ for step `s`, 0 where they are not made: Γ not induced
@@ -331,8 +332,8 @@ export class ParallelBackend implements Backend {
   private startLearn(s: LearnStep): void {
     const { chunks, size } = this.splitSites(s.nIn);
     this.scratch(s.batch, s.nIn, s.nOut, s.D);
-    const i = s.induced, floats = this.copiesFloats(s);
-    const copies = i && floats > 0 ? [i.field.ptr, i.C, i.g.re.ptr, i.g.im.ptr, this.partials(floats)] : [0, 0, 0, 0, 0];
+    const floats = this.copiesFloats(s), i = s.induced!;
+    const copies = floats > 0 ? [i.field.ptr, i.C, i.g.re.ptr, i.g.im.ptr, this.partials(floats)] : [0, 0, 0, 0, 0];
     this.pool.start(Job.learn, chunks, size, [s.aRe.ptr, s.aIm ? s.aIm.ptr : 0, s.batch, s.nIn, s.gamma.re.ptr, s.gamma.im.ptr, s.nOut,
       s.theta.ptr, s.prob ? s.prob.ptr : 0, s.w.re.ptr, s.w.im.ptr, s.rot ? s.rot.re.ptr : 0, s.rot ? s.rot.im.ptr : 0, s.D, s.cosD.ptr, s.sinD.ptr,
       s.cosT, s.sinT, s.scale, s.settled ? s.settled.ptr : 0, ...copies]);
