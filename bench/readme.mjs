@@ -57,10 +57,11 @@ const block = [
   '| --- | --- | --- | --- |',
   ...['forward', 'accumulate', 'learn', 'transfer', 'update'].map((n) => `| \`${n}\` | ${fmt(k(n).backends.simd.gflops)} | ${x(k(n).simdOverScalar)} | ${x(k(n).simdOverJs)} |`),
   '',
-  '| full-data epoch (24 754 images) | 1 thread, faster core | 1 thread, slower core | 2 threads | speed-up (over the slower core) |',
-  '| --- | --- | --- | --- | --- |',
+  '| full-data epoch (24 754 images) | 1 thread, faster core | 1 thread, slower core | 2 threads | speed-up (over the slower core) | two one-thread trainers at once |',
+  '| --- | --- | --- | --- | --- | --- |',
   ...r.threads.map((t) => `| ${lattice(t.layers)}, D = ${t.D} | ${fmt(t.oneThreadSeconds)} s | ${t.otherCoreSeconds ? `${fmt(t.otherCoreSeconds)} s` : '—'} | ` +
-    `${fmt(t.twoThreadSeconds)} s | ${x(t.speedup)}${t.speedupOverOtherCore ? ` (${x(t.speedupOverOtherCore)})` : ''} |`),
+    `${fmt(t.twoThreadSeconds)} s | ${x(t.speedup)}${t.speedupOverOtherCore ? ` (${x(t.speedupOverOtherCore)})` : ''} | ` +
+    `${t.independentSpeedup ? x(t.independentSpeedup) : '—'} |`),
   '',
   `Scaling of one thread's time per epoch: width^${fmt(r.scaling.width.exponent, 2)}, D^${fmt(r.scaling.durations.exponent, 2)}, ` +
     `hidden layers^${fmt(r.scaling.depth.exponent, 2)} (exponents fitted over width 64…512, D 1…16, 1…8 hidden layers of 128). ` +

@@ -112,13 +112,16 @@ export function markdown(r) {
   out.push('');
   const other = r.threads.some((t) => t.otherCoreSeconds !== null && t.otherCoreSeconds !== undefined);
   out.push(table(['lattice', 'D', 'examples', other ? '1 thread s (faster core)' : '1 thread s', ...(other ? ['1 thread s (slower core)'] : []),
-    '2 threads s', 'speed-up', ...(other ? ['speed-up over the slower core'] : [])],
+    '2 threads s', 'speed-up', ...(other ? ['speed-up over the slower core'] : []), 'two one-thread trainers at once'],
     r.threads.map((t) => [lattice(t.layers), t.D, t.examples, fmt(t.oneThreadSeconds) + (other ? ` (cpu ${t.oneThreadCpu})` : ''), ...(other ? [fmt(t.otherCoreSeconds)] : []),
-      fmt(t.twoThreadSeconds), times(t.speedup), ...(other ? [times(t.speedupOverOtherCore)] : [])])));
+      fmt(t.twoThreadSeconds), times(t.speedup), ...(other ? [times(t.speedupOverOtherCore)] : []),
+      `${times(t.independentSpeedup)} (${t.independentSeconds.map((x) => fmt(x)).join(' s, ')} s)`])));
   out.push('');
   out.push('Seconds are the epoch as `fit` reports it (`history[0].seconds`: all its batches; not the one-off copy of the images into WebAssembly memory). ' +
     'Median of repetitions; one thread (pinned to each core in turn) and two threads (free) alternate. The speed-up divides the faster core\'s one-thread time by the ' +
-    'two-thread time; with one core slower, two threads can at best add that core\'s rate to the faster one\'s.');
+    'two-thread time; with one core slower, two threads can at best add that core\'s rate to the faster one\'s. ' +
+    'The last column is that ceiling as measured: the main thread and a worker thread each train a one-thread network of the same lattice, ' +
+    'at the same time (their epochs in seconds); it gives their examples per second together over one thread\'s alone.');
   out.push('');
 
   out.push('## Memory');

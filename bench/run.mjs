@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import writeFileAtomic from 'write-file-atomic';
 import { createBackend, InterferenceNetwork, loadMnist, Rng, selectClasses } from '../dist/node.js';
 import { epochFlops, exponent, flops, measure, median } from './lib.mjs';
@@ -321,7 +322,40 @@ async function scaling() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 6. Both cores: a full-data epoch on 1 and 2 threads, alternating to share any drift in load.
+// 6. Both cores: a full-data epoch on 1 and 2 threads, alternating to share any drift in load,
+//    and, as the ceiling of that speed-up, two independent one-thread trainers at once.
+
+/**
+ * A one-thread network of `layers` on a worker thread of its own (bench/twin.mjs), warmed up like
+ * the main thread's; `together(fit)` starts its epoch, runs `fit` (the main thread's epoch) at the
+ * same time and returns both epochs' seconds.
+ */
+async function twinTrainer(layers, D, data) {
+  const go = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(new URL('./twin.mjs', import.meta.url),
+    { workerData: { layers, D, batch: BATCH, images: data.images, labels: data.labels, warm: 3, go: go.buffer } });
+  let pending = null, failed = null;
+  worker.on('message', (m) => { const p = pending; pending = null; p?.resolve(m); });
+  worker.on('error', (err) => { failed = err; pending?.reject(err); });
+  const next = () => new Promise((resolve, reject) => (failed ? reject(failed) : (pending = { resolve, reject })));
+  const ready = next();
+  return {
+    ready,
+    async together(fit) {
+      const theirs = next();
+      Atomics.add(go, 0, 1);
+      Atomics.notify(go, 0);
+      const mine = fit();
+      return [mine, (await theirs).seconds];
+    },
+    async close() {
+      Atomics.store(go, 0, -1);
+      Atomics.notify(go, 0);
+      await worker.terminate();
+    },
+  };
+}
+
 async function threads() {
   const count = P.epochCount ?? train.count;
   const data = subset(count);
@@ -330,6 +364,7 @@ async function threads() {
   for (const { layers, D } of lattices) {
     const nets = {};
     pinMain(null); // the pool's worker starts free to run on any core
+    const twin = await twinTrainer(layers, D, data); // warms up while the main thread does
     for (const t of [1, 2]) {
       nets[t] = await InterferenceNetwork.create({ layers, durations: D, batchSize: BATCH, seed: 0, threads: t });
       // warm-up, untimed: one thread is steady from its second epoch, two threads only from about
@@ -340,7 +375,8 @@ async function threads() {
     // one thread on the pinned (faster) core and, for reference, on the other; two threads free
     const pinned = result.cores?.pinned ?? null;
     const other = pinned === null ? null : (pinned + 1) % cpuCount;
-    const secs = { one: [], other: [], two: [] };
+    await twin.ready;
+    const secs = { one: [], other: [], two: [], pair: [] };
     for (let r = 0; r < P.epochReps; r++) {
       // the epoch as fit times it: its batches, not copying the images in or the route entropy after
       if (other !== null) {
@@ -351,17 +387,23 @@ async function threads() {
       secs.one.push(nets[1].fit(data, { epochs: 1 })[0].seconds);
       pinMain(null); // the main thread starts the two-thread epoch where the one-thread epoch ended
       secs.two.push(nets[2].fit(data, { epochs: 1 })[0].seconds);
+      secs.pair.push(await twin.together(() => nets[1].fit(data, { epochs: 1 })[0].seconds));
     }
+    await twin.close();
     // the speed-up is over the core that was faster during these repetitions
     const a = median(secs.one), b = other === null ? null : median(secs.other), two = median(secs.two);
     const one = b === null ? a : Math.min(a, b), slow = b === null ? null : Math.max(a, b);
+    // two trainers at once: examples per second of both together, over one trainer's alone
+    const pair = [median(secs.pair.map((p) => p[0])), median(secs.pair.map((p) => p[1]))];
+    const independent = one / pair[0] + one / pair[1];
     out.push({ layers, D, examples: count, reps: P.epochReps, oneThreadSeconds: one, twoThreadSeconds: two, speedup: one / two,
       oneThreadPerSecond: count / one, twoThreadPerSecond: count / two,
       oneThreadCpu: b === null || a <= b ? pinned : other,
-      otherCoreSeconds: slow, speedupOverOtherCore: slow === null ? null : slow / two });
+      otherCoreSeconds: slow, speedupOverOtherCore: slow === null ? null : slow / two,
+      independentSeconds: pair, independentSpeedup: independent });
     nets[1].dispose();
     nets[2].dispose();
-    log(`threads ${layers.join('→')}: ${(one / two).toFixed(2)}× on 2 threads`);
+    log(`threads ${layers.join('→')}: ${(one / two).toFixed(2)}× on 2 threads; two one-thread trainers at once ${independent.toFixed(2)}×`);
   }
   return out;
 }

@@ -28,6 +28,11 @@ describe('bench/run.mjs --smoke', () => {
     expect(json.tfjs.some((t: { backend: string; simd: boolean }) => t.backend === 'wasm' && t.simd)).toBe(true);
     for (const s of ['width', 'durations', 'depth']) expect(Number.isFinite(json.scaling[s].exponent)).toBe(true);
     expect(positive(json.threads[0].speedup)).toBe(true);
+    // the ceiling: two one-thread trainers at once, and the examples per second they make together
+    const t0 = json.threads[0];
+    expect(t0.independentSeconds.length).toBe(2);
+    for (const s of t0.independentSeconds) expect(positive(s)).toBe(true);
+    expect(t0.independentSpeedup).toBeCloseTo(t0.oneThreadSeconds / t0.independentSeconds[0] + t0.oneThreadSeconds / t0.independentSeconds[1], 12);
     expect(positive(json.memory.rssPeakBytes)).toBe(true);
     expect(json.targets.length).toBeGreaterThan(5);
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
