@@ -7,6 +7,7 @@ import { unitPhasor } from './phase.js';
 import { checkLabelledSet, checkLabels, describe, imageCount, sourceError } from './validate.js';
 
 import { buildRoutes, routeCounts, type RouteTable } from './topology.js';
+import { gammaCopySlot } from './parallel/copies.js';
 
 export type { ModelJSON, ModelJSONv1 } from './model-format.js';
 
@@ -1084,10 +1085,14 @@ function batchBuffers(o: ResolvedOptions, n: number): Buffer[] {
   });
   sizes.slice(1).forEach((N, l) => buffers.push([n * N, `the induced field of layer ${l + 1} for ${n} examples`], [n * N, '']));
   buffers.push([n, ''], [n, ''], [n * C, ''], [n * C, ''], [n, ''], [n, ''], [n * C, ''], [n, '']);
-  // on threads > 1 the forward pass of a wide layer sums one part per thread (src/parallel/backend.ts)
+  // on threads > 1 the forward pass of a wide layer sums one part per thread, and each worker
+  // induces its own copy of Γ in a buffer of whole cache lines (src/parallel/backend.ts)
   const widest = Math.max(...sizes.slice(1));
-  // (the same buffer holds the workers' copies of the induced field Γ while they learn)
-  if (o.threads > 1) buffers.push([2 * (o.threads - 1) * n * widest, `the forward parts of ${o.threads} threads for ${n} examples`]);
+  if (o.threads > 1) {
+    buffers.push([2 * (o.threads - 1) * n * widest, `the forward parts of ${o.threads} threads for ${n} examples`]);
+    const slot = Math.max(...sizes.slice(1).map((N) => gammaCopySlot(n, N)));
+    if (slot > 0) buffers.push([(o.threads - 1) * slot + 32, `the workers' copies of the induced field for ${n} examples`]);
+  }
   return buffers;
 }
 

@@ -7,6 +7,7 @@ import { InterferenceNetwork } from '../src/network.js';
 import type { FfitOptions } from '../src/options.js';
 import { FfitError } from '../src/errors.js';
 import { ParallelBackend } from '../src/parallel/backend.js';
+import { gammaCopySlot, MAX_COPY_SLOT } from '../src/parallel/copies.js';
 import { randomData } from './helpers/nets.js';
 import { relErr, testRandom } from './helpers/oracle.js';
 
@@ -126,8 +127,9 @@ describe('the worker runs chunks', () => {
 describe("the workers' own copies of Γ", () => {
   // One split learn step (1024 → 64, batch 64) on two threads, Γ = induce(B, G) on the calling
   // thread; the step repeated from the same state until the worker has run chunks of it.
-  async function learnOnce(be: ParallelBackend, induced: 'none' | 'same' | 'doubled'): Promise<{ theta: Float32Array; w: Float32Array } | null> {
-    const batch = 64, nIn = 1024, nOut = 64, C = 4, D = 4;
+  async function learnOnce(be: ParallelBackend, induced: 'none' | 'same' | 'doubled', shape = { batch: 64, nIn: 1024, nOut: 64 }):
+    Promise<{ theta: Float32Array; w: Float32Array } | null> {
+    const { batch, nIn, nOut } = shape, C = 4, D = 4;
     const rnd = testRandom(5);
     const fill = (n: number, f: () => number) => {
       const buf = be.f32(n);
@@ -157,9 +159,9 @@ describe("the workers' own copies of Γ", () => {
     return be.workerChunks > before ? out : null;
   }
 
-  async function withWorker(be: ParallelBackend, induced: 'none' | 'same' | 'doubled') {
+  async function withWorker(be: ParallelBackend, induced: 'none' | 'same' | 'doubled', shape?: { batch: number; nIn: number; nOut: number }) {
     for (let i = 0; i < 100; i++) {
-      const out = await learnOnce(be, induced);
+      const out = await learnOnce(be, induced, shape);
       if (out) return out;
     }
     throw new Error('the worker never joined a learn job');
@@ -175,6 +177,27 @@ describe("the workers' own copies of Γ", () => {
       // a copy induced from another field changes the rows the worker learned: the copy is used
       const other = await withWorker(be, 'doubled');
       expect(other.theta).not.toEqual(plain.theta);
+      // in a buffer of whole cache lines that only the workers touch, apart from the forward parts
+      const bufs = be as unknown as { copiesPtr: number; copiesSize: number; partsPtr: number };
+      expect(bufs.copiesPtr % 64).toBe(0);
+      expect(bufs.copiesSize).toBe(gammaCopySlot(64, 64));
+      expect(bufs.copiesPtr).not.toBe(bufs.partsPtr);
+    } finally {
+      be.dispose();
+    }
+  }, 60_000);
+
+  it('are not made for a Γ above 4 MiB: the workers read the calling thread\'s, same bits', async () => {
+    const shape = { batch: 1024, nIn: 64, nOut: 520 }; // 2 × 1024 × 520 floats > 2^20
+    expect(gammaCopySlot(shape.batch, shape.nOut)).toBe(0);
+    expect(gammaCopySlot(1024, 512)).toBe(MAX_COPY_SLOT);
+    expect(gammaCopySlot(3, 5)).toBe(32); // 30 floats, rounded up to whole lines
+    const be = await ParallelBackend.create(2);
+    try {
+      const plain = await withWorker(be, 'none', shape);
+      const given = await withWorker(be, 'doubled', shape); // a field the copies would differ by
+      expect(given.theta).toEqual(plain.theta);
+      expect((be as unknown as { copiesSize: number }).copiesSize).toBe(0);
     } finally {
       be.dispose();
     }
@@ -193,8 +216,9 @@ describe('the room for the workers\' copies of Γ', () => {
       const main = (net as unknown as { backend: { main: { allocBytes(bytes: number): number } } }).backend.main;
       const alloc = main.allocBytes.bind(main);
       main.allocBytes = (bytes: number) => {
-        // exactly the copies of layer 1's Γ: 24 examples × 256 complex for the one worker
-        if (bytes === 4 * 2 * 24 * 256) throw new FfitError('E_MEMORY', 'no room (test)');
+        // exactly the copies of layer 1's Γ: 24 examples × 256 complex for the one worker, and
+        // 32 floats that give the buffer lines of its own
+        if (bytes === 4 * (2 * 24 * 256 + 32)) throw new FfitError('E_MEMORY', 'no room (test)');
         return alloc(bytes);
       };
       // logits that differ (a count: a diff of 131 072 values would take vitest minutes to print)

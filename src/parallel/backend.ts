@@ -2,6 +2,7 @@ import { loadThenForward } from '../backend/compose.js';
 import { createWasmBackend, threadsSupported, wasmModule, type WasmBackend } from '../backend/wasm.js';
 import type { Backend, Complex, F32, I32, LearnStep, ObjectiveCode, Routes } from '../backend/types.js';
 import { FfitError } from '../errors.js';
+import { gammaCopySlot } from './copies.js';
 import { Job, MAX_THREADS, ThreadPool } from './pool.js';
 
 /** Below this many multiply-adds a kernel call is not worth splitting: the jobs of a 256 → 4 layer
@@ -46,6 +47,10 @@ export class ParallelBackend implements Backend {
 
   private partsPtr = 0;
   private partsFloats = 0;
+  /** The workers' copies of Γ (see {@link copies}): the block as allocated, its first line, its floats. */
+  private copiesRaw = 0;
+  private copiesPtr = 0;
+  private copiesSize = 0;
   private disposed = false;
 
   private constructor(private readonly main: WasmBackend, private readonly pool: ThreadPool, private readonly memory: WebAssembly.Memory) {
@@ -107,8 +112,7 @@ export class ParallelBackend implements Backend {
   }
 
   /**
-   * The buffer of the forward parts of threads 1 … threads − 1 (`floats` f32), which during a
-   * `learn` job holds the workers' copies of Γ instead (see {@link startLearn}): grows to exactly
+   * The buffer of the forward parts of threads 1 … threads − 1 (`floats` f32): grows to exactly
    * what a batch needs (the network's memory estimate counts that), never shrinks.
    */
   private partials(floats: number): number {
@@ -120,6 +124,27 @@ export class ParallelBackend implements Backend {
       this.partsFloats = floats;
     }
     return this.partsPtr;
+  }
+
+  /**
+   * The buffer of the workers' copies of Γ, `slot` floats each (a multiple of 16, see
+   * {@link copySlot}), on cache lines of its own: only the workers ever touch it. It used to share
+   * the forward parts' buffer, which the calling thread reads after every forward pass, and each
+   * worker's write then took every line back from that core (784 → 256 → 4: 2–6 % of a
+   * two-thread epoch in alternating A/B runs). Grows like {@link partials}; the network's memory
+   * estimate counts it.
+   */
+  private copies(slot: number): number {
+    const floats = slot * (this.threads - 1);
+    if (floats > this.copiesSize) {
+      if (this.copiesRaw !== 0) this.main.kernels.free(this.copiesRaw);
+      this.copiesRaw = this.copiesPtr = this.copiesSize = 0;
+      // 16-byte aligned from the allocator: 32 floats more give a whole first and last line
+      this.copiesRaw = this.main.allocBytes(4 * (floats + 32));
+      this.copiesPtr = (this.copiesRaw + 63) & ~63;
+      this.copiesSize = floats;
+    }
+    return this.copiesPtr;
   }
 
   private scratch(batch: number, nIn: number, nOut: number, D: number): void {
@@ -294,7 +319,7 @@ export class ParallelBackend implements Backend {
     const first = big.reduce((a, b) => (b.nIn * b.nOut * (b.D + b.batch) > a.nIn * a.nOut * (a.D + a.batch) ? b : a));
     // the workers' copies of Γ for every step, made room for before any layer learns: a failed
     // allocation (E_MEMORY) then leaves the network as it was, not half updated
-    this.partials(Math.max(0, ...big.map((s) => this.copiesFloats(s))));
+    this.copies(Math.max(0, ...big.map((s) => this.copySlot(s))));
     this.startLearn(first);
     try {
       this.main.learnLayers(steps.filter((s) => !this.splits(s)));
@@ -310,11 +335,11 @@ export class ParallelBackend implements Backend {
     this.pool.finish(this.main.kernels);
   }
 
-  /** Floats of the workers' copies of Γ for step `s`, 0 where they are not made: Γ not induced
-   *  as the step says, or more than {@link MAX_COPY_CLASSES} targets (inducing one value then
-   *  costs more than reading it from the other core). */
-  private copiesFloats(s: LearnStep): number {
-    return s.induced && s.induced.C <= MAX_COPY_CLASSES ? 2 * s.batch * s.nOut * (this.threads - 1) : 0;
+  /** Floats of one worker's copy of Γ for step `s` ({@link gammaCopySlot}), 0 where copies are
+   *  not made: Γ not induced as the step says, more than {@link MAX_COPY_CLASSES} targets
+   *  (inducing one value then costs more than reading it from the other core), or a Γ too large. */
+  private copySlot(s: LearnStep): number {
+    return s.induced && s.induced.C <= MAX_COPY_CLASSES ? gammaCopySlot(s.batch, s.nOut) : 0;
   }
 
   /** Whether a `learn` step is large enough to split between the threads. */
@@ -325,15 +350,15 @@ export class ParallelBackend implements Backend {
   /**
    * Opens the job of one split `learn` step (the caller finishes it). Where the step says how Γ
    * was induced (and for few targets), each worker first makes its own copy of Γ from the field
-   * and the propagators (a few KiB) in its slot of the forward parts' buffer, free while learning:
-   * reading the calling thread's Γ cost every worker a transfer between cores per cache line
-   * (784 → 64 → 4: 2–6 % of a two-thread epoch). Same bits: the same kernel on the same values.
+   * and the propagators (a few KiB) in its slot of {@link copies}: reading the calling thread's Γ
+   * cost every worker a transfer between cores per cache line (784 → 64 → 4: 2–6 % of a
+   * two-thread epoch). Same bits: the same kernel on the same values.
    */
   private startLearn(s: LearnStep): void {
     const { chunks, size } = this.splitSites(s.nIn);
     this.scratch(s.batch, s.nIn, s.nOut, s.D);
-    const floats = this.copiesFloats(s), i = s.induced!;
-    const copies = floats > 0 ? [i.field.ptr, i.C, i.g.re.ptr, i.g.im.ptr, this.partials(floats)] : [0, 0, 0, 0, 0];
+    const slot = this.copySlot(s), i = s.induced!;
+    const copies = slot > 0 ? [i.field.ptr, i.C, i.g.re.ptr, i.g.im.ptr, this.copies(slot), slot] : [0, 0, 0, 0, 0, 0];
     this.pool.start(Job.learn, chunks, size, [s.aRe.ptr, s.aIm ? s.aIm.ptr : 0, s.batch, s.nIn, s.gamma.re.ptr, s.gamma.im.ptr, s.nOut,
       s.theta.ptr, s.prob ? s.prob.ptr : 0, s.w.re.ptr, s.w.im.ptr, s.rot ? s.rot.re.ptr : 0, s.rot ? s.rot.im.ptr : 0, s.D, s.cosD.ptr, s.sinD.ptr,
       s.cosT, s.sinT, s.scale, s.settled ? s.settled.ptr : 0, ...copies]);

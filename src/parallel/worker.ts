@@ -40,9 +40,9 @@ export interface JobKernels {
 /**
  * Claims chunks of the current job until none is left and runs each on `k` (every thread does
  * this, the calling thread `self` = 0 included); returns how many it ran. Job codes and their
- * chunking: 1 forward (columns of W, multiples of 16), 2 learn (sites; args 20–24, when arg 20
- * is not 0: field, C, G re, G im and the buffer of the workers' copies of Γ, which each worker
- * induces before it claims a chunk), 3 transfer (sites),
+ * chunking: 1 forward (columns of W, multiples of 16), 2 learn (sites; args 20–25, when arg 20
+ * is not 0: field, C, G re, G im, the buffer of the workers' copies of Γ and the floats of each
+ * worker's slot in it; each worker induces its copy before it claims a chunk), 3 transfer (sites),
  * 4 update (sites), 5 ising (values), 6 gather (examples), 7 sources (examples; the first invalid
  * example is kept in slot 10), 8 forward (examples, for layers too narrow to split by columns),
  * 9 gather then sources (examples; args: gather's six, then a), 10 forward (one part of the source
@@ -57,8 +57,8 @@ export function runChunks(k: JobKernels, ctl: Int32Array, args: Float64Array, se
   const op = ctl[4]!, chunks = ctl[5]!, size = ctl[6]!, threads = ctl[12]!;
   let a = (i: number): number => args[i]!;
   if (op === 2 && self > 0 && args[20]! !== 0) {
-    // a worker's own copy of Γ, induced from the field and the propagators (args 20–24)
-    const batch = args[2]!, nOut = args[6]!, re = args[24]! + 8 * (self - 1) * batch * nOut, im = re + 4 * batch * nOut;
+    // a worker's own copy of Γ, induced from the field and the propagators (args 20–25)
+    const batch = args[2]!, nOut = args[6]!, re = args[24]! + 4 * (self - 1) * args[25]!, im = re + 4 * batch * nOut;
     k.induce(args[20]!, batch, args[21]!, args[22]!, args[23]!, nOut, re, im);
     a = (i: number): number => (i === 4 ? re : i === 5 ? im : args[i]!);
   }
