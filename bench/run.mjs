@@ -30,6 +30,10 @@ const { values: argv } = parseArgs({
   },
 });
 const mode = argv.smoke ? 'smoke' : argv.quick ? 'quick' : 'full';
+if (argv.out === '') { // join('', 'latest.json') would write into whatever directory the bench runs in
+  process.stderr.write('bench: --out is empty; give the results directory (or leave --out out for the default).\n');
+  process.exit(2);
+}
 // only a full run replaces the committed bench/results/latest.*; --quick and --smoke go to a subdirectory (git-ignored)
 argv.out ??= new URL(mode === 'full' ? './results/' : `./results/${mode}/`, import.meta.url).pathname;
 // --out is made now, one directory at a time, so that a bad path fails in a second, not after the run

@@ -1,7 +1,7 @@
 // `npm run bench` runs end to end (in its seconds-long --smoke mode) and writes both reports.
 // No timing is asserted here: performance is judged by the benchmark itself, never by tests.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +44,14 @@ describe('bench/run.mjs --smoke', () => {
       for (const t of json.training) expect(json.cores.perCore.map((c: { cpu: number }) => c.cpu)).toContain(t.cpu);
       expect(md).toContain('## Cores');
     }
+  });
+
+  it('refuses an empty --out instead of writing into the working directory', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'ffit-bench-'));
+    const r = spawnSync(process.execPath, [SCRIPT, '--smoke', '--out', ''], { encoding: 'utf8', timeout: 20_000, cwd });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('bench: --out is empty; give the results directory (or leave --out out for the default).');
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   it('refuses an --out it cannot use at once, with one line', () => {
