@@ -6,7 +6,7 @@ import { InterferenceNetwork } from '../src/network.js';
 import { resolveOptions, sitePositions, type FfitOptions } from '../src/options.js';
 import { buildRoutes, connected, countRoutes } from '../src/topology.js';
 import { perBackend, randomData } from './helpers/nets.js';
-import { relErr } from './helpers/oracle.js';
+import { relErr, testRandom } from './helpers/oracle.js';
 
 // Odd sizes (never multiples of 4) exercise the scalar tails of every SIMD loop.
 const CASES: FfitOptions[] = [
@@ -115,6 +115,35 @@ describe('staged training images', () => {
     const fresh = await InterferenceNetwork.create(options);
     expect(relErr(u8.logits(0), fresh.logits(0))).toBeGreaterThan(1e-3); // training did something
     [u8, f32, manual, staged, fresh].forEach((n) => n.dispose());
+  });
+});
+
+describe('forward of a narrow layer with complex sources (no compaction on SIMD)', () => {
+  it('equals the scalar build bit for bit, zero and −0 sources included, and the JS reference to rounding', async () => {
+    const [simd, scalar, js] = await Promise.all([createBackend('simd'), createBackend('scalar'), createBackend('js')]);
+    const rnd = testRandom(17);
+    // [nIn, nOut, batch]: 4 to 16 columns (the direct pass), 20 (tiles and compaction as before),
+    // batches not a multiple of 4, more than 128 sites (several row blocks on the compacting path)
+    for (const [nIn, nOut, batch] of [[256, 4, 32], [64, 4, 7], [37, 8, 5], [130, 16, 9], [64, 12, 33], [50, 20, 6], [3, 4, 1]] as const) {
+      const aRe = Float32Array.from({ length: batch * nIn }, () => (rnd() < 0.3 ? 0 : rnd() - 0.5));
+      const aIm = Float32Array.from(aRe, (x, i) => (x === 0 ? (i % 3 === 0 ? -0 : 0) : rnd() - 0.5));
+      aRe[1] = 0; aIm[1] = 0.25; // a purely imaginary source is not skipped
+      const wRe = Float32Array.from({ length: nIn * nOut }, () => rnd() - 0.5);
+      const wIm = Float32Array.from({ length: nIn * nOut }, () => rnd() - 0.5);
+      const out = [simd, scalar, js].map((be) => {
+        const put = (v: Float32Array) => { const b = be.f32(v.length); be.view(b).set(v); return b; };
+        const ar = put(aRe), ai = put(aIm), w = { re: put(wRe), im: put(wIm) };
+        const z = { re: be.f32(batch * nOut), im: be.f32(batch * nOut) };
+        be.view(z.re).fill(Number.NaN); // overwritten, never added to
+        be.forward(ar, ai, batch, nIn, w, nOut, z);
+        const r = [...be.view(z.re), ...be.view(z.im)];
+        for (const b of [ar, ai, w.re, w.im, z.re, z.im]) be.release(b);
+        return Float32Array.from(r);
+      });
+      expect(Array.from(out[0]!), `${nIn}→${nOut}, batch ${batch}`).toEqual(Array.from(out[1]!));
+      expect(relErr(out[0]!, out[2]!)).toBeLessThan(1e-5);
+    }
+    for (const be of [simd, scalar, js]) be.dispose?.();
   });
 });
 
