@@ -351,7 +351,7 @@ export class ParallelBackend implements Backend {
    * Opens the job of one split `learn` step (the caller finishes it). Where the step says how Γ
    * was induced (and for few targets), each worker first makes its own copy of Γ from the field
    * and the propagators (a few KiB) in its slot of {@link copies}: reading the calling thread's Γ
-   * cost every worker a transfer between cores per cache line (784 → 64 → 4: 2–6 % of a
+   * cost every worker a transfer between cores per cache line (784 → 64 → 4: 2–8 % of a
    * two-thread epoch). Same bits: the same kernel on the same values.
    */
   private startLearn(s: LearnStep): void {
