@@ -178,10 +178,10 @@ describe("the workers' own copies of Γ", () => {
       const other = await withWorker(be, 'doubled');
       expect(other.theta).not.toEqual(plain.theta);
       // in a buffer of whole cache lines that only the workers touch, apart from the forward parts
-      const bufs = be as unknown as { copiesPtr: number; copiesSize: number; partsPtr: number };
-      expect(bufs.copiesPtr % 64).toBe(0);
-      expect(bufs.copiesSize).toBe(gammaCopySlot(64, 64));
-      expect(bufs.copiesPtr).not.toBe(bufs.partsPtr);
+      const bufs = be as unknown as { gammaCopies: { ptr: number; floats: number }; parts: { ptr: number } };
+      expect(bufs.gammaCopies.ptr % 64).toBe(0);
+      expect(bufs.gammaCopies.floats).toBe(gammaCopySlot(64, 64));
+      expect(bufs.gammaCopies.ptr).not.toBe(bufs.parts.ptr);
     } finally {
       be.dispose();
     }
@@ -197,7 +197,7 @@ describe("the workers' own copies of Γ", () => {
       const plain = await withWorker(be, 'none', shape);
       const given = await withWorker(be, 'doubled', shape); // a field the copies would differ by
       expect(given.theta).toEqual(plain.theta);
-      expect((be as unknown as { copiesSize: number }).copiesSize).toBe(0);
+      expect((be as unknown as { gammaCopies: { floats: number } }).gammaCopies.floats).toBe(0);
     } finally {
       be.dispose();
     }

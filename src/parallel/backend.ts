@@ -24,6 +24,30 @@ const CHUNKS_PER_THREAD = 16;
  *  6.8 s an epoch). */
 const MAX_COPY_CLASSES = 16;
 
+/**
+ * A grow-only block of the shared memory, `floats` f32: grown to exactly what is asked (the
+ * network's memory estimate counts it), never shrunk. A `line` block starts and ends on whole
+ * 64-byte cache lines (32 floats more from the 16-byte aligned allocator), so that no other
+ * buffer's writes share its lines.
+ */
+class Block {
+  ptr = 0;
+  floats = 0;
+  private raw = 0;
+  constructor(private readonly main: WasmBackend, private readonly line: boolean) {}
+
+  /** The block, grown to at least `floats` f32; throws `E_MEMORY` where it cannot grow (and then holds nothing). */
+  ensure(floats: number): number {
+    if (floats <= this.floats) return this.ptr;
+    if (this.raw !== 0) this.main.kernels.free(this.raw);
+    this.raw = this.ptr = this.floats = 0; // freed: a failed allocation below must not leave it to be freed again
+    this.raw = this.main.allocBytes(4 * (this.line ? floats + 32 : floats));
+    this.ptr = this.line ? (this.raw + 63) & ~63 : this.raw;
+    this.floats = floats;
+    return this.ptr;
+  }
+}
+
 /** Shared memories of disposed pools, kept for the next pool (see {@link ParallelBackend.dispose}). */
 const spareMemories: WebAssembly.Memory[] = [];
 const MAX_SPARE_MEMORIES = 2;
@@ -45,16 +69,22 @@ export class ParallelBackend implements Backend {
   readonly name = 'simd' as const;
   readonly threads: number;
 
-  private partsPtr = 0;
-  private partsFloats = 0;
-  /** The workers' copies of Γ (see {@link copies}): the block as allocated, its first line, its floats. */
-  private copiesRaw = 0;
-  private copiesPtr = 0;
-  private copiesSize = 0;
+  /** The forward parts of threads 1 … threads − 1 (see {@link forwardByRows}). */
+  private readonly parts: Block;
+  /**
+   * The workers' copies of Γ (see {@link startLearn}), {@link copySlot} floats each, on cache lines
+   * of their own: only the workers ever touch them. They used to share the forward parts' block,
+   * which the calling thread reads after every forward pass, and each worker's write then took
+   * every line back from that core (784 → 256 → 4: 2–6 % of a two-thread epoch in alternating
+   * A/B runs).
+   */
+  private readonly gammaCopies: Block;
   private disposed = false;
 
   private constructor(private readonly main: WasmBackend, private readonly pool: ThreadPool, private readonly memory: WebAssembly.Memory) {
     this.threads = pool.threads;
+    this.parts = new Block(main, false);
+    this.gammaCopies = new Block(main, true);
   }
 
   /**
@@ -109,42 +139,6 @@ export class ParallelBackend implements Backend {
   private splitSites(nIn: number): { chunks: number; size: number } {
     const size = 16 * Math.max(1, Math.floor(nIn / (16 * this.threads * CHUNKS_PER_THREAD)));
     return { chunks: Math.ceil(nIn / size), size };
-  }
-
-  /**
-   * The buffer of the forward parts of threads 1 … threads − 1 (`floats` f32): grows to exactly
-   * what a batch needs (the network's memory estimate counts that), never shrinks.
-   */
-  private partials(floats: number): number {
-    if (floats > this.partsFloats) {
-      if (this.partsPtr !== 0) this.main.kernels.free(this.partsPtr);
-      this.partsPtr = 0; // freed: a failed allocation below must not leave it to be freed again
-      this.partsFloats = 0;
-      this.partsPtr = this.main.allocBytes(4 * floats);
-      this.partsFloats = floats;
-    }
-    return this.partsPtr;
-  }
-
-  /**
-   * The buffer of the workers' copies of Γ, `slot` floats each (a multiple of 16, see
-   * {@link copySlot}), on cache lines of its own: only the workers ever touch it. It used to share
-   * the forward parts' buffer, which the calling thread reads after every forward pass, and each
-   * worker's write then took every line back from that core (784 → 256 → 4: 2–6 % of a
-   * two-thread epoch in alternating A/B runs). Grows like {@link partials}; the network's memory
-   * estimate counts it.
-   */
-  private copies(slot: number): number {
-    const floats = slot * (this.threads - 1);
-    if (floats > this.copiesSize) {
-      if (this.copiesRaw !== 0) this.main.kernels.free(this.copiesRaw);
-      this.copiesRaw = this.copiesPtr = this.copiesSize = 0;
-      // 16-byte aligned from the allocator: 32 floats more give a whole first and last line
-      this.copiesRaw = this.main.allocBytes(4 * (floats + 32));
-      this.copiesPtr = (this.copiesRaw + 63) & ~63;
-      this.copiesSize = floats;
-    }
-    return this.copiesPtr;
   }
 
   private scratch(batch: number, nIn: number, nOut: number, D: number): void {
@@ -211,7 +205,7 @@ export class ParallelBackend implements Backend {
   /** Runs a by-rows forward job (`extra` appended to its arguments) and adds the threads' parts into z in order. */
   private forwardByRows(op: Job, aRe: F32, aIm: F32 | null, batch: number, nIn: number, w: Complex, nOut: number, z: Complex, extra: number[]): void {
     const { chunks, size } = this.splitSites(nIn);
-    const n = batch * nOut, parts = this.partials(2 * n * (this.threads - 1));
+    const n = batch * nOut, parts = this.parts.ensure(2 * n * (this.threads - 1));
     this.scratch(batch, nIn, nOut, 1);
     this.pool.run(op, this.threads, 1, [aRe.ptr, aIm ? aIm.ptr : 0, batch, nIn, w.re.ptr, w.im.ptr, nOut, z.re.ptr, z.im.ptr,
       parts, chunks, size, ...extra], this.main.kernels);
@@ -319,7 +313,7 @@ export class ParallelBackend implements Backend {
     const first = big.reduce((a, b) => (b.nIn * b.nOut * (b.D + b.batch) > a.nIn * a.nOut * (a.D + a.batch) ? b : a));
     // the workers' copies of Γ for every step, made room for before any layer learns: a failed
     // allocation (E_MEMORY) then leaves the network as it was, not half updated
-    this.copies(Math.max(0, ...big.map((s) => this.copySlot(s))));
+    this.gammaCopies.ensure((this.threads - 1) * Math.max(0, ...big.map((s) => this.copySlot(s))));
     this.startLearn(first);
     try {
       this.main.learnLayers(steps.filter((s) => !this.splits(s)));
@@ -350,7 +344,7 @@ export class ParallelBackend implements Backend {
   /**
    * Opens the job of one split `learn` step (the caller finishes it). Where the step says how Γ
    * was induced (and for few targets), each worker first makes its own copy of Γ from the field
-   * and the propagators (a few KiB) in its slot of {@link copies}: reading the calling thread's Γ
+   * and the propagators (a few KiB) in its slot of {@link gammaCopies}: reading the calling thread's Γ
    * cost every worker a transfer between cores per cache line (784 → 64 → 4: 2–8 % of a
    * two-thread epoch). Same bits: the same kernel on the same values.
    */
@@ -358,7 +352,7 @@ export class ParallelBackend implements Backend {
     const { chunks, size } = this.splitSites(s.nIn);
     this.scratch(s.batch, s.nIn, s.nOut, s.D);
     const slot = this.copySlot(s), i = s.induced!;
-    const copies = slot > 0 ? [i.field.ptr, i.C, i.g.re.ptr, i.g.im.ptr, this.copies(slot), slot] : [0, 0, 0, 0, 0, 0];
+    const copies = slot > 0 ? [i.field.ptr, i.C, i.g.re.ptr, i.g.im.ptr, this.gammaCopies.ensure((this.threads - 1) * slot), slot] : [0, 0, 0, 0, 0, 0];
     this.pool.start(Job.learn, chunks, size, [s.aRe.ptr, s.aIm ? s.aIm.ptr : 0, s.batch, s.nIn, s.gamma.re.ptr, s.gamma.im.ptr, s.nOut,
       s.theta.ptr, s.prob ? s.prob.ptr : 0, s.w.re.ptr, s.w.im.ptr, s.rot ? s.rot.re.ptr : 0, s.rot ? s.rot.im.ptr : 0, s.D, s.cosD.ptr, s.sinD.ptr,
       s.cosT, s.sinT, s.scale, s.settled ? s.settled.ptr : 0, ...copies]);
