@@ -91,3 +91,18 @@ export function fmt(x, digits = 3) {
   if (a >= 10 ** digits) return Math.round(x).toLocaleString('en-US');
   return Number(x.toPrecision(digits)).toString();
 }
+
+/** Head and rows (cells as strings) of the per-batch table of the thread comparison, for report.mjs and readme.mjs. */
+export function breakdownTable(threads) {
+  const head = ['per batch, µs (medians)', 'threads', 'load + forward pass, layer 0', 'learning step', 'rest (calling thread alone)', 'batch', 'batch, mean'];
+  const rows = [];
+  for (const t of threads) {
+    if (!t.breakdown) continue;
+    const { one, two } = t.breakdown;
+    const ratio = (a, b) => `${fmt(a)} (${fmt(b / a, 3)}×)`;
+    rows.push([t.layers.join('→'), '1', fmt(one.loadForwardMicros), fmt(one.learnMicros), fmt(one.restMicros), fmt(one.batchMedianMicros), fmt(one.batchMeanMicros)]);
+    rows.push([t.layers.join('→'), '2', ratio(two.loadForwardMicros, one.loadForwardMicros), ratio(two.learnMicros, one.learnMicros),
+      fmt(two.restMicros), ratio(two.batchMedianMicros, one.batchMedianMicros), ratio(two.batchMeanMicros, one.batchMeanMicros)]);
+  }
+  return { head, rows };
+}

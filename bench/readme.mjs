@@ -4,7 +4,7 @@
 //   node bench/readme.mjs [results.json] [--force]   (refuses a --quick or --smoke result unless forced)
 import { readFileSync } from 'node:fs';
 import writeFileAtomic from 'write-file-atomic';
-import { fmt } from './lib.mjs';
+import { breakdownTable, fmt } from './lib.mjs';
 
 const source = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? new URL('./results/latest.json', import.meta.url).pathname;
 const r = JSON.parse(readFileSync(source, 'utf8'));
@@ -36,6 +36,15 @@ for (const w of [64, 256]) {
   }
 }
 const k = (name) => r.kernels.rows.find((row) => row.kernel === name);
+/** The per-batch table of the thread comparison and its note, or nothing for a result without it. */
+function breakdownBlock() {
+  const b = breakdownTable(r.threads);
+  if (b.rows.length === 0) return [];
+  return [`| ${b.head.join(' | ')} |`, `| ${b.head.map(() => '---').join(' | ')} |`, ...b.rows.map((row) => `| ${row.join(' | ')} |`), '',
+    'Per batch, over one more epoch each: the first two columns are the calls that run as jobs on both threads (in parentheses, one ' +
+    'thread\'s time over two threads\'); the rest is what the calling thread does alone; the mean batch (the epoch over its batches) ' +
+    'includes the slow batches.', ''];
+}
 const block = [
   START,
   `Measured by \`npm run bench\` (${m.mode} mode) on ${m.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, Node ${m.node}` +
@@ -63,6 +72,7 @@ const block = [
     `${fmt(t.twoThreadSeconds)} s | ${x(t.speedup)}${t.speedupOverOtherCore ? ` (${x(t.speedupOverOtherCore)})` : ''} | ` +
     `${t.independentSpeedup ? x(t.independentSpeedup) : '—'} |`),
   '',
+  ...breakdownBlock(),
   `Scaling of one thread's time per epoch: width^${fmt(r.scaling.width.exponent, 2)}, D^${fmt(r.scaling.durations.exponent, 2)}, ` +
     `hidden layers^${fmt(r.scaling.depth.exponent, 2)} (exponents fitted over width 64…512, D 1…16, 1…8 hidden layers of 128). ` +
     `Peak RSS ${fmt(r.memory.rssPeakBytes / 2 ** 20)} MiB for the whole benchmark (tfjs included).`,

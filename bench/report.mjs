@@ -1,5 +1,5 @@
 // The Markdown report of `npm run bench` (bench/results/latest.md), from the JSON result.
-import { fmt } from './lib.mjs';
+import { breakdownTable, fmt } from './lib.mjs';
 
 const pct = (x) => `${fmt(x, 3)}%`;
 const times = (x) => `${fmt(x, 3)}×`;
@@ -123,6 +123,16 @@ export function markdown(r) {
     'The last column is that ceiling as measured: the main thread and a worker thread each train a one-thread network of the same lattice, ' +
     'at the same time (their epochs in seconds); it gives their examples per second together over one thread\'s alone.');
   out.push('');
+  const b = breakdownTable(r.threads);
+  if (b.rows.length > 0) {
+    out.push(table(b.head, b.rows));
+    out.push('');
+    out.push('One more epoch each (one thread on the faster core, two threads free), timed per batch: the first layer\'s load and forward pass and ' +
+      'the learning step are the two calls that run as jobs on both threads (in parentheses: one thread\'s time over two threads\'); the rest is what the ' +
+      'calling thread does alone (the narrow last layer, the targets, the induced field, the propagators, JavaScript bookkeeping). ' +
+      'The mean batch is the epoch over its batches: above the median by the slow batches.');
+    out.push('');
+  }
 
   out.push('## Memory');
   out.push('');

@@ -360,6 +360,46 @@ async function twinTrainer(layers, D, data) {
   };
 }
 
+/**
+ * Where a batch's time goes, for `net` (one or two threads) over one more epoch of `data`: the
+ * first layer's load and forward pass and the learning step (the two calls that run as jobs on
+ * two threads), and the rest of the batch (the calling thread alone: the narrow last layer, the
+ * targets, the induced field, the propagators, bookkeeping in JavaScript). Medians per batch, in
+ * µs, and the mean batch (the epoch over its batches, slow batches included). The bench times
+ * the two calls by wrapping them on the network's backend, which is not public API.
+ */
+function batchBreakdown(net, data) {
+  const be = net.backend, names = ['loadForward', 'learnLayers'];
+  const starts = [], spans = { loadForward: [], learnLayers: [] };
+  for (const name of names) {
+    const call = be[name];
+    be[name] = (...args) => {
+      const t0 = performance.now();
+      if (name === 'loadForward') starts.push(t0);
+      try {
+        return call.apply(be, args);
+      } finally {
+        spans[name].push(1000 * (performance.now() - t0));
+      }
+    };
+  }
+  let seconds;
+  try {
+    seconds = net.fit(data, { epochs: 1 })[0].seconds;
+  } finally {
+    for (const name of names) delete be[name]; // the prototype's methods again
+  }
+  const batches = starts.length, batch = [], rest = [];
+  for (let i = 0; i + 1 < batches; i++) {
+    batch.push(1000 * (starts[i + 1] - starts[i]));
+    rest.push(batch[i] - spans.loadForward[i] - spans.learnLayers[i]);
+  }
+  return {
+    batches, loadForwardMicros: median(spans.loadForward), learnMicros: median(spans.learnLayers), restMicros: median(rest),
+    batchMedianMicros: median(batch), batchMeanMicros: (1e6 * seconds) / batches,
+  };
+}
+
 async function threads() {
   const count = P.epochCount ?? train.count;
   const data = subset(count);
@@ -397,14 +437,20 @@ async function threads() {
     // the speed-up is over the core that was faster during these repetitions
     const a = median(secs.one), b = other === null ? null : median(secs.other), two = median(secs.two);
     const one = b === null ? a : Math.min(a, b), slow = b === null ? null : Math.max(a, b);
+    const oneCpu = b === null || a <= b ? pinned : other;
+    // one more epoch each, timed per batch: one thread on the faster core, two threads free
+    pinMain(oneCpu === null ? null : [oneCpu]);
+    const breakdownOne = batchBreakdown(nets[1], data);
+    pinMain(null);
+    const breakdownTwo = batchBreakdown(nets[2], data);
     // two trainers at once: examples per second of both together, over one trainer's alone
     const pair = [median(secs.pair.map((p) => p[0])), median(secs.pair.map((p) => p[1]))];
     const independent = one / pair[0] + one / pair[1];
     out.push({ layers, D, examples: count, reps: P.epochReps, oneThreadSeconds: one, twoThreadSeconds: two, speedup: one / two,
       oneThreadPerSecond: count / one, twoThreadPerSecond: count / two,
-      oneThreadCpu: b === null || a <= b ? pinned : other,
+      oneThreadCpu: oneCpu,
       otherCoreSeconds: slow, speedupOverOtherCore: slow === null ? null : slow / two,
-      independentSeconds: pair, independentSpeedup: independent });
+      independentSeconds: pair, independentSpeedup: independent, breakdown: { one: breakdownOne, two: breakdownTwo } });
     nets[1].dispose();
     nets[2].dispose();
     log(`threads ${layers.join('→')}: ${(one / two).toFixed(2)}× on 2 threads; two one-thread trainers at once ${independent.toFixed(2)}×`);

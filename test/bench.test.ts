@@ -33,11 +33,19 @@ describe('bench/run.mjs --smoke', () => {
     expect(t0.independentSeconds.length).toBe(2);
     for (const s of t0.independentSeconds) expect(positive(s)).toBe(true);
     expect(t0.independentSpeedup).toBeCloseTo(t0.oneThreadSeconds / t0.independentSeconds[0] + t0.oneThreadSeconds / t0.independentSeconds[1], 12);
+    // where a batch's time goes, on one and on two threads: every batch of one more epoch timed
+    for (const b of [t0.breakdown.one, t0.breakdown.two]) {
+      expect(b.batches).toBe(Math.ceil(t0.examples / json.data.batch));
+      for (const k of ['loadForwardMicros', 'learnMicros', 'batchMedianMicros', 'batchMeanMicros']) expect(positive(b[k])).toBe(true);
+      expect(b.loadForwardMicros + b.learnMicros).toBeLessThan(b.batchMedianMicros * 1.5);
+      expect(Number.isFinite(b.restMicros)).toBe(true);
+    }
     expect(positive(json.memory.rssPeakBytes)).toBe(true);
     expect(json.targets.length).toBeGreaterThan(5);
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
     expect(md).toContain('## Targets (issue 5)');
     expect(md).toContain('| learn |');
+    expect(md).toContain(`| ${t0.layers.join('→')} | 2 | `);
     // one-thread figures name their core where the bench could pin one (Linux with taskset)
     if (json.cores) {
       expect(json.cores.perCore.length).toBeGreaterThanOrEqual(2);
