@@ -55,7 +55,7 @@ argv.out ??= new URL(mode === 'full' ? './results/' : `./results/${mode}/`, impo
 }
 /** Sizes of each section per mode: repetitions (medians are over these) and sample sizes. */
 const P = {
-  full: { coreCount: 4096, coreReps: 3, kTime: 300, kIter: 10, trainCount: 4096, trainReps: 5, configs: 'all', tfWasm: 2048, tfCpu: 512, tfReps: 3, scaleCount: 2048, scaleReps: 3, epochReps: 3, threadLattices: 2 },
+  full: { coreCount: 4096, coreReps: 3, kTime: 300, kIter: 10, trainCount: 4096, trainReps: 5, configs: 'all', tfWasm: 2048, tfCpu: 512, tfReps: 3, scaleCount: 2048, scaleReps: 3, epochReps: 5, threadLattices: 2 },
   quick: { coreCount: 2048, coreReps: 2, kTime: 100, kIter: 5, trainCount: 1024, trainReps: 3, configs: 'all', tfWasm: 512, tfCpu: 256, tfReps: 2, scaleCount: 1024, scaleReps: 2, epochReps: 2, threadLattices: 1 },
   smoke: { coreCount: 256, coreReps: 1, kTime: 10, kIter: 2, trainCount: 256, trainReps: 1, configs: 'one', tfWasm: 64, tfCpu: 32, tfReps: 1, scaleCount: 128, scaleReps: 1, epochReps: 1, threadLattices: 1, epochCount: 1024 },
 }[mode];
