@@ -711,35 +711,40 @@ export class InterferenceNetwork {
     const perEpoch = Math.ceil(count / batch), total = perEpoch * epochs;
     const factor = (t: number): number =>
       schedule === 'linear' ? 1 - t / total : schedule === 'cosine' ? 0.5 * (1 + Math.cos((Math.PI * t) / total)) : 1;
-    this.stage(train.images); // released below, or by the next fit / dispose if a batch throws
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const order = shuffle ? this.rng.permutation(count) : Int32Array.from({ length: count }, (_, i) => i);
-      const t0 = now();
-      let correct = 0, energy = 0, loss = 0;
-      for (let start = 0; start < count; start += batch) {
-        const n = Math.min(batch, count - start);
-        const m = this.step(train.images, train.labels, order, start, n, factor((epoch - 1) * perEpoch + start / batch));
-        correct += m.correct;
-        energy += m.energy * n;
-        loss += m.loss * n;
-        fitOptions.onBatch?.(epoch, start + n, count, m);
+    this.stage(train.images);
+    try {
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        const order = shuffle ? this.rng.permutation(count) : Int32Array.from({ length: count }, (_, i) => i);
+        const t0 = now();
+        let correct = 0, energy = 0, loss = 0;
+        for (let start = 0; start < count; start += batch) {
+          const n = Math.min(batch, count - start);
+          const m = this.step(train.images, train.labels, order, start, n, factor((epoch - 1) * perEpoch + start / batch));
+          correct += m.correct;
+          energy += m.energy * n;
+          loss += m.loss * n;
+          fitOptions.onBatch?.(epoch, start + n, count, m);
+        }
+        const seconds = (now() - t0) / 1000;
+        const record: EpochRecord = {
+          epoch,
+          trainAccuracy: correct / count,
+          trainEnergy: energy / count,
+          trainLoss: loss / count,
+          entropy: this.routeEntropy(),
+          seconds,
+          samplesPerSecond: count / Math.max(seconds, 1e-9),
+        };
+        if (fitOptions.validation) record.validation = this.evaluate(fitOptions.validation.images, fitOptions.validation.labels);
+        if (fitOptions.test) record.test = this.evaluate(fitOptions.test.images, fitOptions.test.labels);
+        history.push(record);
+        fitOptions.onEpoch?.(record);
       }
-      const seconds = (now() - t0) / 1000;
-      const record: EpochRecord = {
-        epoch,
-        trainAccuracy: correct / count,
-        trainEnergy: energy / count,
-        trainLoss: loss / count,
-        entropy: this.routeEntropy(),
-        seconds,
-        samplesPerSecond: count / Math.max(seconds, 1e-9),
-      };
-      if (fitOptions.validation) record.validation = this.evaluate(fitOptions.validation.images, fitOptions.validation.labels);
-      if (fitOptions.test) record.test = this.evaluate(fitOptions.test.images, fitOptions.test.labels);
-      history.push(record);
-      fitOptions.onEpoch?.(record);
+    } finally {
+      // also when a batch or a callback throws: a later trainBatch on the same array, changed in
+      // the meantime, must read it afresh, not this copy
+      this.unstage();
     }
-    this.unstage();
     return history;
   }
 

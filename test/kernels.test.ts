@@ -118,6 +118,29 @@ describe('staged training images', () => {
   });
 });
 
+describe('staged images after a fit that threw', () => {
+  it('are read afresh by trainBatch once the caller has changed the same array in place', async () => {
+    const options: FfitOptions = { layers: [50, 8, 3], durations: 2, seed: 5, batchSize: 4 };
+    const { labels } = randomData(5, 12, 50, 3);
+    const pixels = Uint8Array.from({ length: 12 * 50 }, (_, i) => 1 + (i % 7));
+    const blank = 9;
+    const saved = pixels.slice(blank * 50, (blank + 1) * 50);
+    pixels.fill(0, blank * 50, (blank + 1) * 50);
+    const net = await InterferenceNetwork.create(options);
+    expect(() => net.fit({ images: pixels, labels }, { epochs: 1, shuffle: false })).toThrow(/Image 9 /);
+    pixels.set(saved, blank * 50); // the caller fixes the image in place
+    // until fit forgot its copy on the way out, this read the blank copy and threw again
+    const m = net.trainBatch(pixels, labels, [blank, 1]);
+    expect(m.count).toBe(2);
+    // and it trains on the new pixels: the same step as on a fresh array with the same values
+    const twin = await InterferenceNetwork.create(options);
+    expect(() => twin.fit({ images: pixels.slice().fill(0, blank * 50, (blank + 1) * 50), labels }, { epochs: 1, shuffle: false })).toThrow(/Image 9 /);
+    twin.trainBatch(pixels.slice(), labels, [blank, 1]);
+    expect(net.logits(0)).toEqual(twin.logits(0));
+    [net, twin].forEach((n) => n.dispose());
+  });
+});
+
 describe('forward of a narrow layer with complex sources (no compaction on SIMD)', () => {
   it('equals the scalar build bit for bit, zero and −0 sources included, and the JS reference to rounding', async () => {
     const [simd, scalar, js] = await Promise.all([createBackend('simd'), createBackend('scalar'), createBackend('js')]);
