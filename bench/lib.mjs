@@ -97,7 +97,7 @@ export function breakdownTable(threads) {
   const head = ['per batch, µs (medians)', 'threads', 'load + forward pass, layer 0', 'learning step', 'rest (calling thread alone)', 'batch', 'batch, mean'];
   const rows = [];
   for (const t of threads) {
-    if (!t.breakdown) continue;
+    if (!t.breakdown?.one || !t.breakdown?.two) continue;
     const { one, two } = t.breakdown;
     const ratio = (a, b) => `${fmt(a)} (${fmt(b / a, 3)}×)`;
     rows.push([t.layers.join('→'), '1', fmt(one.loadForwardMicros), fmt(one.learnMicros), fmt(one.restMicros), fmt(one.batchMedianMicros), fmt(one.batchMeanMicros)]);

@@ -3,19 +3,36 @@
 // from bench/results/latest.json, so the README quotes exactly what `npm run bench` measured.
 //   node bench/readme.mjs [results.json] [--force]   (refuses a --quick or --smoke result unless forced)
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import writeFileAtomic from 'write-file-atomic';
 import { breakdownTable, fmt } from './lib.mjs';
 
-const source = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? new URL('./results/latest.json', import.meta.url).pathname;
-const r = JSON.parse(readFileSync(source, 'utf8'));
-if (r.meta?.mode !== 'full' && !process.argv.includes('--force')) {
-  process.stderr.write(`bench/readme.mjs: ${source} is from a ${r.meta?.mode} run; the README quotes full runs only (npm run bench), or pass --force\n`);
+/** Ends with one line on stderr and exit code 1; README.md is not touched. */
+function fail(message) {
+  process.stderr.write(`bench/readme.mjs: ${message}\n`);
   process.exit(1);
 }
-const readme = new URL('../README.md', import.meta.url).pathname;
+
+const source = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
+let r;
+try {
+  r = JSON.parse(readFileSync(source, 'utf8'));
+} catch (err) {
+  fail(`cannot read ${source} as a benchmark result (${err.code ?? err.message}); give the latest.json that \`npm run bench\` wrote.`);
+}
+// the fields the block quotes: a file without them is not a result of bench/run.mjs (or of an older one)
+const missing = ['meta.mode', 'meta.date', 'meta.cpu', 'meta.cores', 'meta.node', 'meta.loadavgStart', 'meta.loadavgEnd', 'roofline.gflops',
+  'training', 'kernels.rows', 'threads', 'scaling.width', 'scaling.durations', 'scaling.depth', 'memory.rssPeakBytes', 'targets']
+  .find((path) => path.split('.').reduce((o, k) => (o === null || typeof o !== 'object' ? undefined : o[k]), r) === undefined);
+if (missing) fail(`${source} is not a complete result of bench/run.mjs (it has no ${missing}); run \`npm run bench\` for a new one.`);
+if (r.meta.mode !== 'full' && !process.argv.includes('--force')) {
+  fail(`${source} is from a --${r.meta.mode} run; the README quotes full runs only (npm run bench), or pass --force.`);
+}
+const readme = fileURLToPath(new URL('../README.md', import.meta.url));
 const text = readFileSync(readme, 'utf8');
 const START = '<!-- bench:start -->', END = '<!-- bench:end -->';
-if (!text.includes(START) || !text.includes(END)) throw new Error(`README.md has no ${START} … ${END} block`);
+const start = text.indexOf(START), end = text.indexOf(END, start);
+if (start < 0 || end < 0 || text.indexOf(START, start + 1) >= 0) fail(`README.md needs exactly one ${START} followed by ${END}; README.md is unchanged.`);
 
 const x = (v) => `${fmt(v, 3)}×`;
 const lattice = (layers) => layers.join('→');
@@ -36,6 +53,17 @@ for (const w of [64, 256]) {
   }
 }
 const k = (name) => r.kernels.rows.find((row) => row.kernel === name);
+/** The thread comparison's table, or nothing for a result without it. */
+function threadBlock() {
+  if (r.threads.length === 0) return [];
+  const n = r.threads[0].examples, what = n === r.data?.count ? `full-data epoch (${fmt(n)} images)` : `epoch of ${fmt(n)} images`;
+  return [`| ${what} | 1 thread, faster core | 1 thread, slower core | 2 threads | speed-up (over the slower core) | two one-thread trainers at once |`,
+    '| --- | --- | --- | --- | --- | --- |',
+    ...r.threads.map((t) => `| ${lattice(t.layers)}, D = ${t.D} | ${fmt(t.oneThreadSeconds)} s | ${t.otherCoreSeconds ? `${fmt(t.otherCoreSeconds)} s` : '—'} | ` +
+      `${fmt(t.twoThreadSeconds)} s | ${x(t.speedup)}${t.speedupOverOtherCore ? ` (${x(t.speedupOverOtherCore)})` : ''} | ` +
+      `${t.independentSpeedup ? x(t.independentSpeedup) : '—'} |`),
+    ''];
+}
 /** The per-batch table of the thread comparison and its note, or nothing for a result without it. */
 function breakdownBlock() {
   const b = breakdownTable(r.threads);
@@ -45,7 +73,18 @@ function breakdownBlock() {
     'thread\'s time over two threads\'); the rest is what the calling thread does alone; the mean batch (the epoch over its batches) ' +
     'includes the slow batches.', ''];
 }
-const block = [
+let block;
+try {
+  block = render();
+} catch (err) {
+  fail(`${source} could not be rendered (${err.message}); is it a result of this version of bench/run.mjs? README.md is unchanged.`);
+}
+writeFileAtomic.sync(readme, text.slice(0, start) + block + text.slice(end + END.length));
+process.stderr.write(`README.md: benchmark block rewritten from ${source}\n`);
+
+/** The whole block, START to END. */
+function render() {
+  return [
   START,
   `Measured by \`npm run bench\` (${m.mode} mode) on ${m.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, Node ${m.node}` +
     (m.tfjs ? `, TensorFlow.js ${m.tfjs}` : '') +
@@ -66,12 +105,7 @@ const block = [
   '| --- | --- | --- | --- |',
   ...['forward', 'accumulate', 'learn', 'transfer', 'update'].map((n) => `| \`${n}\` | ${fmt(k(n).backends.simd.gflops)} | ${x(k(n).simdOverScalar)} | ${x(k(n).simdOverJs)} |`),
   '',
-  '| full-data epoch (24 754 images) | 1 thread, faster core | 1 thread, slower core | 2 threads | speed-up (over the slower core) | two one-thread trainers at once |',
-  '| --- | --- | --- | --- | --- | --- |',
-  ...r.threads.map((t) => `| ${lattice(t.layers)}, D = ${t.D} | ${fmt(t.oneThreadSeconds)} s | ${t.otherCoreSeconds ? `${fmt(t.otherCoreSeconds)} s` : '—'} | ` +
-    `${fmt(t.twoThreadSeconds)} s | ${x(t.speedup)}${t.speedupOverOtherCore ? ` (${x(t.speedupOverOtherCore)})` : ''} | ` +
-    `${t.independentSpeedup ? x(t.independentSpeedup) : '—'} |`),
-  '',
+  ...threadBlock(),
   ...breakdownBlock(),
   `Scaling of one thread's time per epoch: width^${fmt(r.scaling.width.exponent, 2)}, D^${fmt(r.scaling.durations.exponent, 2)}, ` +
     `hidden layers^${fmt(r.scaling.depth.exponent, 2)} (exponents fitted over width 64…512, D 1…16, 1…8 hidden layers of 128). ` +
@@ -81,6 +115,5 @@ const block = [
   '| --- | --- | --- |',
   ...r.targets.map((t) => `| ${t.target} | ${t.threshold < 1 ? `${fmt(100 * t.value)} %` : x(t.value)} | ${t.met ? 'yes' : '**no**'} |`),
   END,
-].join('\n');
-writeFileAtomic.sync(readme, text.slice(0, text.indexOf(START)) + block + text.slice(text.indexOf(END) + END.length));
-process.stderr.write(`README.md: benchmark block rewritten from ${source}\n`);
+  ].join('\n');
+}

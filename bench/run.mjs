@@ -10,36 +10,55 @@
 //                                 bench/results/quick|smoke for the shorter modes: the committed files stay)
 //   --no-tfjs                     skip the TensorFlow.js baseline
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import writeFileAtomic from 'write-file-atomic';
 import { createBackend, InterferenceNetwork, loadMnist, Rng, selectClasses } from '../dist/node.js';
 import { epochFlops, exponent, flops, measure, median } from './lib.mjs';
 import { markdown } from './report.mjs';
 import { tfjsMlp, tfjsVersion } from './tfjs.mjs';
+import { fileURLToPath } from 'node:url';
 
-const { values: argv } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    smoke: { type: 'boolean', default: false },
-    out: { type: 'string' },
-    'no-tfjs': { type: 'boolean', default: false },
-  },
-});
-const mode = argv.smoke ? 'smoke' : argv.quick ? 'quick' : 'full';
-if (argv.out === '') { // join('', 'latest.json') would write into whatever directory the bench runs in
-  process.stderr.write('bench: --out is empty; give the results directory (or leave --out out for the default).\n');
+/** Throws EISDIR (or the like) unless latest.json and latest.md in --out are absent or plain files that a rename can replace. */
+function checkResultFiles() {
+  for (const name of ['latest.json', 'latest.md']) {
+    const path = join(argv.out, name);
+    if (existsSync(path) && !statSync(path).isFile()) throw Object.assign(new Error(`${path} is not a file`), { code: 'EISDIR' });
+  }
+}
+
+/** Ends the run before it measures anything: one line on stderr, exit code 2. */
+function refuse(message) {
+  process.stderr.write(`bench: ${message}\n`);
   process.exit(2);
 }
+let argv;
+try {
+  ({ values: argv } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'no-tfjs': { type: 'boolean', default: false },
+    },
+  }));
+} catch (err) {
+  refuse(`${err.message.replace(/\.?$/, '.')} It takes --quick or --smoke, --out DIR and --no-tfjs (see the top of bench/run.mjs).`);
+}
+if (argv.quick && argv.smoke) refuse('--quick and --smoke are two different modes; give one of them.');
+const mode = argv.smoke ? 'smoke' : argv.quick ? 'quick' : 'full';
+if (argv.out === '') { // join('', 'latest.json') would write into whatever directory the bench runs in
+  refuse('--out is empty; give the results directory (or leave --out out for the default).');
+}
 // only a full run replaces the committed bench/results/latest.*; --quick and --smoke go to a subdirectory (git-ignored)
-argv.out ??= new URL(mode === 'full' ? './results/' : `./results/${mode}/`, import.meta.url).pathname;
-// --out is made now, one directory at a time, so that a bad path fails in a second, not after the run
-// (and not in Node's recursive mkdir, which never returns under /proc)
+argv.out ??= fileURLToPath(new URL(mode === 'full' ? './results/' : `./results/${mode}/`, import.meta.url));
+// --out is made now, one directory at a time, and a file is written to it and removed, so that a bad
+// path fails in a second, not after the run (and not in Node's recursive mkdir, which never
+// returns under /proc); the directories made for a path that then fails are removed again
 {
-  const parts = [];
+  const parts = [], made = [];
   let d = resolve(argv.out);
   while (!existsSync(d) && dirname(d) !== d) {
     parts.push(d);
@@ -47,10 +66,17 @@ argv.out ??= new URL(mode === 'full' ? './results/' : `./results/${mode}/`, impo
   }
   try {
     if (!statSync(d).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
-    for (const p of parts.reverse()) mkdirSync(p);
+    for (const p of parts.reverse()) {
+      mkdirSync(p);
+      made.push(p);
+    }
+    const probe = join(argv.out, `.bench-probe-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+    checkResultFiles();
   } catch (err) {
-    process.stderr.write(`bench: --out ${argv.out} cannot be used as the results directory (${err.code ?? err.message}); choose a directory you can write to.\n`);
-    process.exit(2);
+    for (const p of made.reverse()) rmdirSync(p);
+    refuse(`--out ${argv.out} cannot be used as the results directory (${err.code ?? err.message}); choose a directory you can write to.`);
   }
 }
 /** Sizes of each section per mode: repetitions (medians are over these) and sample sizes. */
@@ -514,6 +540,16 @@ for (const t of result.threads) targets.push({ target: `${t.layers.join('→')} 
 for (const t of targets) t.met = t.value >= t.threshold;
 result.targets = targets;
 
-writeFileAtomic.sync(join(argv.out, 'latest.json'), JSON.stringify(result, null, 2) + '\n');
-writeFileAtomic.sync(join(argv.out, 'latest.md'), markdown(result));
+// both files written in full beside the old ones first, then renamed over them: a failure leaves
+// the old pair as it was, never a new latest.json beside an old latest.md
+const files = [['latest.json', JSON.stringify(result, null, 2) + '\n'], ['latest.md', markdown(result)]]
+  .map(([name, text]) => ({ path: join(argv.out, name), tmp: join(argv.out, `.${name}.${process.pid}.tmp`), text }));
+try {
+  checkResultFiles(); // again: a rename cannot fail after the first has replaced its file
+  for (const f of files) writeFileSync(f.tmp, f.text);
+  for (const f of files) renameSync(f.tmp, f.path);
+} catch (err) {
+  for (const f of files) rmSync(f.tmp, { force: true });
+  refuse(`the results could not be written to ${argv.out} (${err.code ?? err.message}); the files there are as they were.`);
+}
 log(`wrote ${join(argv.out, 'latest.json')} and latest.md in ${result.meta.seconds.toFixed(0)} s`);

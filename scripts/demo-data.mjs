@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { encodeIdx, loadMnist, MNIST_FILES, Rng, sampleShots, selectClasses } from '../dist/node.js';
+import { fileURLToPath } from 'node:url';
 
 const { values } = parseArgs({
   options: {
     train: { type: 'string', default: '750' },
     test: { type: 'string', default: '250' },
-    out: { type: 'string', default: new URL('../demo/public/data', import.meta.url).pathname },
+    out: { type: 'string', default: fileURLToPath(new URL('../demo/public/data', import.meta.url)) },
   },
 });
 const CLASSES = [0, 1, 2, 3];

@@ -1,12 +1,13 @@
 // `npm run bench` runs end to end (in its seconds-long --smoke mode) and writes both reports.
 // No timing is asserted here: performance is judged by the benchmark itself, never by tests.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 
-const SCRIPT = new URL('../bench/run.mjs', import.meta.url).pathname;
+const SCRIPT = fileURLToPath(new URL('../bench/run.mjs', import.meta.url));
 
 describe('bench/run.mjs --smoke', () => {
   it('measures every section and writes latest.json and latest.md', () => {
@@ -62,6 +63,44 @@ describe('bench/run.mjs --smoke', () => {
     expect(readdirSync(cwd)).toEqual([]);
   });
 
+  it('refuses unknown arguments and two modes at once with one line, before it measures anything', () => {
+    const cases: [string[], RegExp][] = [
+      [['--bogus'], /^bench: Unknown option '--bogus'\. It takes --quick or --smoke, --out DIR and --no-tfjs/],
+      [['extra'], /^bench: Unexpected argument 'extra'/],
+      [['--out'], /^bench: Option '--out <value>' argument missing/],
+      [['--quick', '--smoke'], /^bench: --quick and --smoke are two different modes; give one of them\.$/],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync(process.execPath, [SCRIPT, ...args], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+    }
+  });
+
+  it('refuses at once a directory it cannot write to, and removes the directories it made for a path that fails', () => {
+    if (existsSync('/sys/kernel')) { // sysfs: no new files, not even for root
+      const r = spawnSync(process.execPath, [SCRIPT, '--smoke', '--out', '/sys/kernel'], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toMatch(/^bench: --out \/sys\/kernel cannot be used as the results directory \((EACCES|EPERM|EROFS)\)/);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'ffit-bench-'));
+    const r = spawnSync(process.execPath, [SCRIPT, '--smoke', '--out', join(dir, 'a', 'b', 'x'.repeat(300))], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/\(ENAMETOOLONG\)/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('writes both files or neither: a latest.md that is a directory is refused at once and the old latest.json stays', () => {
+    const out = mkdtempSync(join(tmpdir(), 'ffit-bench-'));
+    writeFileSync(join(out, 'latest.json'), 'old');
+    mkdirSync(join(out, 'latest.md', 'in-the-way'), { recursive: true });
+    const r = spawnSync(process.execPath, [SCRIPT, '--smoke', '--no-tfjs', '--out', out], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^bench: --out .* cannot be used as the results directory \(EISDIR\)/)]);
+    expect(readFileSync(join(out, 'latest.json'), 'utf8')).toBe('old');
+    expect(readdirSync(out).sort()).toEqual(['latest.json', 'latest.md']);
+  });
+
   it('refuses an --out it cannot use at once, with one line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ffit-bench-'));
     const file = join(dir, 'a-file');
@@ -71,5 +110,30 @@ describe('bench/run.mjs --smoke', () => {
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^bench: --out ${out} cannot be used as the results directory \\((ENOTDIR|ENOENT)\\)`))]);
     }
+  });
+});
+
+describe('bench/readme.mjs', () => {
+  const README = fileURLToPath(new URL('../README.md', import.meta.url));
+  const READER = fileURLToPath(new URL('../bench/readme.mjs', import.meta.url));
+  it('refuses, with one line and README.md untouched, what is not a full result of bench/run.mjs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffit-readme-'));
+    const file = (name: string, text: string) => { writeFileSync(join(dir, name), text); return join(dir, name); };
+    const before = readFileSync(README, 'utf8');
+    const cases: [string[], RegExp][] = [
+      [[join(dir, 'missing.json')], /cannot read .*missing\.json as a benchmark result \(ENOENT\)/],
+      [[file('text.json', '# not json')], /cannot read .*text\.json as a benchmark result \(Unexpected token/],
+      [[dir], /cannot read .* as a benchmark result \(EISDIR\)/],
+      [[file('null.json', 'null')], /null\.json is not a complete result of bench\/run\.mjs \(it has no meta\.mode\)/],
+      [[file('smoke.json', JSON.stringify({ ...JSON.parse(readFileSync(fileURLToPath(new URL('../bench/results/latest.json', import.meta.url)), 'utf8')),
+        meta: { ...JSON.parse(readFileSync(fileURLToPath(new URL('../bench/results/latest.json', import.meta.url)), 'utf8')).meta, mode: 'smoke' } }))],
+      /smoke\.json is from a --smoke run; the README quotes full runs only/],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync(process.execPath, [READER, ...args], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+    }
+    expect(readFileSync(README, 'utf8')).toBe(before);
   });
 });

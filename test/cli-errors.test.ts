@@ -14,8 +14,9 @@ import { InterferenceNetwork } from '../src/network.js';
 import type { FfitOptions } from '../src/options.js';
 import { saveModel } from '../src/node/model-file.js';
 import { MAX_TEXT_FILE_BYTES } from '../src/node/read-file.js';
+import { fileURLToPath } from 'node:url';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'ffit-cli-errors-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

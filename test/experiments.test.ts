@@ -17,8 +17,9 @@ import {
 } from '../src/experiments/schema.js';
 import { DEFAULT_LIMITS, feasibleSchedules, sampleTrials, selectHyperparameters, type SelectionFold } from '../src/experiments/search.js';
 import { keepLabels, makeSplit, parseShots } from '../src/experiments/splits.js';
+import { fileURLToPath } from 'node:url';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const TINY = { batches: [1, 8, 32], epochs: [1, 2, 5], maxUpdates: 12, maxExamples: 200 };
 
 let data: ExperimentData;

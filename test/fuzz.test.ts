@@ -17,6 +17,7 @@ import { decodeModel, type ModelJSON } from '../src/model-format.js';
 import { InterferenceNetwork } from '../src/network.js';
 import type { FfitOptions } from '../src/options.js';
 import { BACKENDS, randomData } from './helpers/nets.js';
+import { fileURLToPath } from 'node:url';
 
 /** Fixed seed: a failure reproduces exactly (fast-check prints the counterexample and its path). */
 const SEED = 20_261_130;
@@ -354,7 +355,7 @@ describe('corrupted IDX files', () => {
 
 describe('memory after dispose()', () => {
   it('creating and disposing 20 networks of 10 MiB each does not grow the process (node --expose-gc probe)', { timeout: 120_000 }, () => {
-    const probe = new URL('helpers/memory-probe.mjs', import.meta.url).pathname;
+    const probe = fileURLToPath(new URL('helpers/memory-probe.mjs', import.meta.url));
     const r = spawnSync(process.execPath, ['--expose-gc', probe], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { perNetworkMiB: number; disposedMiB: number; heldMiB: number; memoryBytesAfterDispose: number };
