@@ -71,7 +71,7 @@ function breakdownBlock() {
   return [`| ${b.head.join(' | ')} |`, `| ${b.head.map(() => '---').join(' | ')} |`, ...b.rows.map((row) => `| ${row.join(' | ')} |`), '',
     'Per batch, over one more epoch each: the first two columns are the calls that run as jobs on both threads (in parentheses, one ' +
     'thread\'s time over two threads\'); the rest is what the calling thread does alone; the mean batch (the epoch over its batches) ' +
-    'includes the slow batches.', ''];
+    'includes the slow batches. One epoch each: these figures move more than the medians of the epoch table above.', ''];
 }
 let block;
 try {

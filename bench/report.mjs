@@ -130,7 +130,8 @@ export function markdown(r) {
     out.push('One more epoch each (one thread on the faster core, two threads free), timed per batch: the first layer\'s load and forward pass and ' +
       'the learning step are the two calls that run as jobs on both threads (in parentheses: one thread\'s time over two threads\'); the rest is what the ' +
       'calling thread does alone (the narrow last layer, the targets, the induced field, the propagators, JavaScript bookkeeping). ' +
-      'The mean batch is the epoch over its batches: above the median by the slow batches.');
+      'The mean batch is the epoch over its batches: above the median by the slow batches. One epoch each, so these figures move more than the ' +
+      'timed medians above; on a machine busy with other work they can show two threads slower than one.');
     out.push('');
   }
 

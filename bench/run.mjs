@@ -437,9 +437,9 @@ async function threads() {
     const twin = await twinTrainer(layers, D, data); // warms up while the main thread does
     for (const t of [1, 2]) {
       nets[t] = await InterferenceNetwork.create({ layers, durations: D, batchSize: BATCH, seed: 0, threads: t });
-      // warm-up, untimed: one thread is steady from its second epoch, two threads only from about
-      // their fourth (784→64→4: 0.298, 0.229, 0.216, 0.215 s on one thread against 0.353, 0.197,
-      // 0.155, 0.124, 0.127 s on two; not garbage collection, which is idle then)
+      // warm-up, untimed: one thread is steady from its second epoch, two threads only from their
+      // third or fourth (784→64→4: 0.298, 0.229, 0.216, 0.215 s on one thread; epochs 2–5 on two
+      // 0.20, 0.17, 0.14, 0.15 s; not garbage collection, which is idle then)
       nets[t].fit(data, { epochs: 3 });
     }
     // one thread on the pinned (faster) core and, for reference, on the other; two threads free
