@@ -451,6 +451,24 @@ export class InterferenceNetwork {
     this.staged = { images, buf, bytes };
   }
 
+  /**
+   * Throws `E_INPUT` for the first staged image that cannot be a source, with the kernels that
+   * load the batches, before any batch trains: a `fit` that fails on its input leaves the network
+   * as it was. Images that could not be staged (memory short) are checked batch by batch instead.
+   */
+  private checkStaged(count: number): void {
+    const staged = this.staged;
+    if (staged === null) return;
+    const n0 = this.options.layers[0]!;
+    for (let start = 0; start < count; start += this.capacity) {
+      const n = Math.min(this.capacity, count - start);
+      const rv = this.be.viewI32(this.rowsB);
+      for (let b = 0; b < n; b++) rv[b] = start + b;
+      const bad = this.be.load(staged.buf, staged.bytes, this.rowsB, n, n0, this.x, this.a[0]!.re);
+      if (bad >= 0) throw sourceError(start + bad, imageRow(staged.images, start + bad, n0));
+    }
+  }
+
   /** Forgets the staged images (the caller may change them); their buffer stays as `spare`. */
   private unstage(): void {
     this.staged = null;
@@ -462,9 +480,7 @@ export class InterferenceNetwork {
    * that layer (one job on a thread pool) and returns true.
    */
   private load(images: Images, n0: number, rows: ArrayLike<number> | null, start: number, count: number, forward = false): boolean {
-    const rowOf = (i: number) => (images as Float32Array).subarray
-      ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
-      : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
+    const rowOf = (i: number) => imageRow(images, i, n0);
     if (rows !== null && this.staged !== null && this.staged.images === images) {
       const rv = this.be.viewI32(this.rowsB);
       for (let b = 0; b < count; b++) rv[b] = rows[start + b]!;
@@ -683,7 +699,9 @@ export class InterferenceNetwork {
    * Trains for `epochs` passes over `train` in batches of `options.batchSize`, shuffled by the
    * seeded generator. Returns one record per epoch (`seconds`: the epoch's batches, not its
    * evaluation). The images are copied into WebAssembly memory once per call; that buffer is kept
-   * for the next `fit` until {@link dispose}. Throws like {@link trainBatch}.
+   * for the next `fit` until {@link dispose}. Throws like {@link trainBatch}; every training image
+   * is checked before the first batch, so an `E_INPUT` leaves the network as it was (unless the
+   * images could not be copied in for lack of memory: then each batch checks its own).
    */
   fit(train: LabelledSet, fitOptions: FitOptions = {}): EpochRecord[] {
     check(typeof fitOptions === 'object' && fitOptions !== null, 'fit options must be an object such as { epochs: 3 } (or left out).');
@@ -713,6 +731,7 @@ export class InterferenceNetwork {
       schedule === 'linear' ? 1 - t / total : schedule === 'cosine' ? 0.5 * (1 + Math.cos((Math.PI * t) / total)) : 1;
     this.stage(train.images);
     try {
+      this.checkStaged(count);
       for (let epoch = 1; epoch <= epochs; epoch++) {
         const order = shuffle ? this.rng.permutation(count) : Int32Array.from({ length: count }, (_, i) => i);
         const t0 = now();
@@ -1059,6 +1078,13 @@ function logitShape(o: ResolvedOptions, counts: readonly number[], l: number): n
 /** The route table of every layer (null for dense layers). Throws `E_OPTION` for a site without routes. */
 function tablesOf(o: ResolvedOptions): (RouteTable | null)[] {
   return o.layers.slice(1).map((_, l) => (o.topology === 'dense' ? null : buildRoutes(o, l)));
+}
+
+/** Image `i` (`n0` pixels) of a flat image array, for error messages. */
+function imageRow(images: Images, i: number, n0: number): ArrayLike<number> {
+  return (images as Float32Array).subarray
+    ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
+    : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
 }
 
 /** One buffer of a network: Float32 (or Int32) values, and what it holds ('' for the unnamed). */
