@@ -469,6 +469,20 @@ export class InterferenceNetwork {
     }
   }
 
+  /**
+   * Throws `E_INPUT`, naming `what` (e.g. "test set"), for the first image of `images` that cannot
+   * be a source: `fit` checks its evaluation sets before it trains, not after its first epoch.
+   */
+  private checkSources(images: Images, what: string): void {
+    const count = this.checkImages(images), n0 = this.options.layers[0]!;
+    try {
+      for (let start = 0; start < count; start += this.capacity) this.load(images, n0, null, start, Math.min(this.capacity, count - start));
+    } catch (err) {
+      if (err instanceof FfitError && err.code === 'E_INPUT') throw new FfitError('E_INPUT', `In the ${what}: ${err.message}`);
+      throw err;
+    }
+  }
+
   /** Forgets the staged images (the caller may change them); their buffer stays as `spare`. */
   private unstage(): void {
     this.staged = null;
@@ -699,9 +713,10 @@ export class InterferenceNetwork {
    * Trains for `epochs` passes over `train` in batches of `options.batchSize`, shuffled by the
    * seeded generator. Returns one record per epoch (`seconds`: the epoch's batches, not its
    * evaluation). The images are copied into WebAssembly memory once per call; that buffer is kept
-   * for the next `fit` until {@link dispose}. Throws like {@link trainBatch}; every training image
-   * is checked before the first batch, so an `E_INPUT` leaves the network as it was (unless the
-   * images could not be copied in for lack of memory: then each batch checks its own).
+   * for the next `fit` until {@link dispose}. Throws like {@link trainBatch}; every training image,
+   * and every image of `validation` and `test`, is checked before the first batch, so an `E_INPUT`
+   * leaves the network as it was (unless the training images could not be copied in for lack of
+   * memory: then each batch checks its own).
    */
   fit(train: LabelledSet, fitOptions: FitOptions = {}): EpochRecord[] {
     check(typeof fitOptions === 'object' && fitOptions !== null, 'fit options must be an object such as { epochs: 3 } (or left out).');
@@ -732,6 +747,10 @@ export class InterferenceNetwork {
     this.stage(train.images);
     try {
       this.checkStaged(count);
+      for (const what of ['validation', 'test'] as const) {
+        const set = fitOptions[what];
+        if (set !== undefined) this.checkSources(set.images, `${what} set`);
+      }
       for (let epoch = 1; epoch <= epochs; epoch++) {
         const order = shuffle ? this.rng.permutation(count) : Int32Array.from({ length: count }, (_, i) => i);
         const t0 = now();

@@ -142,6 +142,21 @@ describe('staged images after a fit that threw', () => {
     expect(net.logits(0)).toEqual(twin.logits(0));
     [net, twin].forEach((n) => n.dispose());
   });
+
+  it('a blank image in the test or validation set is refused, named by its set, before anything trains', async () => {
+    const options: FfitOptions = { layers: [50, 8, 3], durations: 2, seed: 5, batchSize: 4 };
+    const { labels } = randomData(5, 12, 50, 3);
+    const pixels = Uint8Array.from({ length: 12 * 50 }, (_, i) => 1 + (i % 7));
+    const bad = pixels.slice(0, 6 * 50).fill(0, 5 * 50, 6 * 50);
+    const net = await InterferenceNetwork.create(options);
+    const untrained = net.logits(0);
+    for (const what of ['test', 'validation'] as const) {
+      expect(() => net.fit({ images: pixels, labels }, { epochs: 1, [what]: { images: bad, labels: labels.slice(0, 6) } }))
+        .toThrow(new RegExp(`^In the ${what} set: Image 5 cannot be a source: it is blank`));
+      expect(net.logits(0)).toEqual(untrained);
+    }
+    net.dispose();
+  });
 });
 
 describe('forward of a narrow layer with complex sources (no compaction on SIMD)', () => {
