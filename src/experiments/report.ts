@@ -2,11 +2,11 @@
  * Turns experiment results into files: `results.json` (validated against `schema.ts`), CSVs
  * (csv-stringify, every row validated), SVG figures (`plots.ts`) and a `report.md` that embeds the
  * figures, states the protocol and the chosen hyperparameters, and says what the numbers show.
- * {@link writeFiles} writes each file atomically (write-file-atomic: temporary file + rename).
+ * {@link writeFiles} writes each file atomically (temporary file written in full, then renamed).
  */
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import writeFileAtomic from 'write-file-atomic';
+import { writeAtomically } from '../node/atomic.js';
 import type { z } from 'zod';
 import { FfitError } from '../errors.js';
 import type { DynamicsResult } from './dynamics.js';
@@ -35,7 +35,7 @@ export function writeFiles(dir: string, files: Files): string[] {
   const names = Object.keys(files).sort((a, b) => Number(a === 'report.md') - Number(b === 'report.md'));
   try {
     makeDirs(dir);
-    for (const name of names) writeFileAtomic.sync(join(dir, name), files[name]!);
+    for (const name of names) writeAtomically(join(dir, name), files[name]!);
   } catch (err) {
     throw new FfitError('E_OPTION', `cannot write the report into ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another --out directory.`);
   }

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeAtomically } from './atomic.js';
 import { FfitError } from '../errors.js';
 import { makeDirs } from './dirs.js';
 import type { BackendChoice } from '../backend/index.js';
@@ -24,7 +24,7 @@ export function saveModel(path: string, doc: ModelJSON): void {
   decodeModel(doc, `the model to save to ${path}`);
   try {
     makeDirs(dirname(path));
-    writeFileAtomic.sync(path, JSON.stringify(doc) + '\n');
+    writeAtomically(path, JSON.stringify(doc) + '\n');
   } catch (err) {
     throw new FfitError('E_MODEL', `Cannot write the model to ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another --out path.`);
   }

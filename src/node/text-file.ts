@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeAtomically } from './atomic.js';
 import { FfitError } from '../errors.js';
 import { makeDirs } from './dirs.js';
 
@@ -10,7 +10,7 @@ import { makeDirs } from './dirs.js';
 export function saveText(path: string, text: string): void {
   try {
     makeDirs(dirname(path));
-    writeFileAtomic.sync(path, text);
+    writeAtomically(path, text);
   } catch (err) {
     throw new FfitError('E_DATA', `Cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another path.`);
   }
