@@ -1,4 +1,6 @@
 // Shared helpers of `npm run bench`: timing through tinybench, statistics, FLOP counts.
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { Bench } from 'tinybench';
 
 /**
@@ -105,4 +107,26 @@ export function breakdownTable(threads) {
       fmt(two.restMicros), ratio(two.batchMedianMicros, one.batchMedianMicros), ratio(two.batchMeanMicros, one.batchMeanMicros)]);
   }
   return { head, rows };
+}
+
+/**
+ * Replaces each `{ path, text }` with its new text, all or (as far as the system allows) none:
+ * every text is first written in full to a temporary file beside its target (writeFileSync
+ * continues short writes, as on a nearly full disk, and throws when the disk refuses), then all
+ * are renamed over their targets. On failure the temporary files are removed; the error thrown
+ * has `replaced`, the targets already renamed over (empty unless a rename itself failed).
+ */
+export function replaceFiles(files) {
+  const tmp = files.map((f) => join(dirname(f.path), `.${basename(f.path)}.${process.pid}.tmp`));
+  const replaced = [];
+  try {
+    files.forEach((f, i) => writeFileSync(tmp[i], f.text));
+    files.forEach((f, i) => {
+      renameSync(tmp[i], f.path);
+      replaced.push(f.path);
+    });
+  } catch (err) {
+    for (const t of tmp) rmSync(t, { force: true });
+    throw Object.assign(err, { replaced });
+  }
 }

@@ -4,8 +4,8 @@
 //   node bench/readme.mjs [results.json] [--force]   (refuses a --quick or --smoke result unless forced)
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import writeFileAtomic from 'write-file-atomic';
-import { breakdownTable, fmt } from './lib.mjs';
+import { parseArgs } from 'node:util';
+import { breakdownTable, fmt, replaceFiles } from './lib.mjs';
 
 /** Ends with one line on stderr and exit code 1; README.md is not touched. */
 function fail(message) {
@@ -13,7 +13,14 @@ function fail(message) {
   process.exit(1);
 }
 
-const source = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
+let args;
+try {
+  args = parseArgs({ options: { force: { type: 'boolean', default: false } }, allowPositionals: true });
+} catch (err) {
+  fail(`${err.message.replace(/\.?$/, '.')} It takes one results file (default bench/results/latest.json) and --force.`);
+}
+if (args.positionals.length > 1) fail(`give one results file, not ${args.positionals.length} (${args.positionals.join(', ')}).`);
+const source = args.positionals[0] ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
 let r;
 try {
   r = JSON.parse(readFileSync(source, 'utf8'));
@@ -25,7 +32,22 @@ const missing = ['meta.mode', 'meta.date', 'meta.cpu', 'meta.cores', 'meta.node'
   'training', 'kernels.rows', 'threads', 'scaling.width', 'scaling.durations', 'scaling.depth', 'memory.rssPeakBytes', 'targets']
   .find((path) => path.split('.').reduce((o, k) => (o === null || typeof o !== 'object' ? undefined : o[k]), r) === undefined);
 if (missing) fail(`${source} is not a complete result of bench/run.mjs (it has no ${missing}); run \`npm run bench\` for a new one.`);
-if (r.meta.mode !== 'full' && !process.argv.includes('--force')) {
+// and the values it quotes, of the right kinds: no "undefined", "NaN" or empty table in the README
+const finite = (v) => typeof v === 'number' && Number.isFinite(v);
+const wrong = [
+  [!finite(r.roofline.gflops) || !finite(r.roofline.copyGBs), 'roofline'],
+  [![r.meta.loadavgStart, r.meta.loadavgEnd].every((a) => Array.isArray(a) && a.length > 0 && a.every(finite)), 'meta.loadavgStart / loadavgEnd'],
+  [!Array.isArray(r.training) || r.training.length === 0 ||
+    !r.training.every((t) => finite(t.trainPerSecond) && finite(t.inferPerSecond) && finite(t.pctRoofline?.executed) && finite(t.pctRoofline?.dense)), 'training'],
+  [!['forward', 'accumulate', 'learn', 'transfer', 'update'].every((n) => {
+    const k = Array.isArray(r.kernels.rows) && r.kernels.rows.find((row) => row.kernel === n);
+    return k && finite(k.backends?.simd?.gflops) && finite(k.simdOverScalar) && finite(k.simdOverJs);
+  }), 'kernels.rows'],
+  [!Array.isArray(r.threads), 'threads'],
+  [!Array.isArray(r.targets) || !r.targets.every((t) => typeof t.target === 'string' && finite(t.value) && finite(t.threshold) && typeof t.met === 'boolean'), 'targets'],
+].find(([bad]) => bad);
+if (wrong) fail(`${source} has values of the wrong kind in ${wrong[1]}; run \`npm run bench\` for a new result.`);
+if (r.meta.mode !== 'full' && !args.values.force) {
   fail(`${source} is from a --${r.meta.mode} run; the README quotes full runs only (npm run bench), or pass --force.`);
 }
 const readme = fileURLToPath(new URL('../README.md', import.meta.url));
@@ -37,20 +59,23 @@ if (start < 0 || end < 0 || text.indexOf(START, start + 1) >= 0) fail(`README.md
 const x = (v) => `${fmt(v, 3)}×`;
 const lattice = (layers) => layers.join('→');
 const m = r.meta;
-const loaded = Math.max(...m.loadavgStart, ...m.loadavgEnd) > 0.5 * m.cores;
-const rows = [];
 const train = (w, D) => r.training.find((t) => t.layers[1] === w && t.D === D);
 const tf = (w, b) => r.tfjs?.find((t) => t.layers[1] === w && t.backend === b);
-for (const w of [64, 256]) {
-  for (const D of [1, 4, 8]) {
-    const t = train(w, D);
-    if (!t) continue;
-    rows.push(`| FFIT ${lattice(t.layers)}, D = ${D} | ${fmt(t.trainPerSecond)} | ${fmt(t.inferPerSecond)} | ${fmt(t.pctRoofline.executed)} % / ${fmt(t.pctRoofline.dense)} % |`);
+/** The speed table's rows. */
+function speedRows() {
+  const rows = [];
+  for (const w of [64, 256]) {
+    for (const D of [1, 4, 8]) {
+      const t = train(w, D);
+      if (!t) continue;
+      rows.push(`| FFIT ${lattice(t.layers)}, D = ${D} | ${fmt(t.trainPerSecond)} | ${fmt(t.inferPerSecond)} | ${fmt(t.pctRoofline.executed)} % / ${fmt(t.pctRoofline.dense)} % |`);
+    }
+    for (const b of ['wasm', 'cpu']) {
+      const t = tf(w, b);
+      if (t) rows.push(`| tfjs ${b} MLP ${lattice(t.layers)} (backprop, Adam) | ${fmt(t.train)} | ${fmt(t.infer)} | |`);
+    }
   }
-  for (const b of ['wasm', 'cpu']) {
-    const t = tf(w, b);
-    if (t) rows.push(`| tfjs ${b} MLP ${lattice(t.layers)} (backprop, Adam) | ${fmt(t.train)} | ${fmt(t.infer)} | |`);
-  }
+  return rows;
 }
 const k = (name) => r.kernels.rows.find((row) => row.kernel === name);
 /** The thread comparison's table, or nothing for a result without it. */
@@ -79,11 +104,18 @@ try {
 } catch (err) {
   fail(`${source} could not be rendered (${err.message}); is it a result of this version of bench/run.mjs? README.md is unchanged.`);
 }
-writeFileAtomic.sync(readme, text.slice(0, start) + block + text.slice(end + END.length));
+if (/undefined|NaN/.test(block)) fail(`${source} gave "undefined" or "NaN" in the block; run \`npm run bench\` for a new result. README.md is unchanged.`);
+try {
+  replaceFiles([{ path: readme, text: text.slice(0, start) + block + text.slice(end + END.length) }]);
+} catch (err) {
+  fail(`README.md could not be written (${err.code ?? err.message}); it is unchanged.`);
+}
 process.stderr.write(`README.md: benchmark block rewritten from ${source}\n`);
 
 /** The whole block, START to END. */
 function render() {
+  const loaded = Math.max(...m.loadavgStart, ...m.loadavgEnd) > 0.5 * m.cores;
+  const rows = speedRows();
   return [
   START,
   `Measured by \`npm run bench\` (${m.mode} mode) on ${m.date.slice(0, 10)}: ${m.cpu}, ${m.cores} cores, Node ${m.node}` +

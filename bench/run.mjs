@@ -10,13 +10,13 @@
 //                                 bench/results/quick|smoke for the shorter modes: the committed files stay)
 //   --no-tfjs                     skip the TensorFlow.js baseline
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { createBackend, InterferenceNetwork, loadMnist, Rng, selectClasses } from '../dist/node.js';
-import { epochFlops, exponent, flops, measure, median } from './lib.mjs';
+import { epochFlops, exponent, flops, measure, median, replaceFiles } from './lib.mjs';
 import { markdown } from './report.mjs';
 import { tfjsMlp, tfjsVersion } from './tfjs.mjs';
 import { fileURLToPath } from 'node:url';
@@ -57,8 +57,22 @@ argv.out ??= fileURLToPath(new URL(mode === 'full' ? './results/' : `./results/$
 // --out is made now, one directory at a time, and a file is written to it and removed, so that a bad
 // path fails in a second, not after the run (and not in Node's recursive mkdir, which never
 // returns under /proc); the directories made for a path that then fails are removed again
+/** Directories this run made for --out (removed again if the run is refused or interrupted before it writes). */
+const made = [];
+function removeMadeDirs() {
+  for (const p of made.reverse()) {
+    try {
+      rmdirSync(p); // only while empty
+    } catch { /* not empty: something else was put there */ }
+  }
+  made.length = 0;
+}
+process.once('SIGINT', () => {
+  removeMadeDirs();
+  process.exit(130);
+});
 {
-  const parts = [], made = [];
+  const parts = [];
   let d = resolve(argv.out);
   while (!existsSync(d) && dirname(d) !== d) {
     parts.push(d);
@@ -75,7 +89,7 @@ argv.out ??= fileURLToPath(new URL(mode === 'full' ? './results/' : `./results/$
     rmSync(probe);
     checkResultFiles();
   } catch (err) {
-    for (const p of made.reverse()) rmdirSync(p);
+    removeMadeDirs();
     refuse(`--out ${argv.out} cannot be used as the results directory (${err.code ?? err.message}); choose a directory you can write to.`);
   }
 }
@@ -542,14 +556,13 @@ result.targets = targets;
 
 // both files written in full beside the old ones first, then renamed over them: a failure leaves
 // the old pair as it was, never a new latest.json beside an old latest.md
-const files = [['latest.json', JSON.stringify(result, null, 2) + '\n'], ['latest.md', markdown(result)]]
-  .map(([name, text]) => ({ path: join(argv.out, name), tmp: join(argv.out, `.${name}.${process.pid}.tmp`), text }));
 try {
-  checkResultFiles(); // again: a rename cannot fail after the first has replaced its file
-  for (const f of files) writeFileSync(f.tmp, f.text);
-  for (const f of files) renameSync(f.tmp, f.path);
+  checkResultFiles(); // again: so that a rename cannot fail after the first has replaced its file
+  replaceFiles([{ path: join(argv.out, 'latest.json'), text: JSON.stringify(result, null, 2) + '\n' },
+    { path: join(argv.out, 'latest.md'), text: markdown(result) }]);
 } catch (err) {
-  for (const f of files) rmSync(f.tmp, { force: true });
-  refuse(`the results could not be written to ${argv.out} (${err.code ?? err.message}); the files there are as they were.`);
+  removeMadeDirs();
+  refuse(`the results could not be written to ${argv.out} (${err.code ?? err.message}); ` +
+    (err.replaced?.length ? `only ${err.replaced.join(' and ')} was replaced.` : 'the files there are as they were.'));
 }
 log(`wrote ${join(argv.out, 'latest.json')} and latest.md in ${result.meta.seconds.toFixed(0)} s`);

@@ -120,6 +120,7 @@ describe('bench/readme.mjs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ffit-readme-'));
     const file = (name: string, text: string) => { writeFileSync(join(dir, name), text); return join(dir, name); };
     const before = readFileSync(README, 'utf8');
+    const latest = () => JSON.parse(readFileSync(fileURLToPath(new URL('../bench/results/latest.json', import.meta.url)), 'utf8'));
     const cases: [string[], RegExp][] = [
       [[join(dir, 'missing.json')], /cannot read .*missing\.json as a benchmark result \(ENOENT\)/],
       [[file('text.json', '# not json')], /cannot read .*text\.json as a benchmark result \(Unexpected token/],
@@ -128,6 +129,11 @@ describe('bench/readme.mjs', () => {
       [[file('smoke.json', JSON.stringify({ ...JSON.parse(readFileSync(fileURLToPath(new URL('../bench/results/latest.json', import.meta.url)), 'utf8')),
         meta: { ...JSON.parse(readFileSync(fileURLToPath(new URL('../bench/results/latest.json', import.meta.url)), 'utf8')).meta, mode: 'smoke' } }))],
       /smoke\.json is from a --smoke run; the README quotes full runs only/],
+      [['--dry-run'], /^bench\/readme\.mjs: Unknown option '--dry-run'.* It takes one results file/],
+      [['a.json', 'b.json'], /give one results file, not 2 \(a\.json, b\.json\)/],
+      [[file('targets.json', JSON.stringify({ ...latest(), targets: [{}] }))], /targets\.json has values of the wrong kind in targets/],
+      [[file('load.json', JSON.stringify({ ...latest(), meta: { ...latest().meta, loadavgStart: 5 } }))], /has values of the wrong kind in meta\.loadavgStart/],
+      [[file('training.json', JSON.stringify({ ...latest(), training: [] }))], /training\.json has values of the wrong kind in training/],
     ];
     for (const [args, message] of cases) {
       const r = spawnSync(process.execPath, [READER, ...args], { encoding: 'utf8', timeout: 20_000 });
