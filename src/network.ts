@@ -452,33 +452,16 @@ export class InterferenceNetwork {
   }
 
   /**
-   * Throws `E_INPUT` for the first staged image that cannot be a source, with the kernels that
-   * load the batches, before any batch trains: a `fit` that fails on its input leaves the network
-   * as it was. Images that could not be staged (memory short) are checked batch by batch instead.
+   * Throws `E_INPUT` for the first image of `images` that cannot be a source, before anything
+   * trains, through the same {@link load} as the batches (the staged copy, for `rows` of the
+   * staged images; `fit` passes all rows in order). `what` (e.g. "test set") prefixes the message.
    */
-  private checkStaged(count: number): void {
-    const staged = this.staged;
-    if (staged === null) return;
-    const n0 = this.options.layers[0]!;
-    for (let start = 0; start < count; start += this.capacity) {
-      const n = Math.min(this.capacity, count - start);
-      const rv = this.be.viewI32(this.rowsB);
-      for (let b = 0; b < n; b++) rv[b] = start + b;
-      const bad = this.be.load(staged.buf, staged.bytes, this.rowsB, n, n0, this.x, this.a[0]!.re);
-      if (bad >= 0) throw sourceError(start + bad, imageRow(staged.images, start + bad, n0));
-    }
-  }
-
-  /**
-   * Throws `E_INPUT`, naming `what` (e.g. "test set"), for the first image of `images` that cannot
-   * be a source: `fit` checks its evaluation sets before it trains, not after its first epoch.
-   */
-  private checkSources(images: Images, what: string): void {
+  private checkSources(images: Images, rows: ArrayLike<number> | null, what: string | null): void {
     const count = this.checkImages(images), n0 = this.options.layers[0]!;
     try {
-      for (let start = 0; start < count; start += this.capacity) this.load(images, n0, null, start, Math.min(this.capacity, count - start));
+      for (let start = 0; start < count; start += this.capacity) this.load(images, n0, rows, start, Math.min(this.capacity, count - start));
     } catch (err) {
-      if (err instanceof FfitError && err.code === 'E_INPUT') throw new FfitError('E_INPUT', `In the ${what}: ${err.message}`);
+      if (what !== null && err instanceof FfitError && err.code === 'E_INPUT') throw new FfitError('E_INPUT', `In the ${what}: ${err.message}`);
       throw err;
     }
   }
@@ -494,7 +477,9 @@ export class InterferenceNetwork {
    * that layer (one job on a thread pool) and returns true.
    */
   private load(images: Images, n0: number, rows: ArrayLike<number> | null, start: number, count: number, forward = false): boolean {
-    const rowOf = (i: number) => imageRow(images, i, n0);
+    const rowOf = (i: number) => (images as Float32Array).subarray
+      ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
+      : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
     if (rows !== null && this.staged !== null && this.staged.images === images) {
       const rv = this.be.viewI32(this.rowsB);
       for (let b = 0; b < count; b++) rv[b] = rows[start + b]!;
@@ -715,8 +700,7 @@ export class InterferenceNetwork {
    * evaluation). The images are copied into WebAssembly memory once per call; that buffer is kept
    * for the next `fit` until {@link dispose}. Throws like {@link trainBatch}; every training image,
    * and every image of `validation` and `test`, is checked before the first batch, so an `E_INPUT`
-   * leaves the network as it was (unless the training images could not be copied in for lack of
-   * memory: then each batch checks its own).
+   * leaves the network as it was.
    */
   fit(train: LabelledSet, fitOptions: FitOptions = {}): EpochRecord[] {
     check(typeof fitOptions === 'object' && fitOptions !== null, 'fit options must be an object such as { epochs: 3 } (or left out).');
@@ -746,13 +730,14 @@ export class InterferenceNetwork {
       schedule === 'linear' ? 1 - t / total : schedule === 'cosine' ? 0.5 * (1 + Math.cos((Math.PI * t) / total)) : 1;
     this.stage(train.images);
     try {
-      this.checkStaged(count);
+      const inOrder = Int32Array.from({ length: count }, (_, i) => i);
+      this.checkSources(train.images, inOrder, null);
       for (const what of ['validation', 'test'] as const) {
         const set = fitOptions[what];
-        if (set !== undefined) this.checkSources(set.images, `${what} set`);
+        if (set !== undefined) this.checkSources(set.images, null, `${what} set`);
       }
       for (let epoch = 1; epoch <= epochs; epoch++) {
-        const order = shuffle ? this.rng.permutation(count) : Int32Array.from({ length: count }, (_, i) => i);
+        const order = shuffle ? this.rng.permutation(count) : inOrder;
         const t0 = now();
         let correct = 0, energy = 0, loss = 0;
         for (let start = 0; start < count; start += batch) {
@@ -1097,13 +1082,6 @@ function logitShape(o: ResolvedOptions, counts: readonly number[], l: number): n
 /** The route table of every layer (null for dense layers). Throws `E_OPTION` for a site without routes. */
 function tablesOf(o: ResolvedOptions): (RouteTable | null)[] {
   return o.layers.slice(1).map((_, l) => (o.topology === 'dense' ? null : buildRoutes(o, l)));
-}
-
-/** Image `i` (`n0` pixels) of a flat image array, for error messages. */
-function imageRow(images: Images, i: number, n0: number): ArrayLike<number> {
-  return (images as Float32Array).subarray
-    ? (images as Float32Array).subarray(i * n0, (i + 1) * n0)
-    : (images as readonly number[]).slice(i * n0, (i + 1) * n0);
 }
 
 /** One buffer of a network: Float32 (or Int32) values, and what it holds ('' for the unnamed). */

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createBackend } from '../src/backend/index.js';
+import { FfitError } from '../src/errors.js';
 import { InterferenceNetwork } from '../src/network.js';
 import { resolveOptions, sitePositions, type FfitOptions } from '../src/options.js';
 import { buildRoutes, connected, countRoutes } from '../src/topology.js';
@@ -141,6 +142,23 @@ describe('staged images after a fit that threw', () => {
     twin.trainBatch(pixels.slice(), labels, [blank, 1]);
     expect(net.logits(0)).toEqual(twin.logits(0));
     [net, twin].forEach((n) => n.dispose());
+  });
+
+  it('are checked up front also when memory is too short to stage them (the batches then copy their images)', async () => {
+    const options: FfitOptions = { layers: [50, 8, 3], durations: 2, seed: 5, batchSize: 4 };
+    const { labels } = randomData(5, 12, 50, 3);
+    const pixels = Uint8Array.from({ length: 12 * 50 }, (_, i) => 1 + (i % 7)).fill(0, 9 * 50, 10 * 50);
+    const net = await InterferenceNetwork.create(options);
+    // the staging buffer (150 words) cannot be had; the network's own buffers (at most 24 words) can
+    const be = (net as unknown as { backend: { i32(n: number): unknown } }).backend, i32 = be.i32.bind(be);
+    be.i32 = (n: number) => {
+      if (n >= 100) throw new FfitError('E_MEMORY', 'no room (test)');
+      return i32(n);
+    };
+    const untrained = net.logits(0);
+    expect(() => net.fit({ images: pixels, labels }, { epochs: 1, shuffle: false })).toThrow(/Image 9 cannot be a source: .*blank/);
+    expect(net.logits(0)).toEqual(untrained);
+    net.dispose();
   });
 
   it('a blank image in the test or validation set is refused, named by its set, before anything trains', async () => {
