@@ -94,6 +94,11 @@ export function fmt(x, digits = 3) {
   return Number(x.toPrecision(digits)).toString();
 }
 
+/** A Markdown table: `head` cells, then `rows` of cells. */
+export function table(head, rows) {
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
 /** Head and rows (cells as strings) of the per-batch table of the thread comparison, for report.mjs and readme.mjs. */
 export function breakdownTable(threads) {
   const head = ['per batch, µs (medians)', 'threads', 'load + forward pass, layer 0', 'learning step', 'rest (calling thread alone)', 'batch', 'batch, mean'];

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { breakdownTable, fmt, replaceFiles } from './lib.mjs';
+import { breakdownTable, fmt, replaceFiles, table } from './lib.mjs';
 
 /** Ends with one line on stderr and exit code 1; README.md is not touched. */
 function fail(message) {
@@ -93,7 +93,7 @@ function threadBlock() {
 function breakdownBlock() {
   const b = breakdownTable(r.threads);
   if (b.rows.length === 0) return [];
-  return [`| ${b.head.join(' | ')} |`, `| ${b.head.map(() => '---').join(' | ')} |`, ...b.rows.map((row) => `| ${row.join(' | ')} |`), '',
+  return [table(b.head, b.rows), '',
     'Per batch, over one more epoch each: the first two columns are the calls that run as jobs on both threads (in parentheses, one ' +
     'thread\'s time over two threads\'); the rest is what the calling thread does alone; the mean batch (the epoch over its batches) ' +
     'includes the slow batches. One epoch each: these figures move more than the medians of the epoch table above.', ''];

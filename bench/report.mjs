@@ -1,14 +1,11 @@
 // The Markdown report of `npm run bench` (bench/results/latest.md), from the JSON result.
-import { breakdownTable, fmt } from './lib.mjs';
+import { breakdownTable, fmt, table } from './lib.mjs';
 
 const pct = (x) => `${fmt(x, 3)}%`;
 const times = (x) => `${fmt(x, 3)}×`;
 const lattice = (layers) => layers.join('→');
 const mib = (b) => `${fmt(b / 2 ** 20, 3)} MiB`;
 
-function table(head, rows) {
-  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
 
 /** Renders the whole result as Markdown. */
 export function markdown(r) {

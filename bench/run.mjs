@@ -13,13 +13,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { createBackend, InterferenceNetwork, loadMnist, Rng, selectClasses } from '../dist/node.js';
 import { epochFlops, exponent, flops, measure, median, replaceFiles } from './lib.mjs';
 import { markdown } from './report.mjs';
 import { tfjsMlp, tfjsVersion } from './tfjs.mjs';
-import { fileURLToPath } from 'node:url';
 
 /** Throws EISDIR (or the like) unless latest.json and latest.md in --out are absent or plain files that a rename can replace. */
 function checkResultFiles() {

@@ -7,8 +7,8 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { encodeIdx, loadMnist, MNIST_FILES, Rng, sampleShots, selectClasses } from '../dist/node.js';
 import { fileURLToPath } from 'node:url';
+import { encodeIdx, loadMnist, MNIST_FILES, Rng, sampleShots, selectClasses } from '../dist/node.js';
 
 const { values } = parseArgs({
   options: {

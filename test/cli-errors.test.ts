@@ -7,6 +7,7 @@ import { gzipSync } from 'fflate';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli.js';
 import { encodeIdx } from '../src/data/idx.js';
@@ -14,7 +15,6 @@ import { InterferenceNetwork } from '../src/network.js';
 import type { FfitOptions } from '../src/options.js';
 import { saveModel } from '../src/node/model-file.js';
 import { MAX_TEXT_FILE_BYTES } from '../src/node/read-file.js';
-import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'ffit-cli-errors-'));

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backpropMethod, logregMethod } from '../src/baselines/tfjs.js';
@@ -17,7 +18,6 @@ import {
 } from '../src/experiments/schema.js';
 import { DEFAULT_LIMITS, feasibleSchedules, sampleTrials, selectHyperparameters, type SelectionFold } from '../src/experiments/search.js';
 import { keepLabels, makeSplit, parseShots } from '../src/experiments/splits.js';
-import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const TINY = { batches: [1, 8, 32], epochs: [1, 2, 5], maxUpdates: 12, maxExamples: 200 };

@@ -9,6 +9,7 @@ import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { gzipSync } from 'fflate';
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fromIdx } from '../src/data/dataset.js';
 import { encodeIdx, parseImages, parseLabels } from '../src/data/idx.js';
@@ -17,7 +18,6 @@ import { decodeModel, type ModelJSON } from '../src/model-format.js';
 import { InterferenceNetwork } from '../src/network.js';
 import type { FfitOptions } from '../src/options.js';
 import { BACKENDS, randomData } from './helpers/nets.js';
-import { fileURLToPath } from 'node:url';
 
 /** Fixed seed: a failure reproduces exactly (fast-check prints the counterexample and its path). */
 const SEED = 20_261_130;
