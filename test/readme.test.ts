@@ -7,7 +7,7 @@ import { expect, it } from 'vitest';
 
 it('the README library example runs and reaches the accuracy it implies', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const code = /```ts\n([\s\S]*?)```/.exec(readme)![1]!
+  const code = /```js\n([\s\S]*?)```/.exec(readme)![1]!
     .replace("from 'ffit'", `from '${new URL('../dist/index.js', import.meta.url).href}'`)
     .replace("from 'ffit/node'", `from '${new URL('../dist/node.js', import.meta.url).href}'`);
   const file = join(mkdtempSync(join(tmpdir(), 'ffit-readme-')), 'example.mjs');
