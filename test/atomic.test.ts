@@ -1,5 +1,6 @@
 // writeAtomically: a short write (as on a nearly full disk) is continued, and a refused one leaves
 // the target as it was, with no temporary file behind.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,10 +43,45 @@ describe('writeAtomically', () => {
     expect(readdirSync(dir)).toEqual(['out.txt']);
   });
 
-  it('leaves the target as it was when the rename fails (a directory in the way)', () => {
+  it('writes through a symbolic link (the link stays) and keeps an existing file\'s permissions', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffit-atomic-'));
+    const file = join(dir, 'private.txt'), link = join(dir, 'link.txt');
+    writeFileSync(file, 'old', { mode: 0o600 });
+    fs.symlinkSync(file, link);
+    writeAtomically(link, text);
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).sort()).toEqual(['link.txt', 'private.txt']);
+  });
+
+  it('refuses, and leaves in place, a FIFO, a link to one and a dangling link (never replaced by a file)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffit-atomic-'));
+    const fifo = join(dir, 'fifo'), link = join(dir, 'fifo-link'), dangling = join(dir, 'dangling');
+    execFileSync('mkfifo', [fifo]);
+    fs.symlinkSync(fifo, link);
+    fs.symlinkSync(join(dir, 'missing'), dangling);
+    expect(() => writeAtomically(fifo, text)).toThrow(`${fifo} exists and is not a regular file (a directory, device, FIFO or socket), so it is not replaced`);
+    expect(() => writeAtomically(link, text)).toThrow(`${link} links to ${fifo}, which is not a regular file`);
+    expect(() => writeAtomically(dangling, text)).toThrow(`${dangling} is a symbolic link to a missing file`);
+    expect(fs.lstatSync(fifo).isFIFO()).toBe(true);
+    expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(fs.lstatSync(dangling).isSymbolicLink()).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['dangling', 'fifo', 'fifo-link']);
+  });
+
+  it('writes a file whose name is near the system\'s limit (the temporary name is cut short)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffit-atomic-'));
+    const path = join(dir, 'n'.repeat(250));
+    writeAtomically(path, text);
+    expect(readFileSync(path, 'utf8')).toBe(text);
+    expect(readdirSync(dir)).toEqual(['n'.repeat(250)]);
+  });
+
+  it('refuses a directory in the way and leaves it as it was', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ffit-atomic-'));
     fs.mkdirSync(join(dir, 'out.txt', 'inside'), { recursive: true });
-    expect(() => writeAtomically(join(dir, 'out.txt'), text)).toThrow(/EISDIR|ENOTEMPTY|EEXIST/);
+    expect(() => writeAtomically(join(dir, 'out.txt'), text)).toThrow('exists and is not a regular file');
     expect(readdirSync(dir)).toEqual(['out.txt']);
     expect(readdirSync(join(dir, 'out.txt'))).toEqual(['inside']);
   });

@@ -6,22 +6,63 @@ export type WriteIo = Pick<typeof fs, 'openSync' | 'writeSync' | 'fsyncSync' | '
 
 let serial = 0;
 
+/** Longest part of the target's name kept in the temporary file's name: a target name near the
+ *  system's limit (255 bytes) would otherwise make a temporary name that is too long. */
+const TMP_NAME_CHARS = 64;
+
+/**
+ * Where a write to `path` must land, and the mode to give it: a symbolic link is followed to the
+ * file it names (the link stays a link and the file it points at is replaced), an existing regular
+ * file keeps its permissions, and anything else at the path is refused rather than replaced.
+ *
+ * @throws Error (no `code`) naming `path` when it is a directory, device, FIFO or socket, or a
+ *   symbolic link to one or to nothing.
+ */
+function target(path: string): { path: string; mode: number | null } {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { path, mode: null };
+    throw err;
+  }
+  if (st.isSymbolicLink()) {
+    let real: string;
+    try {
+      real = fs.realpathSync(path);
+    } catch {
+      throw new Error(`${path} is a symbolic link to a missing file: remove the link or write to the file it should name`);
+    }
+    st = fs.statSync(real);
+    if (!st.isFile()) throw new Error(`${path} links to ${real}, which is not a regular file`);
+    return { path: real, mode: st.mode & 0o7777 };
+  }
+  if (!st.isFile()) throw new Error(`${path} exists and is not a regular file (a directory, device, FIFO or socket), so it is not replaced`);
+  return { path, mode: st.mode & 0o7777 };
+}
+
 /**
  * Writes `text` (UTF-8) to `path` atomically: into a temporary file beside it
- * (`.<name>.<pid>.<n>.tmp`), in full, flushed to disk, then renamed over `path`. A short write
- * (a nearly full disk writes what fits and reports how much) is continued until the rest is written
- * or the system refuses it. On any error the temporary file is removed and `path` is as it was.
- * (write-file-atomic, used before, wrote once and renamed whatever a short write had left: on a
- * full disk it replaced README.md with its first 16 KiB and reported success.)
+ * (`.<name>.<pid>.<n>.tmp`, the name cut to 64 characters), in full, flushed to disk, then renamed
+ * over `path`. A short write (a nearly full disk writes what fits and reports how much) is
+ * continued until the rest is written or the system refuses it. On any error the temporary file is
+ * removed and `path` is as it was. A symbolic link is written through (the file it names is
+ * replaced, the link kept); an existing file keeps its permission bits (a private model stays
+ * private); a directory, device (e.g. `/dev/null`), FIFO or socket at `path` is refused, never
+ * replaced by a file. (write-file-atomic, used before, wrote once and renamed whatever a short
+ * write had left: on a full disk it replaced README.md with its first 16 KiB and reported success.)
  *
- * @throws the system's error (`ENOSPC`, `EACCES`, `EISDIR`, …), with `path` unchanged.
+ * @throws the system's error (`ENOSPC`, `EACCES`, …), or an `Error` without `code` whose message
+ *   says why the path is refused; `path` unchanged either way.
  */
 export function writeAtomically(path: string, text: string, io: WriteIo = fs): void {
   const data = Buffer.from(text, 'utf8');
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${serial++}.tmp`);
+  const to = target(path);
+  const tmp = join(dirname(to.path), `.${basename(to.path).slice(0, TMP_NAME_CHARS)}.${process.pid}.${serial++}.tmp`);
   const fd = io.openSync(tmp, 'wx', 0o666);
   let open = true, renamed = false;
   try {
+    if (to.mode !== null) fs.fchmodSync(fd, to.mode);
     for (let done = 0; done < data.length;) {
       const n = io.writeSync(fd, data, done, data.length - done, done);
       if (n <= 0) throw Object.assign(new Error(`no progress writing ${tmp}`), { code: 'ENOSPC' });
@@ -30,7 +71,7 @@ export function writeAtomically(path: string, text: string, io: WriteIo = fs): v
     io.fsyncSync(fd);
     open = false; // a descriptor is closed once, even if close fails: its number may be reused
     io.closeSync(fd);
-    io.renameSync(tmp, path);
+    io.renameSync(tmp, to.path);
     renamed = true;
   } finally {
     if (open) {
@@ -40,4 +81,9 @@ export function writeAtomically(path: string, text: string, io: WriteIo = fs): v
       try { io.unlinkSync(tmp); } catch { /* the error being thrown says more */ }
     }
   }
+}
+
+/** What went wrong in a failed write, for a message: the system's code, else the refusal's text. */
+export function writeFailure(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
 }

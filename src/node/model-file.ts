@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { writeAtomically } from './atomic.js';
+import { writeAtomically, writeFailure } from './atomic.js';
 import { FfitError } from '../errors.js';
 import { makeDirs } from './dirs.js';
 import type { BackendChoice } from '../backend/index.js';
@@ -26,7 +26,7 @@ export function saveModel(path: string, doc: ModelJSON): void {
     makeDirs(dirname(path));
     writeAtomically(path, JSON.stringify(doc) + '\n');
   } catch (err) {
-    throw new FfitError('E_MODEL', `Cannot write the model to ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another --out path.`);
+    throw new FfitError('E_MODEL', `Cannot write the model to ${path} (${writeFailure(err)}); choose another --out path.`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { writeAtomically } from './atomic.js';
+import { writeAtomically, writeFailure } from './atomic.js';
 import { FfitError } from '../errors.js';
 import { makeDirs } from './dirs.js';
 
@@ -12,6 +12,6 @@ export function saveText(path: string, text: string): void {
     makeDirs(dirname(path));
     writeAtomically(path, text);
   } catch (err) {
-    throw new FfitError('E_DATA', `Cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another path.`);
+    throw new FfitError('E_DATA', `Cannot write ${path} (${writeFailure(err)}); choose another path.`);
   }
 }
