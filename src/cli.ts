@@ -5,15 +5,15 @@
  * Argument parsing is commander's, progress bars are cli-progress's; this file only wires them
  * to the library. Errors print one line (`ffit: …`) and exit 1; `--debug` adds the stack.
  */
-import { accessSync, constants as fsConstants, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import './node/threads.js';
 import { BACKENDS, type BackendChoice } from './backend/index.js';
 import { checkClasses, selectClasses, sampleShots, splitValidation, type Dataset } from './data/dataset.js';
-import { loadMnist } from './data/mnist.js';
+import { loadMnist, mnistInputFiles } from './data/mnist.js';
 import { toTokens, tokenizer, type TokenMode } from './data/tokens.js';
 import { LIMITS, resolveOptions, type Topology } from './options.js';
 import { FfitError, type FfitErrorCode } from './errors.js';
@@ -125,6 +125,9 @@ function checkOutPath(path: string, flag: string, example: string): string {
     throw new FfitError('E_OPTION', `${flag} ${path} ends with a path separator, so it names a directory, not a file; give a file path such as ${join(path, example)}.`);
   }
   const full = resolve(path);
+  if (Buffer.byteLength(basename(full)) > 255) {
+    throw new FfitError('E_OPTION', `${flag}: the file name ${basename(full).slice(0, 40)}… is ${Buffer.byteLength(basename(full))} bytes, more than a file system allows (255); choose a shorter name.`);
+  }
   const st = statOf(full);
   if (st?.isDirectory()) throw new FfitError('E_OPTION', `${flag} ${path} is a directory; give a file path such as ${join(path, example)}.`);
   if (st && !st.isFile()) throw new FfitError('E_OPTION', `${flag} ${path} exists and is not a regular file; choose another path.`);
@@ -138,13 +141,42 @@ function checkOutPath(path: string, flag: string, example: string): string {
   } catch (err) {
     throw new FfitError('E_OPTION', `${flag} ${path} cannot be written: no permission to write in ${dir} (${(err as NodeJS.ErrnoException).code}); choose a directory you can write to.`);
   }
-  // the missing directories are made now, so a path that cannot hold files (e.g. under /proc) fails before any training
+  // the missing directories are made now and a file is created and removed in the directory, so a
+  // path that cannot hold files (e.g. under /proc) fails before any training, not after it
+  const probe = join(dirname(full), `.ffit-probe.${process.pid}.tmp`);
   try {
     makeDirs(dirname(full));
+    closeSync(openSync(probe, 'wx'));
+    unlinkSync(probe);
   } catch (err) {
     throw new FfitError('E_OPTION', `${flag} ${path} cannot be created (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose a directory you can write to.`);
   }
+  if (st) {
+    // opened for writing without truncating: refuses a read-only or immutable file and changes nothing
+    try {
+      closeSync(openSync(full, 'r+'));
+    } catch (err) {
+      throw new FfitError('E_OPTION', `${flag} ${path} exists and cannot be replaced (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another path or make it writable.`);
+    }
+  }
   return full;
+}
+
+/**
+ * Refuses an output path (`flag` `path`) that is one of the files this command reads (same file
+ * after resolving links): writing there would destroy the input. `what` names the inputs, `fix`
+ * suggests another path.
+ */
+function checkNotInput(path: string, flag: string, inputs: readonly string[], what: string, fix: string): void {
+  const a = statOf(resolve(path));
+  if (!a) return;
+  for (const input of inputs) {
+    const b = statOf(resolve(input));
+    if (b && a.dev === b.dev && a.ino === b.ino) {
+      const which = resolve(path) === resolve(input) ? 'one' : `the same file as ${input}, one`;
+      throw new FfitError('E_OPTION', `${flag} ${path} is ${which} of ${what}; writing there would destroy it: choose another path, e.g. ${fix}.`);
+    }
+  }
 }
 
 /** Loads MNIST (or `--data DIR`); every image of both files is checked as a source, so a blank image is reported by its index in its file. */
@@ -186,6 +218,7 @@ async function train(flags: TrainFlags): Promise<void> {
     await withFlag(null, () => resolveOptions({ ...lattice, layers: flags.layers!, topology: flags.topology, sequence }));
   }
   const out = flags.save ? checkOutPath(flags.out, '--out', 'ffit-model.json') : null;
+  if (out) checkNotInput(out, '--out', mnistInputFiles(flags.data), 'the IDX files this command reads', 'ffit-model.json');
 
   const loaded = loadData(flags.data);
   if (loaded.test.rows !== loaded.train.rows || loaded.test.cols !== loaded.train.cols) {
@@ -336,6 +369,12 @@ function modelTestSet(net: InterferenceNetwork, modelPath: string, dir: string |
       throw bad(`meta.tokens.patch ${patch} does not divide the ${all.rows}×${all.cols} test images in ${where}`, 'use data of the size the model was trained on (--data), or retrain.');
     }
     tok = tokenizer(tokens.mode as TokenMode, all.rows, all.cols, patch);
+    // the pixel count alone passes 16×49 images to a model of 28 rows: the tokens would be cut wrongly
+    const S = net.options.sequence;
+    if (S > 0 && tok.sequence !== S) {
+      throw new FfitError('E_SHAPE', `Model file ${modelPath} reads each image as ${S} tokens (${tokens.mode}) of ${n0 / S} pixels; the ${all.rows}×${all.cols} ` +
+        `test images in ${where} make ${tok.sequence} token${tok.sequence === 1 ? "" : "s"} of ${n0 / tok.sequence}. Use data of the size it was trained on (--data), or train a model on this data.`);
+    }
   }
   // the classes are the model's: the fix is other data, not a flag (evaluate has no --classes)
   const missing = classes.find((c) => { const j = all.classes.indexOf(c); return j < 0 || !all.labels.includes(j); });
@@ -374,13 +413,6 @@ interface WorldlineFlags {
   debug: boolean;
 }
 
-/** Refuses `--svg` naming the model file itself (same file after resolving links), which the diagram would overwrite. */
-function checkNotModel(svg: string, model: string): void {
-  const a = statOf(resolve(svg)), b = statOf(resolve(model));
-  if (a && b && a.dev === b.dev && a.ino === b.ino) {
-    throw new FfitError('E_OPTION', `--svg ${svg} is the model file being read (--model ${model}); writing the diagram there would destroy the model: choose another path, e.g. ${model.replace(/\.json$/i, '')}.svg.`);
-  }
-}
 
 /** `ffit worldlines`: look inside a trained lattice for one test image (worldline tools + SVG). */
 async function worldlines(flags: WorldlineFlags): Promise<void> {
@@ -393,7 +425,7 @@ async function worldlines(flags: WorldlineFlags): Promise<void> {
   }
   if (flags.svg !== undefined) {
     checkOutPath(flags.svg, '--svg', 'spacetime.svg');
-    checkNotModel(flags.svg, model);
+    checkNotInput(flags.svg, '--svg', [model, ...mnistInputFiles(flags.data)], 'the files this command reads (the model and the IDX files)', 'spacetime.svg');
   }
   const net = await loadModel(model, flags.backend);
   try {
@@ -451,7 +483,7 @@ async function worldlines(flags: WorldlineFlags): Promise<void> {
     }
     const deg = (r: number) => `${((r * 180) / Math.PI).toFixed(0)}°`;
     console.log(`test image ${flags.image}: digit ${classes[label]}, predicted ${classes[predicted]} (P = ${Array.from(proba, (p) => p.toFixed(3)).join(' ')})`);
-    console.log(`lattice ${net.options.layers.join('→')} ${net.options.topology}, D=${net.options.durations}, ω=${net.options.omega.toFixed(4)} rad/tick`);
+    console.log(`lattice ${net.options.layers.join('→')} ${net.options.topology}, D=${net.options.durations}, ω=${Number(net.options.omega.toPrecision(5))} rad/tick`);
     console.log(`worldlines from source ${source} to each target: ${counts.map((c, k) => `${classes[k]}: ${c}`).join(', ')}`);
     console.log(`\n${top.length} most probable worldlines into target ${classes[target]} (weight a⁰·Πp, best first):`);
     for (const w of top) {
@@ -466,9 +498,11 @@ async function worldlines(flags: WorldlineFlags): Promise<void> {
     }
     const e = Array.from(cycle.energy);
     console.log(periodic
-      ? `\nE(t) over one period (${cycle.period.toFixed(2)} ticks, field of ${classes[label]}): min ${Math.min(...e).toExponential(3)}, max ${Math.max(...e).toExponential(3)}, at t*=${net.options.tStar}: ${cycle.atTStar.toExponential(3)}`
+      ? `\nE(t) over one period (${Number(cycle.period.toPrecision(4))} ticks, field of ${classes[label]}): min ${Math.min(...e).toExponential(3)}, max ${Math.max(...e).toExponential(3)}, at t*=${net.options.tStar}: ${cycle.atTStar.toExponential(3)}`
       : `\nE(t) is constant (ω = 0: no phases, nothing oscillates; field of ${classes[label]}): E = ${cycle.atTStar.toExponential(3)}`);
-    console.log(`\nstrongest self-attention events (sites where worldlines from ≥ 2 sources meet):`);
+    console.log(events.length > 0
+      ? `\nstrongest self-attention events (sites where worldlines from ≥ 2 sources meet):`
+      : '\nno self-attention events: no hidden site of this lattice is reached by worldlines from ≥ 2 lit sources of this image.');
     for (const ev of events) console.log(`  layer ${ev.layer} site ${ev.site} (position ${Number(ev.position.toFixed(4))}): ${ev.sources} sources, interaction energy ${ev.interaction.toExponential(3)}`);
     for (const note of notes) console.log(`\nnote: ${note}`);
     if (flags.svg) console.log(`\nspace-time diagram written to ${flags.svg}`);
@@ -573,6 +607,12 @@ const COMMANDER_CODES: Record<string, FfitErrorCode> = {
   'commander.missingMandatoryOptionValue': 'E_OPTION',
 };
 
+/** `text` with control characters (escape sequences from a file or a path) shown as `\xNN`, so that
+ *  an error message cannot drive the terminal. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /**
  * Runs the CLI on `argv` (`process.argv` layout: node, script, command, flags…). Every failure ends as one line on stderr, `ffit: <problem and fix> [E_CODE]`, and
  * exit status 1 (`--debug` adds the stack); help is exit status 0.
@@ -590,12 +630,12 @@ export async function main(argv: string[]): Promise<void> {
       }
       const command = commandPath(argv.slice(2));
       const text = err.message.replace(/^error: /, '').replace(/\.?$/, '');
-      console.error(`ffit: ${text}; run \`${command} --help\` for usage. [${COMMANDER_CODES[err.code] ?? 'E_USAGE'}]`);
+      console.error(printable(`ffit: ${text}; run \`${command} --help\` for usage. [${COMMANDER_CODES[err.code] ?? 'E_USAGE'}]`));
     } else if (err instanceof FfitError) {
-      console.error(`ffit: ${err.message.replace(/\s*\n\s*/g, ' ')} [${err.code}]`);
+      console.error(printable(`ffit: ${err.message.replace(/\s*\n\s*/g, ' ')} [${err.code}]`));
     } else {
       const text = String((err as Error)?.message ?? err).split('\n')[0];
-      console.error(`ffit: unexpected error: ${text} (please report it; --debug shows the stack)`);
+      console.error(printable(`ffit: unexpected error: ${text} (please report it; --debug shows the stack)`));
     }
     if (debug && err instanceof Error) console.error(err.stack);
     process.exitCode = 1;

