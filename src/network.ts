@@ -4,7 +4,7 @@ import { decodeModel, encodeModel, type ModelJSON, type ModelJSONv1 } from './mo
 import { defaults, LIMITS, resolveOptions, sitePositions, type FfitOptions, type ResolvedOptions } from './options.js';
 import { Rng } from './rng.js';
 import { unitPhasor } from './phase.js';
-import { checkLabelledSet, checkLabels, describe, imageCount, sourceError } from './validate.js';
+import { checkJsonValue, checkLabelledSet, checkLabels, describe, imageCount, plainOptions, readLabelledSet, sourceError } from './validate.js';
 
 import { buildRoutes, routeCounts, type RouteTable } from './topology.js';
 import { gammaCopySlot } from './parallel/copies.js';
@@ -255,7 +255,9 @@ export class InterferenceNetwork {
    * (written by a newer ffit), `E_OPTION` (a bad backend or thread count), `E_MEMORY`, `E_BACKEND`.
    */
   static async fromJSON(json: ModelJSON | ModelJSONv1 | string, runtime?: BackendChoice | RuntimeChoice, source = 'the model'): Promise<InterferenceNetwork> {
-    const { backend, threads } = typeof runtime === 'object' && runtime !== null ? runtime : { backend: runtime, threads: undefined };
+    const { backend, threads } = typeof runtime === 'object' && runtime !== null
+      ? plainOptions(runtime, 'the runtime choice', ['backend', 'threads'], "{ backend: 'simd', threads: 2 }") as RuntimeChoice
+      : { backend: runtime, threads: undefined };
     const model = decodeModel(json, source);
     const resolved = resolveOptions({ ...model.options, positions: model.options.positions ?? undefined, backend: backend ?? 'auto',
       ...(threads === undefined ? {} : { threads }) });
@@ -263,7 +265,14 @@ export class InterferenceNetwork {
     check(model.logits.length === sizes.length - 1,
       `The lattice ${sizes.join('→')} of ${source} needs ${sizes.length - 1} logit arrays; the file holds ${model.logits.length}. It is damaged.`, 'E_MODEL');
     // shapes against the counted routes before any route table is built (a tiny file may declare a huge lattice)
-    const counts = routeCounts(resolved);
+    let counts: number[];
+    try {
+      counts = routeCounts(resolved);
+    } catch (err) {
+      // a lattice the file declares but no options could build (e.g. a local radius that leaves a site without routes)
+      if (err instanceof FfitError && err.code === 'E_OPTION') throw new FfitError('E_MODEL', `The lattice of ${source} cannot be built: ${err.message} The file is damaged.`);
+      throw err;
+    }
     model.logits.forEach(({ shape }, l) => {
       const want = logitShape(resolved, counts, l);
       check(shape.length === want.length && shape.every((n, i) => n === want[i]),
@@ -703,7 +712,8 @@ export class InterferenceNetwork {
    * leaves the network as it was.
    */
   fit(train: LabelledSet, fitOptions: FitOptions = {}): EpochRecord[] {
-    check(typeof fitOptions === 'object' && fitOptions !== null, 'fit options must be an object such as { epochs: 3 } (or left out).');
+    // every option and set read once: a getter can neither throw later nor swap an array once checked
+    fitOptions = plainOptions(fitOptions, 'fit options', null, '{ epochs: 3 } (or left out)') as FitOptions;
     for (const key of Object.keys(fitOptions)) {
       if (FIT_OPTIONS.includes(key)) continue;
       check(!(key in defaults()) && key !== 'layers' && key !== 'omega',
@@ -714,6 +724,10 @@ export class InterferenceNetwork {
     check(Number.isInteger(epochs) && epochs >= 1 && epochs <= LIMITS.epochs, `epochs must be an integer from 1 to ${LIMITS.epochs.toExponential().replace('e+', 'e')}; got ${describe(epochs)}.`);
     check(['constant', 'linear', 'cosine'].includes(schedule), `schedule must be "constant", "linear" or "cosine"; got ${JSON.stringify(schedule)}.`);
     const n0 = this.options.layers[0]!;
+    train = readLabelledSet(train, 'training set') as LabelledSet;
+    for (const what of ['validation', 'test'] as const) {
+      if (fitOptions[what] !== undefined) fitOptions[what] = readLabelledSet(fitOptions[what], `${what} set`) as LabelledSet;
+    }
     const count = checkLabelledSet(train, n0, this.classes, 'training set');
     check(count >= 1, 'The training set is empty; pass at least one image.', 'E_DATA');
     for (const what of ['validation', 'test'] as const) {
@@ -820,9 +834,16 @@ export class InterferenceNetwork {
     return out;
   }
 
-  /** Accuracy, mean energy, mean M_y, mean −log P(y|x) and the confusion matrix over a labelled set. */
+  /**
+   * Accuracy, mean energy, mean M_y, mean −log P(y|x) and the confusion matrix over a labelled set.
+   * Throws `E_DATA` for an empty set (its accuracy and means would be meaningless, as in `fit`),
+   * `E_SHAPE` / `E_INPUT` / `E_OPTION` for images and labels that do not fit (see {@link predict}).
+   */
   evaluate(images: Images, labels: Labels): Evaluation {
     const C = this.classes;
+    if (this.checkImages(images) === 0) {
+      throw new FfitError('E_DATA', 'evaluate: the set is empty, so its accuracy and means would be meaningless; pass at least one image.');
+    }
     const confusion = Array.from({ length: C }, () => new Array<number>(C).fill(0));
     let correct = 0, energy = 0, momentY = 0, loss = 0;
     const count = this.chunks(images, labels, (start, n) => {
@@ -877,7 +898,7 @@ export class InterferenceNetwork {
    * (row k = target), the sum over worldlines from each site of layer ℓ to target k of p × phase.
    */
   propagators(layer: number): { re: Float32Array; im: Float32Array } {
-    check(Number.isInteger(layer) && layer >= 1 && layer <= this.layers.length, `Propagators exist for layers 1 … ${this.layers.length}; got ${layer}.`);
+    check(Number.isInteger(layer) && layer >= 1 && layer <= this.layers.length, `Propagators exist for layers 1 … ${this.layers.length}; got ${describe(layer)}.`);
     this.refresh();
     const g = this.g[layer - 1]!, re = this.be.view(g.re).slice(), im = this.be.view(g.im).slice();
     // undo the powers of two of a renormalised lattice's tiny propagators (see refresh)
@@ -910,7 +931,7 @@ export class InterferenceNetwork {
 
   private layerAt(layer: number): Layer {
     void this.be; // E_DISPOSED: route tables live on the JS side too, but a disposed network has none to offer
-    check(Number.isInteger(layer) && layer >= 0 && layer < this.layers.length, `Layer index must be 0 … ${this.layers.length - 1}; got ${layer}.`);
+    check(Number.isInteger(layer) && layer >= 0 && layer < this.layers.length, `Layer index must be 0 … ${this.layers.length - 1}; got ${describe(layer)}.`);
     return this.layers[layer]!;
   }
 
@@ -1051,10 +1072,15 @@ export class InterferenceNetwork {
    * The model document (format `ffit-model` version 2, docs/MODEL_FORMAT.md): options, logits as
    * little-endian Float32 base64, training record, metadata and SHA-256 checksums. `meta` and
    * `metrics` (JSON objects) default to what the network was loaded with. Exact round trip:
-   * {@link fromJSON} gives bit-identical logits, and its `toJSON()` the same JSON text.
+   * {@link fromJSON} gives bit-identical logits, and its `toJSON()` the same JSON text. Throws
+   * `E_OPTION` when `meta` or `metrics` holds what JSON would not save as it is (NaN, Infinity, a
+   * Map, a function, a cycle), naming the member.
    */
   toJSON(meta?: Record<string, unknown>, metrics?: Record<string, unknown>): ModelJSON {
     const D = this.options.durations;
+    // what JSON would change (NaN, Infinity, a Map, …) is refused rather than saved as something else
+    if (typeof meta === 'object' && meta !== null) checkJsonValue(meta, 'meta');
+    if (metrics !== undefined) checkJsonValue(metrics, 'metrics');
     return encodeModel({
       options: this.options,
       logits: this.layers.map((L, l) => ({ shape: logitShape(this.options, this.layers.map((x) => x.count), l), values: this.be.view(L.theta) })),

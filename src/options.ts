@@ -126,7 +126,8 @@ const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isInt
 const isNum = (x: unknown): x is number => typeof x === 'number' && !Number.isNaN(x);
 /** A received value for messages: JSON where it is exact, String() for NaN, ±Infinity and non-JSON values. */
 function show(x: unknown): string {
-  if (typeof x === 'number' || typeof x === 'bigint' || x === undefined) return String(x);
+  if (typeof x === 'bigint') return `${x}n (a BigInt; pass a number)`;
+  if (typeof x === 'number' || x === undefined) return String(x);
   try {
     return JSON.stringify(x) ?? String(x);
   } catch {
@@ -198,13 +199,16 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   const layers = options.layers;
   check(Array.isArray(layers) && layers.length >= 2,
     `layers must list at least two layer sizes (sources … targets), e.g. [784, 64, 4]; got ${show(layers)}.`);
-  layers.forEach((n, i) => check(isInt(n) && n >= 1 && n <= MAX_SITES,
-    `layers[${i}] must be an integer from 1 to ${MAX_SITES}; got ${show(n)}.`));
+  // by index, not forEach: a hole ([784, , 4]) is a missing size, not one to skip
+  for (let i = 0; i < layers.length; i++) {
+    const n = layers[i];
+    check(isInt(n) && n >= 1 && n <= MAX_SITES, `layers[${i}] must be an integer from 1 to ${MAX_SITES}; got ${i in layers ? show(n) : 'nothing (a hole in the array)'}.`);
+  }
   check(layers[layers.length - 1]! >= 2, `The last layer holds one target per class and needs at least 2 sites; got ${layers[layers.length - 1]}.`);
   check(o.topology === 'dense' || o.topology === 'causal' || o.topology === 'local',
     `topology must be "dense", "causal" or "local"; got ${show(o.topology)}.`);
   check(isNum(o.radius) && o.radius > 0 && o.radius <= LIMITS.position, `radius must be a number > 0 and ≤ ${LIMITS.position.toExponential().replace('e+', 'e')} (space units); got ${show(o.radius)}.`);
-  check(isInt(o.sequence) && o.sequence >= 0 && o.sequence <= MAX_SITES, `sequence must be an integer ≥ 0 (0 = no sequence); got ${show(o.sequence)}.`);
+  check(isInt(o.sequence) && o.sequence >= 0 && o.sequence <= MAX_SITES, `sequence must be an integer from 0 to ${MAX_SITES} (0 = no sequence); got ${show(o.sequence)}.`);
   if (o.sequence > 0) {
     layers.slice(0, -1).forEach((n, i) => check(n % o.sequence === 0,
       `With sequence ${o.sequence}, layers[${i}] (${n} sites) must be a multiple of ${o.sequence}: each position holds the same number of sites.`));

@@ -67,9 +67,7 @@ export function checkLabels(labels: unknown, count: number, classes: number, n0:
  * @throws FfitError `E_SHAPE` (not a set, wrong image size, counts differ), `E_LABEL`.
  */
 export function checkLabelledSet(set: unknown, n0: number, classes: number, what: string): number {
-  check(typeof set === 'object' && set !== null && 'images' in set && 'labels' in set,
-    `${what} must be an object { images, labels } (e.g. a Dataset); got ${describe(set)}.`, 'E_SHAPE');
-  const { images, labels, features, rows, cols } = set as { images: unknown; labels: unknown; features?: unknown; rows?: unknown; cols?: unknown };
+  const { images, labels, features, rows, cols } = readLabelledSet(set, what);
   if (typeof features === 'number' && features !== n0) {
     const size = typeof rows === 'number' && typeof cols === 'number' ? ` (${rows}×${cols})` : '';
     throw new FfitError('E_SHAPE',
@@ -79,6 +77,35 @@ export function checkLabelledSet(set: unknown, n0: number, classes: number, what
   const count = imageCount(images, n0);
   checkLabels(labels, count, classes, n0);
   return count;
+}
+
+/** The members of a labelled set that ffit reads, read once. */
+export interface LabelledMembers {
+  images: unknown;
+  labels: unknown;
+  features?: unknown;
+  rows?: unknown;
+  cols?: unknown;
+}
+
+/**
+ * Reads `images`, `labels` (and a Dataset's `features`, `rows`, `cols`) of `set` once, so that a
+ * getter cannot throw later or hand the kernels a different array than was checked. `what` names
+ * the set in messages. Throws `E_SHAPE` when `set` is not an object with `images` and `labels`,
+ * `E_OPTION` when one of them cannot be read.
+ */
+export function readLabelledSet(set: unknown, what: string): LabelledMembers {
+  check(typeof set === 'object' && set !== null && 'images' in set && 'labels' in set,
+    `${what} must be an object { images, labels } (e.g. a Dataset); got ${describe(set)}.`, 'E_SHAPE');
+  const out: LabelledMembers = { images: undefined, labels: undefined };
+  for (const key of ['images', 'labels', 'features', 'rows', 'cols'] as const) {
+    try {
+      out[key] = (set as Record<string, unknown>)[key];
+    } catch (err) {
+      check(false, `The ${what}'s "${key}" cannot be read (${(err as Error)?.message ?? String(err)}); pass plain arrays.`, 'E_OPTION');
+    }
+  }
+  return out;
 }
 
 /**
@@ -149,6 +176,56 @@ function sliceOf(a: ArrayLike<number>, start: number, n: number): ArrayLike<numb
   return typeof sub === 'function' ? (a as Float32Array).subarray(start, start + n) : Array.prototype.slice.call(a, start, start + n);
 }
 
+/**
+ * A plain copy of an options object's own members, each read once (a getter that throws, or one
+ * that would answer differently later, cannot reach the kernels). `what` names the object in
+ * messages, e.g. "fit options". With `known`, a member not in it is refused, listing the known ones.
+ *
+ * @throws FfitError `E_OPTION` for a value that is not an object, an unknown member, or a member
+ *   that cannot be read.
+ */
+export function plainOptions(x: unknown, what: string, known: readonly string[] | null, example: string): Record<string, unknown> {
+  check(typeof x === 'object' && x !== null && !Array.isArray(x), `${what} must be an object such as ${example}; got ${describe(x)}.`, 'E_OPTION');
+  const out = Object.create(null) as Record<string, unknown>; // no prototype: "__proto__" stays a member, refused as unknown
+  for (const key of Object.keys(x)) {
+    if (known !== null) check(known.includes(key), `Unknown member "${key}" in ${what}; known: ${known.join(', ')}.`, 'E_OPTION');
+    try {
+      out[key] = (x as Record<string, unknown>)[key];
+    } catch (err) {
+      check(false, `${what}: "${key}" cannot be read (${(err as Error)?.message ?? String(err)}); pass plain values.`, 'E_OPTION');
+    }
+  }
+  return out;
+}
+
+/**
+ * Checks that `x` is JSON that reads back as itself: null, booleans, finite numbers, strings,
+ * arrays and plain objects of those, no cycle, at most 64 levels deep. `path` names it in
+ * messages (e.g. "meta"). Throws `E_OPTION` naming the first member that JSON would change or
+ * drop (NaN and ±Infinity become null, a Map becomes {}, a function vanishes); an object member
+ * that is `undefined` is allowed (it is left out, as if absent).
+ */
+export function checkJsonValue(x: unknown, path: string, seen: Set<object> = new Set()): void {
+  if (x === null || typeof x === 'string' || typeof x === 'boolean') return;
+  if (typeof x === 'number') {
+    check(Number.isFinite(x), `${path} is ${x}, which JSON cannot hold (it would be saved as null); store a finite number or a string.`);
+    return;
+  }
+  const plain = typeof x === 'object' && (Array.isArray(x) || [Object.prototype, null].includes(Object.getPrototypeOf(x)));
+  check(plain, `${path} is ${describe(x)}, which JSON would not save as it is; store null, a boolean, a finite number, a string, or arrays and plain objects of those.`);
+  check(!seen.has(x as object) && seen.size < 64, `${path} refers back to itself or nests more than 64 levels; store a tree of plain values.`);
+  seen.add(x as object);
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) checkJsonValue(x[i], `${path}[${i}]`, seen);
+  } else {
+    for (const key of Object.keys(x as object)) {
+      const v = (x as Record<string, unknown>)[key];
+      if (v !== undefined) checkJsonValue(v, `${path}.${key}`, seen); // an undefined member is left out, as when absent
+    }
+  }
+  seen.delete(x as object);
+}
+
 /** A short description of a value for messages (never its whole content). */
 export function describe(x: unknown): string {
   if (x === null) return 'null';
@@ -159,7 +236,8 @@ export function describe(x: unknown): string {
   if (Array.isArray(x)) return `an array of ${x.length}`;
   if (ArrayBuffer.isView(x)) return `a ${x.constructor.name}`;
   if (typeof x === 'function') return 'a function';
-  return `a ${(x as object).constructor?.name ?? 'object'}`;
+  const name = (x as object).constructor?.name ?? 'object';
+  return `${/^[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
 }
 
 /**

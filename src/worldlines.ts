@@ -9,7 +9,7 @@ import FlatQueue from 'flatqueue';
 import { FfitError, check } from './errors.js';
 import type { Images, InterferenceNetwork } from './network.js';
 import { sitePositions } from './options.js';
-import { describe, imageCount, sourceProblem } from './validate.js';
+import { describe, imageCount, plainOptions, sourceProblem } from './validate.js';
 import { unitPhasor } from './phase.js';
 
 /** A site of the lattice: layer ℓ (0 = sources … L = targets) and index within the layer. */
@@ -34,13 +34,23 @@ export interface Worldline {
   weight: number;
 }
 
-function checkSite(net: InterferenceNetwork, ref: SiteRef, name: string): void {
-  check(typeof ref === 'object' && ref !== null, `${name} must be a site { layer, site }, e.g. { layer: 0, site: 3 }; got ${describe(ref)}.`);
+/** Checks a site reference and returns a plain copy of it (read once). */
+function checkSite(net: InterferenceNetwork, site: SiteRef, name: string): SiteRef {
+  const ref = plainOptions(site, name, ['layer', 'site'], '{ layer: 0, site: 3 }') as unknown as SiteRef;
   const sizes = net.options.layers;
   check(Number.isInteger(ref.layer) && ref.layer >= 0 && ref.layer < sizes.length,
     `${name}.layer must be an integer from 0 to ${sizes.length - 1}; got ${JSON.stringify(ref.layer)}.`);
   check(Number.isInteger(ref.site) && ref.site >= 0 && ref.site < sizes[ref.layer]!,
     `${name}.site must be an integer from 0 to ${sizes[ref.layer]! - 1} (layer ${ref.layer}); got ${JSON.stringify(ref.site)}.`);
+  return ref;
+}
+
+/** Refuses anything but a network (e.g. `{}` passed by mistake) with `E_OPTION` instead of a
+ *  TypeError. By shape, not `instanceof`: a network from another copy of the bundle is one too. */
+function checkNetwork(net: unknown, fn: string): asserts net is InterferenceNetwork {
+  const n = net as Partial<InterferenceNetwork> | null;
+  check(typeof n === 'object' && n !== null && typeof n.routes === 'function' && typeof n.options === 'object',
+    `${fn}: the first argument must be an InterferenceNetwork; got ${describe(net)}.`);
 }
 
 /**
@@ -53,9 +63,10 @@ function checkSite(net: InterferenceNetwork, ref: SiteRef, name: string): void {
  * `E_DISPOSED` after `dispose()`.
  */
 export function countWorldlines(net: InterferenceNetwork, from: SiteRef, to: SiteRef): bigint {
+  checkNetwork(net, 'countWorldlines');
   void net.backendName; // E_DISPOSED after dispose(), even where no route table is read
-  checkSite(net, from, 'from');
-  checkSite(net, to, 'to');
+  from = checkSite(net, from, 'from');
+  to = checkSite(net, to, 'to');
   check(to.layer >= from.layer, `to.layer (${to.layer}) must not be earlier than from.layer (${from.layer}): worldlines run forward in time.`);
   const D = BigInt(net.options.durations);
   let count: bigint[] = new Array<bigint>(net.options.layers[from.layer]!).fill(0n);
@@ -142,8 +153,8 @@ class Nodes {
  * be a source (negative, NaN, non-numeric, all zero, as everywhere else); `E_DISPOSED`.
  */
 export function topWorldlines(net: InterferenceNetwork, options: TopOptions): Worldline[] {
-  check(typeof options === 'object' && options !== null,
-    `topWorldlines needs options { target, k?, source?, image? }, e.g. { target: 0, k: 10 }; got ${describe(options)}.`);
+  checkNetwork(net, 'topWorldlines');
+  options = plainOptions(options, 'topWorldlines options', ['target', 'k', 'source', 'image', 'maxBytes'], '{ target: 0, k: 10 }') as unknown as TopOptions;
   const o = net.options, sizes = o.layers, L = sizes.length - 1, D = o.durations, C = sizes[L]!;
   const { target, k = 10, source, image, maxBytes = TOP_SEARCH_BYTES } = options;
   check(Number.isInteger(target) && target >= 0 && target < C, `target must be an integer from 0 to ${C - 1}; got ${describe(target)}.`);
@@ -307,6 +318,7 @@ export interface EnergyCycle {
  * for an image that cannot be a source, `E_LABEL` for a bad label.
  */
 export function energyOverPeriod(net: InterferenceNetwork, image: Images, label?: number, samples = 64): EnergyCycle {
+  checkNetwork(net, 'energyOverPeriod');
   const C = net.classes, { omega, coupling: J, tStar } = net.options;
   check(Number.isInteger(samples) && samples >= 2 && samples <= 1e5, `samples must be an integer from 2 to 100000; got ${describe(samples)}.`);
   check(imageCount(image, net.options.layers[0]!) === 1, `image must hold ${net.options.layers[0]} values (one image); got ${(image as ArrayLike<number>).length}.`, 'E_SHAPE');
@@ -419,6 +431,7 @@ export interface AttentionEvent {
  * Throws `E_SHAPE` unless `image` is one image.
  */
 export function attentionEvents(net: InterferenceNetwork, image: Images, limit = 20): AttentionEvent[] {
+  checkNetwork(net, 'attentionEvents');
   check(Number.isInteger(limit) && limit >= 1, `limit must be an integer ≥ 1; got ${JSON.stringify(limit)}.`);
   const J = net.options.coupling;
   const events: AttentionEvent[] = [];

@@ -3,7 +3,7 @@
 import { gzipSync } from 'fflate';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ import { phaseColour } from '../src/svg.js';
 import { tokenizer, toTokens } from '../src/data/tokens.js';
 import { encodeModel } from '../src/model-format.js';
 import { checkSources } from '../src/validate.js';
+import { countWorldlines, energyOverPeriod, topWorldlines } from '../src/worldlines.js';
 import { expectFfit } from './helpers/ffit-error.js';
 import { BACKENDS, randomData } from './helpers/nets.js';
 
@@ -250,7 +251,7 @@ describe('images that do not fit the lattice', () => {
     await expectFfit(() => net.trainBatch(new Float32Array(32).fill(1), [0, 1, 2, 0]), 'E_SHAPE',
       'the images are 2 × 16 values (2 images), but there are 4 labels', 'If your images have 8 values each', 'layers[0] = 8');
     await expectFfit(() => net.predict('abc' as never), 'E_SHAPE', 'images must be a flat typed array', 'got "abc"');
-    await expectFfit(() => net.predict({ length: 16 } as never), 'E_SHAPE', 'got a Object');
+    await expectFfit(() => net.predict({ length: 16 } as never), 'E_SHAPE', 'got an Object');
     await expectFfit(() => net.predict(new BigInt64Array(16) as never), 'E_SHAPE', 'got a BigInt64Array');
     await expectFfit(() => net.fit(null as never), 'E_SHAPE', 'training set must be an object { images, labels }');
     await expectFfit(() => net.fit({ images: [], labels: [] }), 'E_DATA', 'The training set is empty');
@@ -614,6 +615,62 @@ describe('library misuse is an FfitError, never a TypeError or RangeError', () =
     const net = await InterferenceNetwork.create({ layers: [2, 2] });
     await expectFfit(() => net.fit({ images: [1, 1], labels: [0] }, { epochs: Infinity }), 'E_OPTION', 'epochs must be an integer from 1 to 1e6; got Infinity.');
     net.dispose();
+  });
+});
+
+describe('library misuse found by the seventh hostile round', () => {
+  it('a hole in layers, a BigInt, a string layer index and a patch that does not divide say what they are', async () => {
+    // eslint-disable-next-line no-sparse-arrays
+    await expectFfit(() => InterferenceNetwork.create({ layers: [4, , 2] as number[] }), 'E_OPTION', 'layers[1] must be an integer from 1 to 16777216; got nothing (a hole in the array).');
+    await expectFfit(() => InterferenceNetwork.create({ layers: [4, 2], durations: 4n as never }), 'E_OPTION', 'durations (D) must be an integer from 1 to 1024; got 4n (a BigInt; pass a number).');
+    await expectFfit(() => InterferenceNetwork.create({ layers: [4, 2], sequence: 1e9 }), 'E_OPTION', 'sequence must be an integer from 0 to 16777216 (0 = no sequence); got 1000000000.');
+    await expectFfit(() => tokenizer('patches', 14, 14, 5), 'E_OPTION', 'patch must be a whole number dividing the 14×14 image (here: 1, 2, 7, 14); got 5.');
+    const net = await InterferenceNetwork.create({ layers: [4, 3, 2], seed: 1 });
+    await expectFfit(() => net.propagators('1' as never), 'E_OPTION', 'Propagators exist for layers 1 … 2; got "1".');
+    net.dispose();
+  });
+
+  it('evaluate refuses an empty set, as fit does, instead of an accuracy of 0', async () => {
+    const net = await InterferenceNetwork.create({ layers: [4, 2] });
+    await expectFfit(() => net.evaluate(new Uint8Array(0), new Int32Array(0)), 'E_DATA', 'evaluate: the set is empty, so its accuracy and means would be meaningless');
+    expect(net.evaluate(Uint8Array.of(1, 2, 3, 4), Int32Array.of(1)).count).toBe(1);
+    net.dispose();
+  });
+
+  it('toJSON refuses metadata that JSON would change (NaN, Infinity, a Map, a cycle) and keeps what it can hold', async () => {
+    const net = await InterferenceNetwork.create({ layers: [4, 2] });
+    await expectFfit(() => net.toJSON({ a: NaN }), 'E_OPTION', 'meta.a is NaN, which JSON cannot hold (it would be saved as null)');
+    await expectFfit(() => net.toJSON({ m: new Map([[1, 2]]) }), 'E_OPTION', 'meta.m is a Map, which JSON would not save as it is');
+    await expectFfit(() => net.toJSON({}, { runs: [1, -Infinity] }), 'E_OPTION', 'metrics.runs[1] is -Infinity');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expectFfit(() => net.toJSON(cyclic), 'E_OPTION', 'meta.self refers back to itself');
+    expect(net.toJSON({ a: undefined, b: [1, 'x', null, { c: true }] }).meta).toEqual({ b: [1, 'x', null, { c: true }] });
+    net.dispose();
+  });
+
+  it('unknown members and throwing getters in runtime choices, fit options, data sets and worldline queries', async () => {
+    const net = await InterferenceNetwork.create({ layers: [4, 3, 2], seed: 1 });
+    const boom = (key: string, rest: object = {}) => Object.defineProperty({ ...rest }, key, { enumerable: true, get: () => { throw new Error('boom'); } });
+    await expectFfit(() => InterferenceNetwork.fromJSON(net.toJSON(), { backend: 'js', foo: 1 } as never), 'E_OPTION', 'Unknown member "foo" in the runtime choice; known: backend, threads.');
+    await expectFfit(() => net.fit({ images: [1, 1, 1, 1], labels: [0] }, boom('epochs')), 'E_OPTION', 'fit options: "epochs" cannot be read (boom); pass plain values.');
+    await expectFfit(() => net.fit(boom('images', { labels: [0] }) as never), 'E_OPTION', 'The training set\'s "images" cannot be read (boom); pass plain arrays.');
+    await expectFfit(() => net.fit({ images: [1, 1, 1, 1], labels: [0] }, { test: boom('labels', { images: [1, 1, 1, 1] }) as never }), 'E_OPTION', 'The test set\'s "labels" cannot be read (boom)');
+    await expectFfit(() => topWorldlines(net, { target: 0, foo: 1 } as never), 'E_OPTION', 'Unknown member "foo" in topWorldlines options; known: target, k, source, image, maxBytes.');
+    await expectFfit(() => topWorldlines(net, boom('target') as never), 'E_OPTION', 'topWorldlines options: "target" cannot be read (boom)');
+    await expectFfit(() => countWorldlines(net, { layer: 0, site: 0, foo: 1 } as never, { layer: 2, site: 0 }), 'E_OPTION', 'Unknown member "foo" in from; known: layer, site.');
+    await expectFfit(() => countWorldlines({} as never, { layer: 0, site: 0 }, { layer: 2, site: 0 }), 'E_OPTION', 'countWorldlines: the first argument must be an InterferenceNetwork; got an Object.');
+    await expectFfit(() => energyOverPeriod(null as never, [1, 1, 1, 1]), 'E_OPTION', 'energyOverPeriod: the first argument must be an InterferenceNetwork; got null.');
+    expect(countWorldlines(net, { layer: 0, site: 0 }, { layer: 2, site: 0 })).toBe(3n * 4n * 4n);
+    net.dispose();
+  });
+
+  it('a version-1 model whose local lattice cannot be built is a model error naming the file', async () => {
+    const doc = JSON.parse(readFileSync(new URL('./fixtures/model-v1.json', import.meta.url), 'utf8'));
+    doc.options.topology = 'local';
+    doc.options.radius = 0.1;
+    await expectFfit(() => InterferenceNetwork.fromJSON(doc, 'js', 'model file v1-local.json'), 'E_MODEL',
+      'The lattice of model file v1-local.json cannot be built: Site 2 of layer 0', 'The file is damaged.');
   });
 });
 

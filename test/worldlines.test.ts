@@ -140,13 +140,13 @@ describe('topWorldlines: bounded search and misuse', () => {
 
   it('misuse is an FfitError: missing options, images that cannot be sources, a bad budget', async () => {
     const net = await InterferenceNetwork.create({ layers: [4, 3, 2], backend: 'js' });
-    await expectFfit(() => topWorldlines(net, undefined as never), 'E_OPTION', 'topWorldlines needs options { target, k?, source?, image? }', 'got undefined');
+    await expectFfit(() => topWorldlines(net, undefined as never), 'E_OPTION', 'topWorldlines options must be an object such as { target: 0, k: 10 }', 'got undefined');
     await expectFfit(() => topWorldlines(net, { target: 0, image: [1, -2, 1, 1] }), 'E_INPUT', 'The image cannot be a source: value 1 is -2, negative');
     await expectFfit(() => topWorldlines(net, { target: 0, image: ['1', '2', '3', '4'] as never }), 'E_INPUT', 'value 0 is "1", not a number');
     await expectFfit(() => topWorldlines(net, { target: 0, image: [0, 0, 0, 0] }), 'E_INPUT', 'it is blank');
     await expectFfit(() => topWorldlines(net, { target: 0, image: [1, 1, 1] }), 'E_SHAPE', 'not a multiple of the 4 source sites');
     await expectFfit(() => topWorldlines(net, { target: 0, maxBytes: 1000 }), 'E_OPTION', 'maxBytes must be a number of bytes ≥ 1 MiB');
-    await expectFfit(() => countWorldlines(net, null as never, { layer: 2, site: 0 }), 'E_OPTION', 'from must be a site { layer, site }', 'got null');
+    await expectFfit(() => countWorldlines(net, null as never, { layer: 2, site: 0 }), 'E_OPTION', 'from must be an object such as { layer: 0, site: 3 }', 'got null');
     net.dispose();
   });
 

@@ -229,7 +229,7 @@ export function sampleShots(ds: Dataset, shots: number, rng: Rng): Dataset {
   checkRng(rng, 'sampleShots');
   check(
     Number.isInteger(shots) && shots >= 1,
-    `shots must be an integer ≥ 1 (examples per class), got ${shots}; e.g. --shots 10.`,
+    `shots must be an integer ≥ 1 (examples per class), got ${describe(shots)}; e.g. --shots 10.`,
   );
   const picked: number[] = [];
   indicesOf(ds).forEach((idx, j) => {
@@ -265,7 +265,7 @@ export function splitValidation(
   checkRng(rng, 'splitValidation');
   check(
     Number.isFinite(fraction) && fraction >= 0 && fraction < 1,
-    `validation fraction must be in [0, 1), got ${fraction}; e.g. 0.1 holds out 10% (0 for none).`,
+    `validation fraction must be in [0, 1), got ${describe(fraction)}; e.g. 0.1 holds out 10% (0 for none).`,
   );
   if (fraction === 0) return { train: ds, validation: null };
   const train: number[] = [];

@@ -6,6 +6,7 @@
  */
 import { check } from '../errors.js';
 import { checkDataset, type Dataset } from './dataset.js';
+import { describe } from '../validate.js';
 
 /** Most pixels per image a tokenizer orders (2^26: far beyond any image a lattice takes). */
 const MAX_PIXELS = 2 ** 26;
@@ -24,6 +25,13 @@ export interface Tokenizer {
   order: Int32Array;
 }
 
+/** The patch sizes that divide both sides of a rows × cols image, for messages. */
+function divisors(rows: number, cols: number): number[] {
+  const out: number[] = [];
+  for (let p = 1; p <= Math.min(rows, cols); p++) if (rows % p === 0 && cols % p === 0) out.push(p);
+  return out;
+}
+
 /**
  * The tokenisation of `rows × cols` images: `rows` gives S = rows tokens of `cols` pixels (the
  * identity order); `patches` gives S = (rows/patch)·(cols/patch) tokens of patch² pixels, patches
@@ -36,7 +44,7 @@ export function tokenizer(mode: TokenMode, rows: number, cols: number, patch = 7
     `tokenizer: rows and cols must be whole numbers ≥ 1 with rows × cols ≤ ${MAX_PIXELS} pixels (the image size, e.g. 28 and 28); got ${String(rows)} × ${String(cols)}.`);
   if (mode === 'rows') return { mode, sequence: rows, width: cols, order: Int32Array.from({ length: rows * cols }, (_, i) => i) };
   check(Number.isInteger(patch) && patch >= 1 && rows % patch === 0 && cols % patch === 0,
-    `patch must be a whole number dividing the ${rows}×${cols} image (e.g. 7 or 4); got ${patch}.`);
+    `patch must be a whole number dividing the ${rows}×${cols} image (here: ${divisors(rows, cols).join(', ')}); got ${describe(patch)}.`);
   const order = new Int32Array(rows * cols);
   const across = cols / patch;
   let i = 0;
