@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { backpropMethod, logregMethod } from '../src/baselines/tfjs.js';
 import { indicesOf, subset, type Dataset } from '../src/data/dataset.js';
 import { indicesSha256, loadExperimentData, type ExperimentData } from '../src/experiments/data.js';
-import { runFewshot } from '../src/experiments/fewshot.js';
+import { runFewshot, summarise } from '../src/experiments/fewshot.js';
 import { ffitMethod, scoresFrom, type Hyperparameters, type Learner, type Method } from '../src/experiments/methods.js';
 import {
   dynamicsCurveCsv, dynamicsPointsCsv, dynamicsResultSchema, fewshotResultSchema, fewshotRunsCsv, fewshotSummaryCsv,
@@ -319,5 +319,44 @@ describe('ffit experiment --quick writes every file', () => {
     const m = spawnSync(process.execPath, [CLI, 'experiment', 'fewshot', '--methods', 'ffit,sgd'], { encoding: 'utf8' });
     expect(m.status).toBe(1);
     expect(m.stderr).toMatch(/unknown method "sgd"/);
+  }, 60_000);
+
+  /** A failing `ffit experiment …` (no --quick: a fix that regresses must not turn into minutes of training). */
+  const fail = (args: string[], cwd?: string) => {
+    const r = spawnSync(process.execPath, [CLI, 'experiment', ...args, ...(args[0] === 'report' ? [] : ['--no-progress'])], { encoding: 'utf8', cwd });
+    expect(r.stdout).toBe('');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^[^\n]+\n$/); // one line
+    return r.stderr.trimEnd();
+  };
+
+  it('report refuses a results.json whose parts disagree, naming what disagrees (E_DATA), for every experiment', () => {
+    const edited = (what: string, edit: (r: Record<string, any>) => void): string => {
+      const r = JSON.parse(readFileSync(join(dir, what, 'results.json'), 'utf8'));
+      edit(r);
+      const d = mkdtempSync(join(dir, `${what}-edited-`));
+      writeFileSync(join(d, 'results.json'), JSON.stringify(r));
+      const stderr = fail(['report', d]);
+      expect(readdirSync(d)).toEqual(['results.json']);
+      return stderr;
+    };
+    // a shot count in config without runs or summary rows crashed the report ("reading 'mean'")
+    expect(edited('fewshot', (r) => r.config.shots.push(20))).toMatch(/results\.json: its parts disagree: config\.seeds is \[0,1\] but runs at 20 shots has no run of "ffit" for seeds 0, 1; .*\[E_DATA\]$/);
+    // a method without summary rows, likewise
+    expect(edited('fewshot', (r) => { r.summary = r.summary.filter((x: { method: string }) => x.method !== 'logreg'); }))
+      .toMatch(/its parts disagree: summary has 0 rows for "logreg" at 1 shots, not 1; .*\[E_DATA\]$/);
+    // three seeds in config, runs of one: was reported as "over 3 seeds … ± 0.0"
+    expect(edited('fewshot', (r) => {
+      r.config.seeds = [0, 1, 2];
+      r.runs = r.runs.filter((x: { seed: number }) => x.seed === 0);
+      r.summary = summarise(r.runs, ['ffit', 'backprop', 'logreg'], r.config.shots);
+    })).toMatch(/config\.seeds is \[0,1,2\] but runs at 1 shots has no run of "ffit" for seeds 1, 2; .*\[E_DATA\]$/);
+    expect(edited('fewshot', (r) => { r.summary[0].mean = 0.5; })).toMatch(/the summary row of "ffit" at 1 shots \(2 seeds, mean 0\.5\) is not that of its runs .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.config.seeds = [0, 1, 2]; })).toMatch(/config\.seeds is \[0,1,2\] but points at step 0 has no point of "ffit" for seed 2; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.curve = r.curve.filter((p: { method: string; step: number }) => !(p.method === 'backprop' && p.step === 200)); }))
+      .toMatch(/curve has 0 points for "backprop" at step 200, not 1; .*\[E_DATA\]$/);
+    expect(edited('forgetting', (r) => { r.config.seeds = [0, 1, 2]; })).toMatch(/config\.seeds is \[0,1,2\] but runs has no run of "ffit" for seed 2; .*\[E_DATA\]$/);
+    expect(edited('forgetting', (r) => { r.summary = r.summary.filter((x: { metric: string }) => x.metric !== 'A after B'); }))
+      .toMatch(/summary has 0 rows for "ffit", "A after B", not 1; .*\[E_DATA\]$/);
   }, 60_000);
 });

@@ -9,6 +9,7 @@ import { stringify } from 'csv-stringify/sync';
 import { writeAtomically } from '../node/atomic.js';
 import type { z } from 'zod';
 import { FfitError } from '../errors.js';
+import { checkConsistent } from './consistency.js';
 import type { DynamicsResult } from './dynamics.js';
 import type { FewshotResult, FewshotRun, SummaryRow } from './fewshot.js';
 import type { ForgettingResult } from './forgetting.js';
@@ -79,7 +80,8 @@ export function reportFiles(r: ExperimentResult): Promise<Files> {
 /**
  * Reads and validates a `results.json` written by any experiment.
  *
- * @throws FfitError `E_DATA` when the file is missing, not JSON, or not a results document.
+ * @throws FfitError `E_DATA` when the file is missing, not JSON, not a results document, or one
+ * whose parts disagree ({@link checkConsistent}).
  */
 export function parseResults(text: string, path: string): ExperimentResult {
   let doc: unknown;
@@ -93,6 +95,7 @@ export function parseResults(text: string, path: string): ExperimentResult {
   if (!schema) throw new FfitError('E_DATA', `${path} is not experiment results ("experiment" is ${JSON.stringify(kind)}, expected fewshot, dynamics or forgetting).`);
   const r = schema.safeParse(doc);
   if (!r.success) throw new FfitError('E_DATA', `${path} does not match the ${String(kind)} results schema: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}.`);
+  checkConsistent(r.data as ExperimentResult, path);
   return r.data as ExperimentResult;
 }
 

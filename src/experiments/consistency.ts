@@ -1,0 +1,153 @@
+/**
+ * Cross-checks of a schema-valid `results.json`: the schema checks each part on its own, but the
+ * reports read the parts together (the summary row of every method and shot count in `config`,
+ * the runs of every seed, the curve of every step), so a file whose parts disagree would crash a
+ * report or, worse, print "over 3 seeds" above numbers from one. An experiment writes consistent
+ * files; these checks catch files edited, merged or truncated by hand.
+ */
+import { FfitError } from '../errors.js';
+import type { DynamicsResult } from './dynamics.js';
+import { meanCurve } from './dynamics.js';
+import type { FewshotResult } from './fewshot.js';
+import { summarise } from './fewshot.js';
+import type { ForgettingResult } from './forgetting.js';
+import { FORGETTING_METRICS, summariseForgetting } from './forgetting.js';
+import type { ExperimentResult } from './report.js';
+
+/** Relative tolerance of a recomputed mean (the file's numbers went through JSON, which keeps doubles exact). */
+const close = (a: number | null, b: number | null): boolean =>
+  a === b || (a !== null && b !== null && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
+
+const list = (xs: readonly unknown[]): string => `[${xs.map(String).join(',')}]`;
+
+/** The first repeated value of `xs`, if any. */
+const repeated = <T>(xs: readonly T[]): T | undefined => xs.find((x, i) => xs.indexOf(x) !== i);
+
+/**
+ * Checks that the parts of `r` agree with each other and with `config`.
+ *
+ * @throws FfitError `E_DATA` naming `path` and the first disagreement found.
+ */
+export function checkConsistent(r: ExperimentResult, path: string): void {
+  const problem = r.experiment === 'fewshot' ? fewshotProblem(r) : r.experiment === 'dynamics' ? dynamicsProblem(r) : forgettingProblem(r);
+  if (problem) throw new FfitError('E_DATA', `${path}: its parts disagree: ${problem}; pass a results.json as an experiment wrote it.`);
+}
+
+/** What every experiment lists once: methods and seeds. */
+function commonProblem(r: ExperimentResult): string | null {
+  const ids = r.methods.map((m) => m.id);
+  const twice = repeated(ids);
+  if (twice !== undefined) return `methods lists "${twice}" twice`;
+  const seed = repeated(r.config.seeds);
+  if (seed !== undefined) return `config.seeds lists ${seed} twice`;
+  const sel = r.selections.map((s) => s.method).find((m) => !ids.includes(m));
+  if (sel !== undefined) return `selections has a row for method "${sel}", which methods does not list`;
+  return null;
+}
+
+/** Runs keyed `method/seed`: every (method, seed) of the config exactly once and nothing else. */
+function runsProblem(runs: readonly { method: string; seed: number }[], ids: readonly string[], seeds: readonly number[], where: string, noun = 'run'): string | null {
+  for (const m of ids) {
+    const got = runs.filter((x) => x.method === m).map((x) => x.seed);
+    const missing = seeds.filter((s) => !got.includes(s)), extra = got.filter((s) => !seeds.includes(s)), twice = repeated(got);
+    if (missing.length) return `config.seeds is ${list(seeds)} but ${where} has no ${noun} of "${m}" for seed${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`;
+    if (extra.length) return `${where} has a ${noun} of "${m}" for seed ${extra[0]}, which config.seeds ${list(seeds)} does not list`;
+    if (twice !== undefined) return `${where} has two ${noun}s of "${m}" for seed ${twice}`;
+  }
+  const stray = runs.find((x) => !ids.includes(x.method));
+  return stray ? `${where} has a ${noun} of method "${stray.method}", which methods does not list` : null;
+}
+
+function fewshotProblem(r: FewshotResult): string | null {
+  const common = commonProblem(r);
+  if (common) return common;
+  const ids = r.methods.map((m) => m.id), C = r.data.classes.length;
+  const twice = repeated(r.config.shots);
+  if (twice !== undefined) return `config.shots lists ${twice} twice`;
+  const detail = r.config.detailShots.find((s) => !r.config.shots.includes(s));
+  if (detail !== undefined) return `config.detailShots lists ${detail}, which config.shots ${list(r.config.shots)} does not`;
+  for (const s of r.config.shots) {
+    const p = runsProblem(r.runs.filter((x) => x.shots === s), ids, r.config.seeds, `runs at ${s} shots`);
+    if (p) return p;
+    for (const m of ids) {
+      if (!r.selections.some((x) => x.method === m && x.shots === s)) return `config.shots lists ${s} but selections has no row for "${m}" at ${s} shots`;
+    }
+    for (const seed of r.config.seeds) {
+      if (!r.splits.some((x) => x.seed === seed && x.shots === s)) return `splits has no split for seed ${seed} at ${s} shots`;
+    }
+  }
+  const oddSel = r.selections.find((x) => !r.config.shots.includes(x.shots));
+  if (oddSel) return `selections has a row at ${oddSel.shots} shots, which config.shots ${list(r.config.shots)} does not list`;
+  const odd = r.runs.find((x) => !r.config.shots.includes(x.shots));
+  if (odd) return `runs has a run at ${odd.shots} shots, which config.shots ${list(r.config.shots)} does not list`;
+  const shape = r.runs.find((x) => x.perClassAccuracy.length !== C || x.confusion.length !== C || x.confusion.some((row) => row.length !== C));
+  if (shape) return `a run of "${shape.method}" at ${shape.shots} shots, seed ${shape.seed}, has no ${C} × ${C} confusion matrix and ${C} per-class accuracies for the ${C} classes of data.classes`;
+  // the summary must be that of the runs: the report prints it beside figures drawn from the runs
+  const want = summarise(r.runs, ids, r.config.shots);
+  for (const w of want) {
+    const got = r.summary.filter((x) => x.method === w.method && x.shots === w.shots);
+    if (got.length !== 1) return `summary has ${got.length} rows for "${w.method}" at ${w.shots} shots, not 1`;
+    const g = got[0]!;
+    if (g.seeds !== w.seeds || !close(g.mean, w.mean) || !close(g.std, w.std) || !close(g.min, w.min) || !close(g.max, w.max)) {
+      return `the summary row of "${w.method}" at ${w.shots} shots (${g.seeds} seeds, mean ${g.mean}) is not that of its runs (${w.seeds} seeds, mean ${w.mean})`;
+    }
+  }
+  if (r.summary.length !== want.length) return `summary has ${r.summary.length} rows, not the ${want.length} of methods × config.shots`;
+  return null;
+}
+
+function dynamicsProblem(r: DynamicsResult): string | null {
+  const common = commonProblem(r);
+  if (common) return common;
+  const ids = r.methods.map((m) => m.id), steps = r.config.steps;
+  for (const m of ids) {
+    if (!r.selections.some((x) => x.method === m)) return `selections has no row for "${m}"`;
+  }
+  for (let step = 0; step <= steps; step++) {
+    const p = runsProblem(r.points.filter((x) => x.step === step), ids, r.config.seeds, `points at step ${step}`, 'point');
+    if (p) return p;
+  }
+  for (const seed of r.config.seeds) {
+    const st = r.streams.filter((x) => x.seed === seed);
+    if (st.length !== 1) return `streams has ${st.length} streams for seed ${seed}, not 1`;
+    if (st[0]!.trainIndices.length !== steps) return `the stream of seed ${seed} has ${st[0]!.trainIndices.length} examples, config.steps is ${steps}`;
+  }
+  if (r.streams.length !== r.config.seeds.length) return `streams has ${r.streams.length} streams for the ${r.config.seeds.length} seeds of config.seeds`;
+  const late = r.points.find((x) => x.step > steps);
+  if (late) return `points has a point at step ${late.step}, beyond config.steps ${steps}`;
+  const want = meanCurve(r.points, ids, steps);
+  for (const w of want) {
+    const got = r.curve.filter((x) => x.method === w.method && x.step === w.step);
+    if (got.length !== 1) return `curve has ${got.length} points for "${w.method}" at step ${w.step}, not 1`;
+    const g = got[0]!;
+    if (g.seeds !== w.seeds || !close(g.accuracyMean, w.accuracyMean) || !close(g.lossMean, w.lossMean) || !close(g.energyMean, w.energyMean)) {
+      return `the curve of "${w.method}" at step ${w.step} (${g.seeds} seeds, accuracy ${g.accuracyMean}) is not the mean of its points (${w.seeds} seeds, accuracy ${w.accuracyMean})`;
+    }
+  }
+  if (r.curve.length !== want.length) return `curve has ${r.curve.length} points, not the ${want.length} of methods × (config.steps + 1)`;
+  return null;
+}
+
+function forgettingProblem(r: ForgettingResult): string | null {
+  const common = commonProblem(r);
+  if (common) return common;
+  const ids = r.methods.map((m) => m.id), C = r.data.classes.length;
+  const task = [...r.config.taskA, ...r.config.taskB].find((k) => k < 0 || k >= C);
+  if (task !== undefined) return `config.taskA/taskB name class ${task}, but data.classes has ${C} classes`;
+  for (const m of ids) {
+    if (!r.selections.some((x) => x.method === m)) return `selections has no row for "${m}"`;
+  }
+  const runs = runsProblem(r.runs, ids, r.config.seeds, 'runs');
+  if (runs) return runs;
+  const want = summariseForgetting(r.runs, ids);
+  for (const w of want) {
+    const got = r.summary.filter((x) => x.method === w.method && x.metric === w.metric);
+    if (got.length !== 1) return `summary has ${got.length} rows for "${w.method}", "${w.metric}", not 1`;
+    const g = got[0]!;
+    if (g.seeds !== w.seeds || !close(g.mean, w.mean) || !close(g.std, w.std)) {
+      return `the summary row of "${w.method}", "${w.metric}" (${g.seeds} seeds, mean ${g.mean}) is not that of its runs (${w.seeds} seeds, mean ${w.mean})`;
+    }
+  }
+  if (r.summary.length !== want.length) return `summary has ${r.summary.length} rows, not the ${want.length} of methods × ${FORGETTING_METRICS.length} metrics`;
+  return null;
+}
