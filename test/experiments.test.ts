@@ -1,7 +1,7 @@
 // The experiment suite: identical splits for every method, no test data in model selection,
 // the file schemas, and `ffit experiment … --quick` end to end on real MNIST.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -329,6 +329,8 @@ describe('ffit experiment --quick writes every file', () => {
     expect(r.stderr).toMatch(/^[^\n]+\n$/); // one line
     return r.stderr.trimEnd();
   };
+  /** Flags of a fewshot run of a few seconds. */
+  const TINY_FEWSHOT = ['--shots', '1,10', '--methods', 'logreg', '--seeds', '1', '--selection-seeds', '1', '--trials', '1', '--max-updates', '2'];
 
   it('report refuses a results.json whose parts disagree, naming what disagrees (E_DATA), for every experiment', () => {
     const edited = (what: string, edit: (r: Record<string, any>) => void): string => {
@@ -359,4 +361,11 @@ describe('ffit experiment --quick writes every file', () => {
     expect(edited('forgetting', (r) => { r.summary = r.summary.filter((x: { metric: string }) => x.metric !== 'A after B'); }))
       .toMatch(/summary has 0 rows for "ffit", "A after B", not 1; .*\[E_DATA\]$/);
   }, 60_000);
+
+  it('--detail-shots must be among --shots (E_OPTION)', () => {
+    const out = join(dir, 'detail');
+    expect(fail(['fewshot', '--out', out, ...TINY_FEWSHOT, '--detail-shots', '1,3'])).toBe(
+      'ffit: --detail-shots 1,3: 3 is not among the shot counts run (--shots 1,10); list detail shots from those, or add 3 to --shots. [E_OPTION]');
+    expect(existsSync(out)).toBe(false);
+  });
 });

@@ -174,7 +174,6 @@ interface FewshotFlags extends CommonFlags {
 }
 
 async function fewshot(flags: FewshotFlags): Promise<void> {
-  const out = outDir(flags, 'fewshot');
   const config: FewshotConfig = {
     shots: flags.shots ?? (flags.quick ? [1, 10, 100, 'all'] : [1, 2, 5, 10, 20, 50, 100, 'all']),
     seeds: seedsFrom(0, flags.seeds ?? (flags.quick ? 2 : 5)),
@@ -185,6 +184,11 @@ async function fewshot(flags: FewshotFlags): Promise<void> {
     detailShots: [],
   };
   config.detailShots = flags.detailShots ?? config.shots.filter((s) => s === 1 || s === 10 || s === 100 || s === 'all');
+  // a detail shot count that is not run has no runs to detail: the report would drop it silently
+  const undetailed = config.detailShots.filter((s) => !config.shots.includes(s));
+  check(undetailed.length === 0, `--detail-shots ${config.detailShots.join(',')}: ${undetailed.join(',')} ${undetailed.length === 1 ? 'is' : 'are'} not among ` +
+    `the shot counts run (--shots ${config.shots.join(',')}); list detail shots from those, or add ${undetailed.join(',')} to --shots.`);
+  const out = outDir(flags, 'fewshot');
   const data = loadExperimentData(flags.data);
   const progress = new ExperimentProgress('fewshot', flags.progress);
   const result = await runFewshot(data, config, { methods: methodsOf(flags), progress });
