@@ -1,7 +1,7 @@
 // The experiment suite: identical splits for every method, no test data in model selection,
 // the file schemas, and `ffit experiment … --quick` end to end on real MNIST.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -368,4 +368,32 @@ describe('ffit experiment --quick writes every file', () => {
       'ffit: --detail-shots 1,3: 3 is not among the shot counts run (--shots 1,10); list detail shots from those, or add 3 to --shots. [E_OPTION]');
     expect(existsSync(out)).toBe(false);
   });
+
+  it('a blocked output file or an empty --out fails before any work, naming it (E_OPTION)', () => {
+    const out = mkdtempSync(join(dir, 'blocked-'));
+    mkdirSync(join(out, 'report.md'));
+    expect(fail(['fewshot', '--out', out, ...TINY_FEWSHOT])).toBe(
+      `ffit: cannot write ${join(out, 'report.md')}: it is a directory; remove it or choose another --out directory. [E_OPTION]`);
+    expect(readdirSync(out)).toEqual(['report.md']); // nothing written beside it
+    rmSync(join(out, 'report.md'), { recursive: true });
+    expect(spawnSync('mkfifo', [join(out, 'runs.csv')]).status).toBe(0);
+    expect(fail(['fewshot', '--out', out, ...TINY_FEWSHOT])).toMatch(/cannot write .*runs\.csv: it is not a regular file; .*\[E_OPTION\]$/);
+    // '' joined to bare names, i.e. wrote into the current directory
+    const cwd = mkdtempSync(join(dir, 'cwd-'));
+    expect(fail(['fewshot', '--out', '', ...TINY_FEWSHOT], cwd)).toBe(
+      'ffit: --out: the directory is empty (""); give a directory path, e.g. --out ffit-results/fewshot. [E_OPTION]');
+    expect(fail(['report', ''], cwd)).toMatch(/directory is empty.*\[E_OPTION\]$/);
+    expect(readdirSync(cwd)).toEqual([]);
+  }, 60_000);
+
+  it('an option refused after loading the data leaves no output directory behind, but keeps one that existed', () => {
+    const made = join(dir, 'made');
+    expect(fail(['dynamics', '--out', join(made, 'deeper'), '--test-per-class', '100000'])).toMatch(/^ffit: --test-per-class: at most \d+ .*\[E_OPTION\]$/);
+    expect(existsSync(made)).toBe(false);
+    expect(fail(['dynamics', '--out', made, '--steps', '100000'])).toMatch(/^ffit: --steps: at most \d+ online examples.*\[E_OPTION\]$/);
+    expect(existsSync(made)).toBe(false);
+    const existing = mkdtempSync(join(dir, 'existing-'));
+    fail(['dynamics', '--out', existing, '--steps', '100000']);
+    expect(readdirSync(existing)).toEqual([]);
+  }, 60_000);
 });

@@ -23,7 +23,7 @@ import { DEFAULT_LIMITS, type SearchLimits } from './search.js';
 import { makeSplit, parseShots, type Shots } from './splits.js';
 import { LIMITS } from '../options.js';
 import { parseDecimal } from '../validate.js';
-import { makeDirs } from '../node/dirs.js';
+import { prepareOutDir, removeIfEmpty, type ExperimentName } from './outdir.js';
 
 /** A whole-number flag from `min` to `max` (bounded so that no count can exhaust memory or time). */
 const int = (name: string, min: number, max: number) => (value: string): number => {
@@ -128,20 +128,24 @@ function needExperimentPackages(): void {
 }
 
 /**
- * Checks that the experiment can run and returns its output directory (`--out`, default
- * `ffit-results/<what>`), created now so that an unusable path fails before minutes of training
- * rather than after (mkdir is a no-op on an existing directory and fails on a file).
- * Throws E_DATA (packages missing) or E_OPTION (path unusable).
+ * Checks that the experiment can run, then runs `body` with its output directory (`--out`, default
+ * `ffit-results/<what>`), made and checked now so that an unusable path or a blocked file fails
+ * before minutes of training rather than after ({@link prepareOutDir}). A directory made here is
+ * removed again if the run fails before writing into it, so a bad option leaves nothing behind.
+ * Throws E_DATA (packages missing) or E_OPTION (empty path, path unusable), and whatever `body` throws.
  */
-function outDir(flags: CommonFlags, what: string): string {
+async function inOutDir(flags: CommonFlags, what: ExperimentName, body: (out: string) => Promise<void>): Promise<void> {
   needExperimentPackages();
+  // '' would join to bare file names, i.e. the current directory
+  check(flags.out !== '', '--out: the directory is empty (""); give a directory path, e.g. --out ffit-results/' + what + '.');
   const dir = flags.out ?? join('ffit-results', what);
+  const made = prepareOutDir(dir, what);
   try {
-    makeDirs(dir);
+    await body(dir);
   } catch (err) {
-    throw new FfitError('E_OPTION', `--out: cannot use ${dir} as the report directory (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose a directory path that is not a file.`);
+    removeIfEmpty(made);
+    throw err;
   }
-  return dir;
 }
 
 const QUICK_LIMITS: Partial<SearchLimits> = { maxUpdates: 400, maxExamples: 25_000 };
@@ -188,19 +192,20 @@ async function fewshot(flags: FewshotFlags): Promise<void> {
   const undetailed = config.detailShots.filter((s) => !config.shots.includes(s));
   check(undetailed.length === 0, `--detail-shots ${config.detailShots.join(',')}: ${undetailed.join(',')} ${undetailed.length === 1 ? 'is' : 'are'} not among ` +
     `the shot counts run (--shots ${config.shots.join(',')}); list detail shots from those, or add ${undetailed.join(',')} to --shots.`);
-  const out = outDir(flags, 'fewshot');
-  const data = loadExperimentData(flags.data);
-  const progress = new ExperimentProgress('fewshot', flags.progress);
-  const result = await runFewshot(data, config, { methods: methodsOf(flags), progress });
-  const lines = ['shots  ' + result.methods.map((m) => m.label.padStart(22)).join('')];
-  for (const s of config.shots) {
-    lines.push(String(s).padEnd(7) + result.methods.map((m) => {
-      const row = result.summary.find((x) => x.method === m.id && x.shots === s)!;
-      return `${(100 * row.mean).toFixed(2)} ± ${(100 * row.std).toFixed(2)} %`.padStart(22);
-    }).join(''));
-  }
-  lines.push(`(test accuracy, mean ± s.d. over ${config.seeds.length} seeds; ${result.seconds.toFixed(0)} s)`);
-  await finish(out, result, lines);
+  await inOutDir(flags, 'fewshot', async (out) => {
+    const data = loadExperimentData(flags.data);
+    const progress = new ExperimentProgress('fewshot', flags.progress);
+    const result = await runFewshot(data, config, { methods: methodsOf(flags), progress });
+    const lines = ['shots  ' + result.methods.map((m) => m.label.padStart(22)).join('')];
+    for (const s of config.shots) {
+      lines.push(String(s).padEnd(7) + result.methods.map((m) => {
+        const row = result.summary.find((x) => x.method === m.id && x.shots === s)!;
+        return `${(100 * row.mean).toFixed(2)} ± ${(100 * row.std).toFixed(2)} %`.padStart(22);
+      }).join(''));
+    }
+    lines.push(`(test accuracy, mean ± s.d. over ${config.seeds.length} seeds; ${result.seconds.toFixed(0)} s)`);
+    await finish(out, result, lines);
+  });
 }
 
 interface DynamicsFlags extends CommonFlags {
@@ -209,7 +214,6 @@ interface DynamicsFlags extends CommonFlags {
 }
 
 async function dynamics(flags: DynamicsFlags): Promise<void> {
-  const out = outDir(flags, 'dynamics');
   const config: DynamicsConfig = {
     steps: flags.steps,
     seeds: seedsFrom(0, flags.seeds ?? (flags.quick ? 2 : 5)),
@@ -220,20 +224,22 @@ async function dynamics(flags: DynamicsFlags): Promise<void> {
     testSeed: 4242,
     limits: limitsOf(flags, QUICK_LIMITS),
   };
-  const data = loadExperimentData(flags.data);
-  // the stream and the test subset are cut per digit: name the flag that asks for too many
-  const fewest = (ds: Dataset): number => Math.min(...indicesOf(ds).map((i) => i.length));
-  const perDigit = fewest(makeSplit(data.pool, 0, 'all', config.validation).train), C = data.pool.classes.length;
-  check(Math.ceil(config.steps / C) <= perDigit,
-    `--steps: at most ${perDigit * C} online examples (${perDigit} per digit are left after the validation hold-out); got ${config.steps}.`);
-  check(config.testPerClass <= fewest(data.test),
-    `--test-per-class: at most ${fewest(data.test)} (the test images of the rarest digit); got ${config.testPerClass}.`);
-  const result = await runDynamics(data, config, { methods: methodsOf(flags), progress: new ExperimentProgress('dynamics', flags.progress) });
-  const lines = result.methods.map((m) => {
-    const end = result.curve.find((p) => p.method === m.id && p.step === config.steps)!;
-    return `${m.label}: test accuracy after ${config.steps} online examples ${(100 * end.accuracyMean).toFixed(2)} ± ${(100 * end.accuracyStd).toFixed(2)} %`;
+  await inOutDir(flags, 'dynamics', async (out) => {
+    const data = loadExperimentData(flags.data);
+    // the stream and the test subset are cut per digit: name the flag that asks for too many
+    const fewest = (ds: Dataset): number => Math.min(...indicesOf(ds).map((i) => i.length));
+    const perDigit = fewest(makeSplit(data.pool, 0, 'all', config.validation).train), C = data.pool.classes.length;
+    check(Math.ceil(config.steps / C) <= perDigit,
+      `--steps: at most ${perDigit * C} online examples (${perDigit} per digit are left after the validation hold-out); got ${config.steps}.`);
+    check(config.testPerClass <= fewest(data.test),
+      `--test-per-class: at most ${fewest(data.test)} (the test images of the rarest digit); got ${config.testPerClass}.`);
+    const result = await runDynamics(data, config, { methods: methodsOf(flags), progress: new ExperimentProgress('dynamics', flags.progress) });
+    const lines = result.methods.map((m) => {
+      const end = result.curve.find((p) => p.method === m.id && p.step === config.steps)!;
+      return `${m.label}: test accuracy after ${config.steps} online examples ${(100 * end.accuracyMean).toFixed(2)} ± ${(100 * end.accuracyStd).toFixed(2)} %`;
+    });
+    await finish(out, result, lines);
   });
-  await finish(out, result, lines);
 }
 
 interface ForgettingFlags extends CommonFlags {
@@ -243,7 +249,6 @@ interface ForgettingFlags extends CommonFlags {
 }
 
 async function forgetting(flags: ForgettingFlags): Promise<void> {
-  const out = outDir(flags, 'forgetting');
   const config: ForgettingConfig = {
     shots: flags.shots ?? (flags.quick ? 50 : 200),
     taskA: [0, 1],
@@ -256,15 +261,17 @@ async function forgetting(flags: ForgettingFlags): Promise<void> {
     validation: 0.1,
     limits: limitsOf(flags, QUICK_LIMITS),
   };
-  const data = loadExperimentData(flags.data);
-  check(data.pool.classes.length === 4, 'the forgetting experiment needs the digits 0–3.');
-  const result = await runForgetting(data, config, { methods: methodsOf(flags), progress: new ExperimentProgress('forgetting', flags.progress) });
-  const lines = result.methods.map((m) => {
-    const get = (metric: string) => result.summary.find((x) => x.method === m.id && x.metric === metric)!.mean;
-    return `${m.label}: {0,1} ${(100 * get('A after A')).toFixed(1)} % after task A → ${(100 * get('A after B')).toFixed(1)} % after task B; ` +
-      `all four ${(100 * get('all after B')).toFixed(1)} %`;
+  await inOutDir(flags, 'forgetting', async (out) => {
+    const data = loadExperimentData(flags.data);
+    check(data.pool.classes.length === 4, 'the forgetting experiment needs the digits 0–3.');
+    const result = await runForgetting(data, config, { methods: methodsOf(flags), progress: new ExperimentProgress('forgetting', flags.progress) });
+    const lines = result.methods.map((m) => {
+      const get = (metric: string) => result.summary.find((x) => x.method === m.id && x.metric === metric)!.mean;
+      return `${m.label}: {0,1} ${(100 * get('A after A')).toFixed(1)} % after task A → ${(100 * get('A after B')).toFixed(1)} % after task B; ` +
+        `all four ${(100 * get('all after B')).toFixed(1)} %`;
+    });
+    await finish(out, result, lines);
   });
-  await finish(out, result, lines);
 }
 
 /**
@@ -296,11 +303,13 @@ export function experimentCommand(parent?: Command): Command {
     .argument('<dir>', 'directory holding the results.json an experiment wrote')
     .option('--debug', 'print stack traces on errors', false)
     .action(async (dir: string) => {
+      check(dir !== '', 'experiment report: the directory is empty (""); pass the --out directory of an experiment.');
       const path = join(dir, 'results.json');
       // stat'ed first: a link to /dev/zero or a FIFO named results.json is refused, not read forever
       const text = readTextFile(path, { code: 'E_DATA', what: 'results file', fix: 'pass the --out directory of an experiment.' });
       const r = await report();
       const result = r.parseResults(text, path);
+      prepareOutDir(dir, result.experiment, 'choose the directory of another experiment');
       const written = r.writeFiles(dir, await r.reportFiles(result));
       console.log(`ffit: ${result.experiment}: rebuilt ${written.length} files in ${dir}`);
     });

@@ -34,11 +34,15 @@ export type Files = Record<string, string>;
  */
 export function writeFiles(dir: string, files: Files): string[] {
   const names = Object.keys(files).sort((a, b) => Number(a === 'report.md') - Number(b === 'report.md'));
+  let path = dir;
   try {
     makeDirs(dir);
-    for (const name of names) writeAtomically(join(dir, name), files[name]!);
+    for (const name of names) {
+      path = join(dir, name);
+      writeAtomically(path, files[name]!);
+    }
   } catch (err) {
-    throw new FfitError('E_OPTION', `cannot write the report into ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another --out directory.`);
+    throw new FfitError('E_OPTION', `cannot write ${path === dir ? `the report into ${dir}` : path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another --out directory.`);
   }
   return names.map((n) => join(dir, n));
 }

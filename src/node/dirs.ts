@@ -6,8 +6,10 @@ import { dirname, resolve } from 'node:path';
  * `mkdirSync(dir, { recursive: true })` never returns for a path under `/proc` (it retries the
  * ENOENT forever); here the first component that cannot be made throws its OS error
  * (`ENOENT`, `ENOTDIR`, `EEXIST` for a file in the way, `EACCES`), which callers turn into FfitError.
+ * Returns the directories it made, outermost first (empty when `dir` existed), so that a caller
+ * can remove them again.
  */
-export function makeDirs(dir: string): void {
+export function makeDirs(dir: string): string[] {
   const missing: string[] = [];
   let d = resolve(dir);
   for (;;) {
@@ -26,5 +28,10 @@ export function makeDirs(dir: string): void {
     if (up === d) break;
     d = up;
   }
-  for (const m of missing.reverse()) mkdirSync(m);
+  const made: string[] = [];
+  for (const m of missing.reverse()) {
+    mkdirSync(m);
+    made.push(m);
+  }
+  return made;
 }

@@ -1,0 +1,77 @@
+/**
+ * The output directory of an experiment: checked before any work (a blocked file fails in a
+ * second, not after minutes of training), and removed again when a run that created it fails
+ * before writing anything.
+ */
+import { closeSync, lstatSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { FfitError } from '../errors.js';
+import { makeDirs } from '../node/dirs.js';
+
+export type ExperimentName = 'fewshot' | 'dynamics' | 'forgetting';
+
+/**
+ * Every file name an experiment can write (which of them a run writes depends on its methods and
+ * flags). Only these names are checked; other files in the directory are left alone.
+ */
+export const EXPERIMENT_FILES: Record<ExperimentName, readonly string[]> = {
+  fewshot: ['results.json', 'runs.csv', 'summary.csv', 'selection.csv', 'accuracy-vs-shots.svg', 'paired-difference.svg', 'per-class.svg', 'confusion.svg', 'report.md'],
+  dynamics: ['results.json', 'points.csv', 'curve.csv', 'selection.csv', 'accuracy.svg', 'loss.svg', 'energy.svg', 'entropy.svg', 'report.md'],
+  forgetting: ['results.json', 'runs.csv', 'summary.csv', 'during-b.csv', 'selection.csv', 'forgetting.svg', 'during-b.svg', 'report.md'],
+};
+
+const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? String(err);
+
+/**
+ * Makes `dir` (and missing parents) and checks that experiment `what` can write every file of its
+ * naming there: each is absent, a regular file or a link (replaced by rename, so never written
+ * through), and a probe file can be created and removed. Returns the directories it made.
+ *
+ * @throws FfitError `E_OPTION` naming the directory or the file that cannot be written; `fix` is
+ * the advice that ends the message.
+ */
+export function prepareOutDir(dir: string, what: ExperimentName, fix = 'choose another --out directory'): string[] {
+  let made: string[];
+  try {
+    made = makeDirs(dir);
+  } catch (err) {
+    // only --out can name a directory that cannot be made: `report DIR` has read DIR/results.json
+    throw new FfitError('E_OPTION', `--out: cannot use ${dir} as the report directory (${codeOf(err)}); choose a directory path that is not a file.`);
+  }
+  try {
+    for (const name of EXPERIMENT_FILES[what]) {
+      const path = join(dir, name);
+      let st;
+      try {
+        st = lstatSync(path);
+      } catch {
+        continue; // absent: written new
+      }
+      if (!st.isFile() && !st.isSymbolicLink()) {
+        throw new FfitError('E_OPTION', `cannot write ${path}: it is ${st.isDirectory() ? 'a directory' : 'not a regular file'}; remove it or ${fix}.`);
+      }
+    }
+    const probe = join(dir, `.ffit-probe.${process.pid}.tmp`);
+    try {
+      closeSync(openSync(probe, 'wx'));
+      unlinkSync(probe);
+    } catch (err) {
+      throw new FfitError('E_OPTION', `cannot create files in ${dir} (${codeOf(err)}); ${fix}.`);
+    }
+  } catch (err) {
+    removeIfEmpty(made);
+    throw err;
+  }
+  return made;
+}
+
+/** Removes those of `made` (from {@link prepareOutDir}) that are still empty, innermost first. */
+export function removeIfEmpty(made: readonly string[]): void {
+  for (const d of [...made].reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (something was written) or gone: keep it and its parents
+    }
+  }
+}
