@@ -331,6 +331,7 @@ describe('ffit experiment --quick writes every file', () => {
   };
   /** Flags of a fewshot run of a few seconds. */
   const TINY_FEWSHOT = ['--shots', '1,10', '--methods', 'logreg', '--seeds', '1', '--selection-seeds', '1', '--trials', '1', '--max-updates', '2'];
+  const TINY_DYNAMICS = ['--steps', '4', '--test-per-class', '2', '--methods', 'logreg', '--seeds', '1', '--trials', '1'];
 
   it('report refuses a results.json whose parts disagree, naming what disagrees (E_DATA), for every experiment', () => {
     const edited = (what: string, edit: (r: Record<string, any>) => void): string => {
@@ -360,6 +361,21 @@ describe('ffit experiment --quick writes every file', () => {
     expect(edited('forgetting', (r) => { r.config.seeds = [0, 1, 2]; })).toMatch(/config\.seeds is \[0,1,2\] but runs has no run of "ffit" for seed 2; .*\[E_DATA\]$/);
     expect(edited('forgetting', (r) => { r.summary = r.summary.filter((x: { metric: string }) => x.metric !== 'A after B'); }))
       .toMatch(/summary has 0 rows for "ffit", "A after B", not 1; .*\[E_DATA\]$/);
+  }, 60_000);
+
+  it('a reused --out directory keeps no figures of an earlier run; other files stay', () => {
+    const out = mkdtempSync(join(dir, 'reused-'));
+    // energy.svg and entropy.svg are FFIT's: a run without FFIT must not leave old ones beside its report
+    for (const f of ['energy.svg', 'entropy.svg', 'notes.txt', 'confusion.svg']) writeFileSync(join(out, f), 'old');
+    run('dynamics', '--out', out, ...TINY_DYNAMICS);
+    const dynamicsFiles = ['accuracy.svg', 'curve.csv', 'loss.svg', 'points.csv', 'report.md', 'results.json', 'selection.csv'];
+    // confusion.svg is not a dynamics name (fewshot's): left alone like any unrelated file
+    expect(readdirSync(out).sort()).toEqual(['confusion.svg', ...dynamicsFiles, 'notes.txt'].sort());
+    writeFileSync(join(out, 'entropy.svg'), 'old');
+    const r = spawnSync(process.execPath, [CLI, 'experiment', 'report', out], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/rebuilt 7 files/);
+    expect(readdirSync(out).sort()).toEqual(['confusion.svg', ...dynamicsFiles, 'notes.txt'].sort());
   }, 60_000);
 
   it('--detail-shots must be among --shots (E_OPTION)', () => {

@@ -99,11 +99,14 @@ function limitsOf(flags: CommonFlags, quick: Partial<SearchLimits>): SearchLimit
 /** The report module (and with it vega) is loaded only when an experiment runs, not on every `ffit` call. */
 const report = () => import('./report.js');
 
-/** Writes `results.json` first (the raw numbers survive whatever happens next), then the rest of the report. */
+/**
+ * Writes `results.json` first (the raw numbers survive whatever happens next), then the rest of the
+ * report, removing files of an earlier run that this one does not write.
+ */
 async function finish(out: string, result: ExperimentResult, lines: string[]): Promise<void> {
   const r = await report();
   r.writeFiles(out, { 'results.json': r.resultsJson(result) });
-  const written = r.writeFiles(out, await r.reportFiles(result));
+  const written = r.writeFiles(out, await r.reportFiles(result), result.experiment);
   for (const l of lines) console.log(l);
   console.log(`ffit: ${result.experiment}: wrote ${written.length} files to ${out} (report: ${written.find((p) => p.endsWith('report.md'))})`);
 }
@@ -310,7 +313,7 @@ export function experimentCommand(parent?: Command): Command {
       const r = await report();
       const result = r.parseResults(text, path);
       prepareOutDir(dir, result.experiment, 'choose the directory of another experiment');
-      const written = r.writeFiles(dir, await r.reportFiles(result));
+      const written = r.writeFiles(dir, await r.reportFiles(result), result.experiment);
       console.log(`ffit: ${result.experiment}: rebuilt ${written.length} files in ${dir}`);
     });
   return exp;

@@ -1,7 +1,8 @@
 /**
  * The output directory of an experiment: checked before any work (a blocked file fails in a
- * second, not after minutes of training), and removed again when a run that created it fails
- * before writing anything.
+ * second, not after minutes of training), made consistent when reused (figures an earlier run
+ * wrote and this one does not are removed, so a report never sits beside stale figures), and
+ * removed again when a run that created it fails before writing anything.
  */
 import { closeSync, lstatSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ export type ExperimentName = 'fewshot' | 'dynamics' | 'forgetting';
 
 /**
  * Every file name an experiment can write (which of them a run writes depends on its methods and
- * flags). Only these names are checked; other files in the directory are left alone.
+ * flags). Only these names are ever checked or removed; other files in the directory are left alone.
  */
 export const EXPERIMENT_FILES: Record<ExperimentName, readonly string[]> = {
   fewshot: ['results.json', 'runs.csv', 'summary.csv', 'selection.csv', 'accuracy-vs-shots.svg', 'paired-difference.svg', 'per-class.svg', 'confusion.svg', 'report.md'],
@@ -72,6 +73,23 @@ export function removeIfEmpty(made: readonly string[]): void {
       rmdirSync(d);
     } catch {
       return; // not empty (something was written) or gone: keep it and its parents
+    }
+  }
+}
+
+/**
+ * Removes the files of `what`'s naming in `dir` that `keep` does not list: left by an earlier run
+ * with other methods or flags, they would sit beside a report that does not describe them.
+ *
+ * @throws the system's error for a file that cannot be removed.
+ */
+export function removeStale(dir: string, what: ExperimentName, keep: readonly string[]): void {
+  for (const name of EXPERIMENT_FILES[what]) {
+    if (keep.includes(name)) continue;
+    try {
+      unlinkSync(join(dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
 }

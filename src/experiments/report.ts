@@ -22,21 +22,24 @@ import {
 import { MIN_TRIAL_UPDATES, mean, std, type Selection } from './search.js';
 import type { Shots } from './splits.js';
 import { makeDirs } from '../node/dirs.js';
+import { removeStale, type ExperimentName } from './outdir.js';
 
 /** File name → contents. */
 export type Files = Record<string, string>;
 
 /**
  * Writes every file into `dir` (created if missing), each atomically, `report.md` last so that a
- * report never links to a figure that is not there yet.
+ * report never links to a figure that is not there yet. With `what`, the files of that
+ * experiment's naming that `files` does not hold are removed first (see {@link removeStale}).
  *
- * @throws FfitError `E_OPTION` when a file cannot be written (names the path and the OS error).
+ * @throws FfitError `E_OPTION` when a file cannot be written or removed (names the path and the OS error).
  */
-export function writeFiles(dir: string, files: Files): string[] {
+export function writeFiles(dir: string, files: Files, what?: ExperimentName): string[] {
   const names = Object.keys(files).sort((a, b) => Number(a === 'report.md') - Number(b === 'report.md'));
   let path = dir;
   try {
     makeDirs(dir);
+    if (what) removeStale(dir, what, names);
     for (const name of names) {
       path = join(dir, name);
       writeAtomically(path, files[name]!);
