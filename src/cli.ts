@@ -5,7 +5,7 @@
  * Argument parsing is commander's, progress bars are cli-progress's; this file only wires them
  * to the library. Errors print one line (`ffit: …`) and exit 1; `--debug` adds the stack.
  */
-import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -19,6 +19,7 @@ import { LIMITS, resolveOptions, type Topology } from './options.js';
 import { FfitError, type FfitErrorCode } from './errors.js';
 import { experimentCommand } from './experiments/command.js';
 import { InterferenceNetwork, type EpochRecord, type Schedule } from './network.js';
+import { probeDirectory, refusedTarget } from './node/atomic.js';
 import { makeDirs } from './node/dirs.js';
 import { loadModel, saveModel } from './node/model-file.js';
 import { saveText } from './node/text-file.js';
@@ -131,6 +132,8 @@ function checkOutPath(path: string, flag: string, example: string): string {
   const st = statOf(full);
   if (st?.isDirectory()) throw new FfitError('E_OPTION', `${flag} ${path} is a directory; give a file path such as ${join(path, example)}.`);
   if (st && !st.isFile()) throw new FfitError('E_OPTION', `${flag} ${path} exists and is not a regular file; choose another path.`);
+  const refused = refusedTarget(full); // e.g. a dangling link, which the writer would refuse after training
+  if (refused !== null) throw new FfitError('E_OPTION', `${flag} ${path} cannot be written (${refused}); choose another path.`);
   let dir = dirname(full);
   for (let up = dirname(dir); !statOf(dir) && up !== dir; up = dirname(dir)) dir = up;
   if (!statOf(dir)?.isDirectory()) {
@@ -143,11 +146,9 @@ function checkOutPath(path: string, flag: string, example: string): string {
   }
   // the missing directories are made now and a file is created and removed in the directory, so a
   // path that cannot hold files (e.g. under /proc) fails before any training, not after it
-  const probe = join(dirname(full), `.ffit-probe.${process.pid}.tmp`);
   try {
     makeDirs(dirname(full));
-    closeSync(openSync(probe, 'wx'));
-    unlinkSync(probe);
+    probeDirectory(dirname(full));
   } catch (err) {
     throw new FfitError('E_OPTION', `${flag} ${path} cannot be created (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose a directory you can write to.`);
   }

@@ -61,9 +61,9 @@ describe('writeAtomically', () => {
     execFileSync('mkfifo', [fifo]);
     fs.symlinkSync(fifo, link);
     fs.symlinkSync(join(dir, 'missing'), dangling);
-    expect(() => writeAtomically(fifo, text)).toThrow(`${fifo} exists and is not a regular file (a directory, device, FIFO or socket), so it is not replaced`);
-    expect(() => writeAtomically(link, text)).toThrow(`${link} links to ${fifo}, which is not a regular file`);
-    expect(() => writeAtomically(dangling, text)).toThrow(`${dangling} is a symbolic link to a missing file`);
+    expect(() => writeAtomically(fifo, text)).toThrow('it is a device, FIFO or socket, not a regular file, so it is not replaced');
+    expect(() => writeAtomically(link, text)).toThrow(`it is a symbolic link to ${fifo}, which is a device, FIFO or socket`);
+    expect(() => writeAtomically(dangling, text)).toThrow('it is a symbolic link to a missing file');
     expect(fs.lstatSync(fifo).isFIFO()).toBe(true);
     expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
     expect(fs.lstatSync(dangling).isSymbolicLink()).toBe(true);
@@ -81,7 +81,7 @@ describe('writeAtomically', () => {
   it('refuses a directory in the way and leaves it as it was', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ffit-atomic-'));
     fs.mkdirSync(join(dir, 'out.txt', 'inside'), { recursive: true });
-    expect(() => writeAtomically(join(dir, 'out.txt'), text)).toThrow('exists and is not a regular file');
+    expect(() => writeAtomically(join(dir, 'out.txt'), text)).toThrow('it is a directory');
     expect(readdirSync(dir)).toEqual(['out.txt']);
     expect(readdirSync(join(dir, 'out.txt'))).toEqual(['inside']);
   });

@@ -393,7 +393,7 @@ describe('ffit experiment --quick writes every file', () => {
     expect(readdirSync(out)).toEqual(['report.md']); // nothing written beside it
     rmSync(join(out, 'report.md'), { recursive: true });
     expect(spawnSync('mkfifo', [join(out, 'runs.csv')]).status).toBe(0);
-    expect(fail(['fewshot', '--out', out, ...TINY_FEWSHOT])).toMatch(/cannot write .*runs\.csv: it is not a regular file; .*\[E_OPTION\]$/);
+    expect(fail(['fewshot', '--out', out, ...TINY_FEWSHOT])).toMatch(/cannot write .*runs\.csv: it is a device, FIFO or socket, not a regular file, so it is not replaced; .*\[E_OPTION\]$/);
     // '' joined to bare names, i.e. wrote into the current directory
     const cwd = mkdtempSync(join(dir, 'cwd-'));
     expect(fail(['fewshot', '--out', '', ...TINY_FEWSHOT], cwd)).toBe(

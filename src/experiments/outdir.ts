@@ -4,9 +4,10 @@
  * wrote and this one does not are removed, so a report never sits beside stale figures), and
  * removed again when a run that created it fails before writing anything.
  */
-import { closeSync, lstatSync, openSync, rmdirSync, unlinkSync } from 'node:fs';
+import { rmdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { FfitError } from '../errors.js';
+import { probeDirectory, refusedTarget } from '../node/atomic.js';
 import { makeDirs } from '../node/dirs.js';
 
 export type ExperimentName = 'fewshot' | 'dynamics' | 'forgetting';
@@ -25,8 +26,8 @@ const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 
 
 /**
  * Makes `dir` (and missing parents) and checks that experiment `what` can write every file of its
- * naming there: each is absent, a regular file or a link (replaced by rename, so never written
- * through), and a probe file can be created and removed. Returns the directories it made.
+ * naming there: each is absent, a regular file or a link to one (written through, the link kept),
+ * and a probe file can be created and removed. Returns the directories it made.
  *
  * @throws FfitError `E_OPTION` naming the directory or the file that cannot be written; `fix` is
  * the advice that ends the message.
@@ -42,20 +43,11 @@ export function prepareOutDir(dir: string, what: ExperimentName, fix = 'choose a
   try {
     for (const name of EXPERIMENT_FILES[what]) {
       const path = join(dir, name);
-      let st;
-      try {
-        st = lstatSync(path);
-      } catch {
-        continue; // absent: written new
-      }
-      if (!st.isFile() && !st.isSymbolicLink()) {
-        throw new FfitError('E_OPTION', `cannot write ${path}: it is ${st.isDirectory() ? 'a directory' : 'not a regular file'}; remove it or ${fix}.`);
-      }
+      const refused = refusedTarget(path); // what the atomic writer would refuse after the run
+      if (refused !== null) throw new FfitError('E_OPTION', `cannot write ${path}: ${refused}; remove it or ${fix}.`);
     }
-    const probe = join(dir, `.ffit-probe.${process.pid}.tmp`);
     try {
-      closeSync(openSync(probe, 'wx'));
-      unlinkSync(probe);
+      probeDirectory(dir);
     } catch (err) {
       throw new FfitError('E_OPTION', `cannot create files in ${dir} (${codeOf(err)}); ${fix}.`);
     }

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { writeAtomically } from '../node/atomic.js';
+import { writeAtomically, writeFailure } from '../node/atomic.js';
 import type { z } from 'zod';
 import { FfitError } from '../errors.js';
 import { checkConsistent } from './consistency.js';
@@ -45,7 +45,7 @@ export function writeFiles(dir: string, files: Files, what?: ExperimentName): st
       writeAtomically(path, files[name]!);
     }
   } catch (err) {
-    throw new FfitError('E_OPTION', `cannot write ${path === dir ? `the report into ${dir}` : path} (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another --out directory.`);
+    throw new FfitError('E_OPTION', `cannot write ${path === dir ? `the report into ${dir}` : path} (${writeFailure(err)}); choose another --out directory.`);
   }
   return names.map((n) => join(dir, n));
 }

@@ -15,15 +15,16 @@ const TMP_NAME_CHARS = 64;
  * file it names (the link stays a link and the file it points at is replaced), an existing regular
  * file keeps its permissions, and anything else at the path is refused rather than replaced.
  *
- * @throws Error (no `code`) naming `path` when it is a directory, device, FIFO or socket, or a
- *   symbolic link to one or to nothing.
+ * @throws Error (no `code`) whose message, starting "it …", says why `path` is refused: a
+ *   directory, device, FIFO or socket, or a symbolic link to one or to nothing.
  */
 function target(path: string): { path: string; mode: number | null } {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { path, mode: null };
+    // absent, or under a file (ENOTDIR): nothing to replace; creating the temporary file says why not
+    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return { path, mode: null };
     throw err;
   }
   if (st.isSymbolicLink()) {
@@ -31,14 +32,19 @@ function target(path: string): { path: string; mode: number | null } {
     try {
       real = fs.realpathSync(path);
     } catch {
-      throw new Error(`${path} is a symbolic link to a missing file: remove the link or write to the file it should name`);
+      throw new Error('it is a symbolic link to a missing file: remove the link or write to the file it should name');
     }
     st = fs.statSync(real);
-    if (!st.isFile()) throw new Error(`${path} links to ${real}, which is not a regular file`);
+    if (!st.isFile()) throw new Error(`it is a symbolic link to ${real}, which ${kind(st)}`);
     return { path: real, mode: st.mode & 0o7777 };
   }
-  if (!st.isFile()) throw new Error(`${path} exists and is not a regular file (a directory, device, FIFO or socket), so it is not replaced`);
+  if (!st.isFile()) throw new Error(`it ${kind(st)}`);
   return { path, mode: st.mode & 0o7777 };
+}
+
+/** What a file that is not regular is, for messages. */
+function kind(st: fs.Stats): string {
+  return st.isDirectory() ? 'is a directory' : 'is a device, FIFO or socket, not a regular file, so it is not replaced';
 }
 
 /**
@@ -87,3 +93,30 @@ export function writeAtomically(path: string, text: string, io: WriteIo = fs): v
 export function writeFailure(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
 }
+
+/**
+ * Creates and removes a probe file in `dir`, so that a directory that cannot hold files (read-only,
+ * full of inodes, under /proc) is found before any work rather than when the results are written.
+ *
+ * @throws the system's error (`EACCES`, `EROFS`, `ENOENT`, …); nothing is left behind.
+ */
+export function probeDirectory(dir: string): void {
+  const probe = join(dir, `.ffit-probe.${process.pid}.${serial++}.tmp`);
+  fs.closeSync(fs.openSync(probe, 'wx'));
+  fs.unlinkSync(probe);
+}
+
+/**
+ * Why {@link writeAtomically} would refuse `path` (a directory, device, FIFO or socket, or a link to
+ * one or to nothing), or null when it may write there (absent, a regular file, or a link to one).
+ * Lets a command check its outputs before it starts working.
+ */
+export function refusedTarget(path: string): string | null {
+  try {
+    target(path);
+    return null;
+  } catch (err) {
+    return writeFailure(err);
+  }
+}
+
