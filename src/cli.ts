@@ -5,7 +5,7 @@
  * Argument parsing is commander's, progress bars are cli-progress's; this file only wires them
  * to the library. Errors print one line (`ffit: …`) and exit 1; `--debug` adds the stack.
  */
-import { accessSync, closeSync, constants as fsConstants, openSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -19,8 +19,8 @@ import { LIMITS, resolveOptions, type Topology } from './options.js';
 import { FfitError, type FfitErrorCode } from './errors.js';
 import { experimentCommand } from './experiments/command.js';
 import { InterferenceNetwork, type EpochRecord, type Schedule } from './network.js';
-import { probeDirectory, refusedTarget } from './node/atomic.js';
-import { makeDirs } from './node/dirs.js';
+import { whyUnwritable } from './node/atomic.js';
+import { makeDirs, removeIfEmpty } from './node/dirs.js';
 import { loadModel, saveModel } from './node/model-file.js';
 import { saveText } from './node/text-file.js';
 import { spaceTimeSvg } from './svg.js';
@@ -116,9 +116,12 @@ function statOf(path: string): Stats | undefined {
 
 /**
  * Checks, before any work, that `path` (the value of `flag`) can be written as a file: a file name
- * (no trailing separator, not an existing directory or special file), under a directory that
- * exists or can be created (missing ones are created when writing) and that this process may write
- * in. Returns the absolute path. Throws `E_OPTION` naming the flag, the problem and the fix.
+ * (no trailing separator, at most 255 bytes, not an existing directory or special file), under a
+ * directory that exists or can be created, where the atomic writer could put it (for a link, in
+ * the directory of the file it names; an existing file must be writable): the missing directories
+ * are made, a probe file is created and removed, and the directories are removed again (they are
+ * made for real when the file is written). Returns the absolute path. Throws `E_OPTION` naming the
+ * flag, the problem and the fix.
  */
 function checkOutPath(path: string, flag: string, example: string): string {
   if (path.trim() === '') throw new FfitError('E_OPTION', `${flag} needs a file path; got "${path}".`);
@@ -132,33 +135,23 @@ function checkOutPath(path: string, flag: string, example: string): string {
   const st = statOf(full);
   if (st?.isDirectory()) throw new FfitError('E_OPTION', `${flag} ${path} is a directory; give a file path such as ${join(path, example)}.`);
   if (st && !st.isFile()) throw new FfitError('E_OPTION', `${flag} ${path} exists and is not a regular file; choose another path.`);
-  const refused = refusedTarget(full); // e.g. a dangling link, which the writer would refuse after training
-  if (refused !== null) throw new FfitError('E_OPTION', `${flag} ${path} cannot be written (${refused}); choose another path.`);
   let dir = dirname(full);
   for (let up = dirname(dir); !statOf(dir) && up !== dir; up = dirname(dir)) dir = up;
   if (!statOf(dir)?.isDirectory()) {
     throw new FfitError('E_OPTION', `${flag} ${path} cannot be created: ${dir} is a file, not a directory; choose another path.`);
   }
+  // a path that cannot hold files (under /proc, a read-only directory, a link into one) fails now, not after training
+  let made: string[];
   try {
-    accessSync(dir, fsConstants.W_OK | fsConstants.X_OK);
-  } catch (err) {
-    throw new FfitError('E_OPTION', `${flag} ${path} cannot be written: no permission to write in ${dir} (${(err as NodeJS.ErrnoException).code}); choose a directory you can write to.`);
-  }
-  // the missing directories are made now and a file is created and removed in the directory, so a
-  // path that cannot hold files (e.g. under /proc) fails before any training, not after it
-  try {
-    makeDirs(dirname(full));
-    probeDirectory(dirname(full));
+    made = makeDirs(dirname(full));
   } catch (err) {
     throw new FfitError('E_OPTION', `${flag} ${path} cannot be created (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose a directory you can write to.`);
   }
-  if (st) {
-    // opened for writing without truncating: refuses a read-only or immutable file and changes nothing
-    try {
-      closeSync(openSync(full, 'r+'));
-    } catch (err) {
-      throw new FfitError('E_OPTION', `${flag} ${path} exists and cannot be replaced (${(err as NodeJS.ErrnoException).code ?? String(err)}); choose another path or make it writable.`);
-    }
+  try {
+    const why = whyUnwritable(full);
+    if (why !== null) throw new FfitError('E_OPTION', `${flag} ${path} cannot be written: ${why}; choose another path.`);
+  } finally {
+    removeIfEmpty(made); // a refused command leaves no directories behind
   }
   return full;
 }

@@ -131,14 +131,24 @@ function show(x: unknown): string {
   try {
     return JSON.stringify(x) ?? String(x);
   } catch {
-    return String(x);
+    try {
+      return String(x);
+    } catch {
+      return 'a value that cannot be shown'; // e.g. an array with a throwing getter (messages are built even when a check passes)
+    }
   }
 }
 
 /** A plain copy of the options' own members, read once: a getter that throws becomes an `E_OPTION` naming it. */
 function snapshot(options: FfitOptions): FfitOptions {
   const out = Object.create(null) as Record<string, unknown>; // no prototype: a "__proto__" member stays a member (and is refused as unknown)
-  for (const key of Object.keys(options)) {
+  let keys: string[];
+  try {
+    keys = Object.keys(options);
+  } catch (err) {
+    return check(false, `The options cannot be listed (${(err as Error)?.message ?? String(err)}); pass a plain object.`) as never;
+  }
+  for (const key of keys) {
     try {
       out[key] = (options as unknown as Record<string, unknown>)[key];
     } catch (err) {
@@ -196,13 +206,20 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   const d = defaults();
   const o = { ...d, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Omit<ResolvedOptions, 'renormalize'> & { omega?: number; renormalize: boolean | 'auto' };
 
-  const layers = options.layers;
-  check(Array.isArray(layers) && layers.length >= 2,
-    `layers must list at least two layer sizes (sources … targets), e.g. [784, 64, 4]; got ${show(layers)}.`);
-  // by index, not forEach: a hole ([784, , 4]) is a missing size, not one to skip
-  for (let i = 0; i < layers.length; i++) {
-    const n = layers[i];
-    check(isInt(n) && n >= 1 && n <= MAX_SITES, `layers[${i}] must be an integer from 1 to ${MAX_SITES}; got ${i in layers ? show(n) : 'nothing (a hole in the array)'}.`);
+  const given = options.layers;
+  check(Array.isArray(given) && given.length >= 2,
+    `layers must list at least two layer sizes (sources … targets), e.g. [784, 64, 4]; got ${show(given)}.`);
+  // each size read once, by index (a hole, [784, , 4], is a missing size, not one to skip)
+  const layers: number[] = [];
+  for (let i = 0; i < given.length; i++) {
+    let n: unknown;
+    try {
+      n = given[i];
+    } catch (err) {
+      check(false, `layers[${i}] cannot be read (${(err as Error)?.message ?? String(err)}); pass plain numbers.`);
+    }
+    check(isInt(n) && n >= 1 && n <= MAX_SITES, `layers[${i}] must be an integer from 1 to ${MAX_SITES}; got ${i in given ? show(n) : 'nothing (a hole in the array)'}.`);
+    layers.push(n);
   }
   check(layers[layers.length - 1]! >= 2, `The last layer holds one target per class and needs at least 2 sites; got ${layers[layers.length - 1]}.`);
   check(o.topology === 'dense' || o.topology === 'causal' || o.topology === 'local',

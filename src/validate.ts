@@ -176,6 +176,15 @@ function sliceOf(a: ArrayLike<number>, start: number, n: number): ArrayLike<numb
   return typeof sub === 'function' ? (a as Float32Array).subarray(start, start + n) : Array.prototype.slice.call(a, start, start + n);
 }
 
+/** `Object.keys(x)`, where a Proxy that throws is an `E_OPTION` naming `what` instead of its own error. */
+function ownKeys(x: object, what: string): string[] {
+  try {
+    return Object.keys(x);
+  } catch (err) {
+    throw new FfitError('E_OPTION', `${what} cannot be listed (${(err as Error)?.message ?? String(err)}); pass a plain object.`);
+  }
+}
+
 /**
  * A plain copy of an options object's own members, each read once (a getter that throws, or one
  * that would answer differently later, cannot reach the kernels). `what` names the object in
@@ -187,7 +196,7 @@ function sliceOf(a: ArrayLike<number>, start: number, n: number): ArrayLike<numb
 export function plainOptions(x: unknown, what: string, known: readonly string[] | null, example: string): Record<string, unknown> {
   check(typeof x === 'object' && x !== null && !Array.isArray(x), `${what} must be an object such as ${example}; got ${describe(x)}.`, 'E_OPTION');
   const out = Object.create(null) as Record<string, unknown>; // no prototype: "__proto__" stays a member, refused as unknown
-  for (const key of Object.keys(x)) {
+  for (const key of ownKeys(x, what)) {
     if (known !== null) check(known.includes(key), `Unknown member "${key}" in ${what}; known: ${known.join(', ')}.`, 'E_OPTION');
     try {
       out[key] = (x as Record<string, unknown>)[key];
@@ -215,11 +224,18 @@ export function checkJsonValue(x: unknown, path: string, seen: Set<object> = new
   check(plain, `${path} is ${describe(x)}, which JSON would not save as it is; store null, a boolean, a finite number, a string, or arrays and plain objects of those.`);
   check(!seen.has(x as object) && seen.size < 64, `${path} refers back to itself or nests more than 64 levels; store a tree of plain values.`);
   seen.add(x as object);
+  const read = (key: string | number, at: string): unknown => {
+    try {
+      return (x as Record<string, unknown>)[key];
+    } catch (err) {
+      throw new FfitError('E_OPTION', `${at} cannot be read (${(err as Error)?.message ?? String(err)}); store plain values.`);
+    }
+  };
   if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) checkJsonValue(x[i], `${path}[${i}]`, seen);
+    for (let i = 0; i < x.length; i++) checkJsonValue(read(i, `${path}[${i}]`), `${path}[${i}]`, seen);
   } else {
-    for (const key of Object.keys(x as object)) {
-      const v = (x as Record<string, unknown>)[key];
+    for (const key of ownKeys(x as object, path)) {
+      const v = read(key, `${path}.${key}`);
       if (v !== undefined) checkJsonValue(v, `${path}.${key}`, seen); // an undefined member is left out, as when absent
     }
   }

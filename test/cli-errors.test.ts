@@ -343,8 +343,18 @@ describe('--out is checked before training, and written only where asked', () =>
   it('a file that exists but cannot be written, and a directory that cannot hold files, are refused before training', async () => {
     // /proc/version exists and is a regular file, but no file can be made beside it
     const r = await run(save('/proc/version'));
-    expectOneLine(r, 'E_OPTION', '--out /proc/version cannot be created (ENOENT); choose a directory you can write to.');
+    expectOneLine(r, 'E_OPTION', '--out /proc/version cannot be written: no file can be created in /proc (ENOENT); choose another path.');
     expect(r.stdout).toBe('');
+    // a link is checked where it leads: the file would be written beside /proc/version
+    const link = join(out, 'to-proc.json');
+    symlinkSync('/proc/version', link);
+    expectOneLine(await run(save(link)), 'E_OPTION', `--out ${link} cannot be written: no file can be created in /proc (ENOENT)`);
+  });
+
+  it('a command refused after the output checks leaves none of the directories they made', async () => {
+    const path = join(out, 'nd1', 'nd2', 'm.json');
+    expectOneLine(await run(['train', '--data', join(root, 'no-such-data'), '--epochs', '1', '--out', path]), 'E_DATA', 'no-such-data');
+    expect(existsSync(join(out, 'nd1'))).toBe(false);
   });
 
   it('a file name longer than a file system allows is refused before training; one near the limit is written', async () => {

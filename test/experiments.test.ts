@@ -361,6 +361,35 @@ describe('ffit experiment --quick writes every file', () => {
     expect(edited('forgetting', (r) => { r.config.seeds = [0, 1, 2]; })).toMatch(/config\.seeds is \[0,1,2\] but runs has no run of "ffit" for seed 2; .*\[E_DATA\]$/);
     expect(edited('forgetting', (r) => { r.summary = r.summary.filter((x: { metric: string }) => x.metric !== 'A after B'); }))
       .toMatch(/summary has 0 rows for "ffit", "A after B", not 1; .*\[E_DATA\]$/);
+    // second hostile round: numbers that contradict each other within one run, and text that would break the report
+    expect(edited('fewshot', (r) => { r.runs[0].confusion = r.runs[0].confusion.map((row: number[]) => row.map(() => 999)); }))
+      .toMatch(/the run of "ffit" at 1 shots, seed 0, has a confusion matrix of \d+ test images, data\.testCount is 4157; .*\[E_DATA\]$/);
+    expect(edited('fewshot', (r) => { r.runs[0].perClassAccuracy = r.runs[0].perClassAccuracy.map(() => 1); }))
+      .toMatch(/the run of "ffit" at 1 shots, seed 0, has accuracy 1 for class 0, its confusion matrix 0\.\d+; .*\[E_DATA\]$/);
+    expect(edited('fewshot', (r) => { r.runs[0].trainCount = 123456; })).toMatch(/trained on 123456 images, not 1 shots × 4 classes; .*\[E_DATA\]$/);
+    expect(edited('fewshot', (r) => { r.methods[0].label = 'A</text><script>alert(1)</script>'; })).toMatch(/must not contain control characters, \|, <, > or `.*\[E_DATA\]$/);
+    expect(edited('fewshot', (r) => { r.selections[0].selection.bestTrial = 99; })).toMatch(/the selection of "ffit" at 1 shots names trial 99 as the best of \d+; .*\[E_DATA\]$/);
+    expect(edited('fewshot', (r) => { r.selections.push(r.selections[0]); })).toMatch(/selections has two rows for "ffit" at 1 shots; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.config.testPerClass = 1e9; })).toMatch(/data\.testSubsetCount is \d+, not config\.testPerClass 1000000000 × 4 classes; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.streams[0].trainIndices[0] = 1e9; })).toMatch(/the stream of seed 0 names an example beyond the \d+ of data\.poolCount; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.data.classes = [0, 0, 1, 2]; })).toMatch(/data\.classes \[0,0,1,2\] must list at least 2 distinct classes; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => {
+      const p = r.points.find((x: { method: string; entropy: number[] | null }) => x.method === 'ffit' && x.entropy !== null);
+      p.entropy = [...p.entropy, 0.5];
+    })).toMatch(/the points of "ffit" have entropy lists of different lengths .*\[E_DATA\]$/);
+  }, 60_000);
+
+  it("a directory that holds another experiment's results, or a results.json that is not ffit's, is refused before any work", () => {
+    const other = mkdtempSync(join(dir, 'other-'));
+    writeFileSync(join(other, 'results.json'), readFileSync(join(dir, 'fewshot', 'results.json')));
+    expect(fail(['dynamics', '--out', other, ...TINY_DYNAMICS])).toBe(
+      `ffit: ${other} holds the results of experiment fewshot; running dynamics there would overwrite them: choose another --out directory. [E_OPTION]`);
+    const foreign = mkdtempSync(join(dir, 'foreign-'));
+    writeFileSync(join(foreign, 'results.json'), '{"mine": true}');
+    expect(fail(['dynamics', '--out', foreign, ...TINY_DYNAMICS])).toBe(
+      `ffit: ${join(foreign, 'results.json')} is not the results of an ffit experiment; it is not overwritten: choose another --out directory. [E_OPTION]`);
+    expect(readFileSync(join(foreign, 'results.json'), 'utf8')).toBe('{"mine": true}');
+    expect(readdirSync(other)).toEqual(['results.json']);
   }, 60_000);
 
   it('a reused --out directory keeps no figures of an earlier run; other files stay', () => {

@@ -662,6 +662,14 @@ describe('library misuse found by the seventh hostile round', () => {
     await expectFfit(() => countWorldlines({} as never, { layer: 0, site: 0 }, { layer: 2, site: 0 }), 'E_OPTION', 'countWorldlines: the first argument must be an InterferenceNetwork; got an Object.');
     await expectFfit(() => energyOverPeriod(null as never, [1, 1, 1, 1]), 'E_OPTION', 'energyOverPeriod: the first argument must be an InterferenceNetwork; got null.');
     expect(countWorldlines(net, { layer: 0, site: 0 }, { layer: 2, site: 0 })).toBe(3n * 4n * 4n);
+    // second round: a getter in toJSON's metadata or on a layer size, a Proxy that cannot list its keys
+    await expectFfit(() => net.toJSON(boom('note')), 'E_OPTION', 'meta.note cannot be read (boom); store plain values.');
+    const layers = [4, 2];
+    Object.defineProperty(layers, 1, { get: () => { throw new Error('boom'); } });
+    await expectFfit(() => InterferenceNetwork.create({ layers }), 'E_OPTION', 'layers[1] cannot be read (boom); pass plain numbers.');
+    const unlistable = new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } });
+    await expectFfit(() => InterferenceNetwork.create(unlistable as never), 'E_OPTION', 'The options cannot be listed (no keys); pass a plain object.');
+    await expectFfit(() => InterferenceNetwork.fromJSON(net.toJSON(), unlistable as never), 'E_OPTION', 'the runtime choice cannot be listed (no keys); pass a plain object.');
     net.dispose();
   });
 

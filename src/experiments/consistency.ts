@@ -42,6 +42,13 @@ function commonProblem(r: ExperimentResult): string | null {
   if (seed !== undefined) return `config.seeds lists ${seed} twice`;
   const sel = r.selections.map((s) => s.method).find((m) => !ids.includes(m));
   if (sel !== undefined) return `selections has a row for method "${sel}", which methods does not list`;
+  const key = (s: { method: string; shots?: unknown }) => `"${s.method}"${s.shots === undefined ? '' : ` at ${s.shots} shots`}`;
+  const dup = repeated(r.selections.map(key));
+  if (dup !== undefined) return `selections has two rows for ${dup}`;
+  const chosen = r.selections.find((s) => s.selection.bestTrial >= s.selection.trials.length);
+  if (chosen) return `the selection of ${key(chosen)} names trial ${chosen.selection.bestTrial} as the best of ${chosen.selection.trials.length}`;
+  const classes = r.data.classes;
+  if (classes.length < 2 || repeated(classes) !== undefined) return `data.classes ${list(classes)} must list at least 2 distinct classes`;
   return null;
 }
 
@@ -56,6 +63,27 @@ function runsProblem(runs: readonly { method: string; seed: number }[], ids: rea
   }
   const stray = runs.find((x) => !ids.includes(x.method));
   return stray ? `${where} has a ${noun} of method "${stray.method}", which methods does not list` : null;
+}
+
+/** Every fewshot run trained on its shots of every class, its confusion matrix covers the test set, and its accuracies are read off it. */
+function confusionProblem(r: FewshotResult): string | null {
+  const classes = r.data.classes;
+  for (const x of r.runs) {
+    const total = x.confusion.flat().reduce((a, b) => a + b, 0), hits = x.confusion.reduce((a, row, k) => a + row[k]!, 0);
+    const at = `the run of "${x.method}" at ${x.shots} shots, seed ${x.seed},`;
+    if (typeof x.shots === 'number' && x.trainCount !== x.shots * classes.length) {
+      return `${at} trained on ${x.trainCount} images, not ${x.shots} shots × ${classes.length} classes`;
+    }
+    if (total !== r.data.testCount) return `${at} has a confusion matrix of ${total} test images, data.testCount is ${r.data.testCount}`;
+    if (!close(x.testAccuracy, hits / total)) return `${at} has test accuracy ${x.testAccuracy}, its confusion matrix ${hits / total}`;
+    for (let k = 0; k < classes.length; k++) {
+      const row = x.confusion[k]!.reduce((t, v) => t + v, 0);
+      if (row > 0 && !close(x.perClassAccuracy[k]!, x.confusion[k]![k]! / row)) {
+        return `${at} has accuracy ${x.perClassAccuracy[k]} for class ${classes[k]}, its confusion matrix ${x.confusion[k]![k]! / row}`;
+      }
+    }
+  }
+  return null;
 }
 
 function fewshotProblem(r: FewshotResult): string | null {
@@ -82,6 +110,8 @@ function fewshotProblem(r: FewshotResult): string | null {
   if (odd) return `runs has a run at ${odd.shots} shots, which config.shots ${list(r.config.shots)} does not list`;
   const shape = r.runs.find((x) => x.perClassAccuracy.length !== C || x.confusion.length !== C || x.confusion.some((row) => row.length !== C));
   if (shape) return `a run of "${shape.method}" at ${shape.shots} shots, seed ${shape.seed}, has no ${C} × ${C} confusion matrix and ${C} per-class accuracies for the ${C} classes of data.classes`;
+  const confusion = confusionProblem(r);
+  if (confusion) return confusion;
   // the summary must be that of the runs: the report prints it beside figures drawn from the runs
   const want = summarise(r.runs, ids, r.config.shots);
   for (const w of want) {
@@ -113,6 +143,16 @@ function dynamicsProblem(r: DynamicsResult): string | null {
     if (st[0]!.trainIndices.length !== steps) return `the stream of seed ${seed} has ${st[0]!.trainIndices.length} examples, config.steps is ${steps}`;
   }
   if (r.streams.length !== r.config.seeds.length) return `streams has ${r.streams.length} streams for the ${r.config.seeds.length} seeds of config.seeds`;
+  const far = r.streams.find((x) => x.trainIndices.some((i) => i >= r.data.poolCount));
+  if (far) return `the stream of seed ${far.seed} names an example beyond the ${r.data.poolCount} of data.poolCount`;
+  const C = r.data.classes.length;
+  if (r.data.testSubsetCount !== r.config.testPerClass * C) {
+    return `data.testSubsetCount is ${r.data.testSubsetCount}, not config.testPerClass ${r.config.testPerClass} × ${C} classes`;
+  }
+  for (const m of ids) {
+    const lengths = new Set(r.points.filter((x) => x.method === m && x.entropy !== null).map((x) => x.entropy!.length));
+    if (lengths.size > 1) return `the points of "${m}" have entropy lists of different lengths (${[...lengths].join(', ')})`;
+  }
   const late = r.points.find((x) => x.step > steps);
   if (late) return `points has a point at step ${late.step}, beyond config.steps ${steps}`;
   const want = meanCurve(r.points, ids, steps);

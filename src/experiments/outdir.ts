@@ -4,11 +4,13 @@
  * wrote and this one does not are removed, so a report never sits beside stale figures), and
  * removed again when a run that created it fails before writing anything.
  */
-import { rmdirSync, unlinkSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { FfitError } from '../errors.js';
-import { probeDirectory, refusedTarget } from '../node/atomic.js';
-import { makeDirs } from '../node/dirs.js';
+import { whyUnwritable } from '../node/atomic.js';
+import { makeDirs, removeIfEmpty } from '../node/dirs.js';
+
+export { removeIfEmpty };
 
 export type ExperimentName = 'fewshot' | 'dynamics' | 'forgetting';
 
@@ -26,8 +28,9 @@ const codeOf = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 
 
 /**
  * Makes `dir` (and missing parents) and checks that experiment `what` can write every file of its
- * naming there: each is absent, a regular file or a link to one (written through, the link kept),
- * and a probe file can be created and removed. Returns the directories it made.
+ * naming there: a `results.json` already there is one of `what`'s, and each file is absent or one
+ * the atomic writer can replace (a writable regular file, or a link to one, in a directory that
+ * can hold a new file). Returns the directories it made.
  *
  * @throws FfitError `E_OPTION` naming the directory or the file that cannot be written; `fix` is
  * the advice that ends the message.
@@ -41,15 +44,11 @@ export function prepareOutDir(dir: string, what: ExperimentName, fix = 'choose a
     throw new FfitError('E_OPTION', `--out: cannot use ${dir} as the report directory (${codeOf(err)}); choose a directory path that is not a file.`);
   }
   try {
+    checkOwnResults(dir, what, fix);
     for (const name of EXPERIMENT_FILES[what]) {
-      const path = join(dir, name);
-      const refused = refusedTarget(path); // what the atomic writer would refuse after the run
-      if (refused !== null) throw new FfitError('E_OPTION', `cannot write ${path}: ${refused}; remove it or ${fix}.`);
-    }
-    try {
-      probeDirectory(dir);
-    } catch (err) {
-      throw new FfitError('E_OPTION', `cannot create files in ${dir} (${codeOf(err)}); ${fix}.`);
+      // what the atomic writer would refuse after the run (a link is checked where it leads)
+      const path = join(dir, name), why = whyUnwritable(path);
+      if (why !== null) throw new FfitError('E_OPTION', `cannot write ${path}: ${why}; remove it or ${fix}.`);
     }
   } catch (err) {
     removeIfEmpty(made);
@@ -58,15 +57,29 @@ export function prepareOutDir(dir: string, what: ExperimentName, fix = 'choose a
   return made;
 }
 
-/** Removes those of `made` (from {@link prepareOutDir}) that are still empty, innermost first. */
-export function removeIfEmpty(made: readonly string[]): void {
-  for (const d of [...made].reverse()) {
-    try {
-      rmdirSync(d);
-    } catch {
-      return; // not empty (something was written) or gone: keep it and its parents
-    }
+/**
+ * Refuses a directory whose `results.json` is not a result of experiment `what` (another
+ * experiment's, or not ffit's): the run would overwrite it and leave that experiment's other files
+ * beside a report that does not describe them.
+ */
+function checkOwnResults(dir: string, what: ExperimentName, fix: string): void {
+  const path = join(dir, 'results.json');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return; // absent (or not readable, which the write check reports)
   }
+  let found: unknown;
+  try {
+    found = (JSON.parse(text) as { experiment?: unknown }).experiment;
+  } catch {
+    found = undefined;
+  }
+  if (found === what) return;
+  throw new FfitError('E_OPTION', typeof found === 'string'
+    ? `${dir} holds the results of experiment ${found}; running ${what} there would overwrite them: ${fix}.`
+    : `${path} is not the results of an ffit experiment; it is not overwritten: ${fix}.`);
 }
 
 /**

@@ -47,9 +47,12 @@ const environment = z.object({
   node: z.string(), cpus: int.min(1), loadStart: z.number().min(0), loadEnd: z.number().min(0), startedAt: z.string(),
 }).strict();
 
-const methods = z.array(z.object({ id: method, label: z.string(), shape: z.string() }).strict()).min(1);
+/** Text that the report prints in Markdown tables and prose: no control characters, table pipes,
+ *  HTML brackets or backticks (a hand-edited label must not break a table or inject markup). */
+const text = z.string().max(300).regex(/^[^\u0000-\u001f\u007f-\u009f|<>`]*$/, 'must not contain control characters, |, <, > or `');
+const methods = z.array(z.object({ id: method, label: text, shape: text }).strict()).min(1);
 const dataInfo = z.object({
-  source: z.string(),
+  source: text,
   classes: z.array(int),
   poolCount: int.min(1),
   testCount: int.min(1),

@@ -10,36 +10,56 @@ let serial = 0;
  *  system's limit (255 bytes) would otherwise make a temporary name that is too long. */
 const TMP_NAME_CHARS = 64;
 
+/** Where {@link writeAtomically} writes, and what the new file takes over from the old one. */
+interface Target {
+  /** The file to replace: `path`, or the file its symbolic links lead to. */
+  path: string;
+  /** The existing file's permission bits (setuid, setgid and sticky dropped), or null for a new file. */
+  mode: number | null;
+  /** The existing file's owner, or null for a new file. */
+  uid: number | null;
+  gid: number | null;
+}
+
 /**
- * Where a write to `path` must land, and the mode to give it: a symbolic link is followed to the
- * file it names (the link stays a link and the file it points at is replaced), an existing regular
- * file keeps its permissions, and anything else at the path is refused rather than replaced.
+ * Where a write to `path` must land: a symbolic link is followed to the file it names (the link
+ * stays a link and the file it points at is replaced), an existing regular file that this process
+ * may write is replaced keeping its permissions and owner, and anything else is refused.
  *
  * @throws Error (no `code`) whose message, starting "it …", says why `path` is refused: a
- *   directory, device, FIFO or socket, or a symbolic link to one or to nothing.
+ *   directory, device, FIFO or socket, a symbolic link to one, to nothing or in a loop, or a file
+ *   this process may not write (read-only, immutable).
  */
-function target(path: string): { path: string; mode: number | null } {
+function target(path: string): Target {
   let st: fs.Stats;
   try {
     st = fs.lstatSync(path);
   } catch (err) {
     // absent, or under a file (ENOTDIR): nothing to replace; creating the temporary file says why not
-    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return { path, mode: null };
+    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return { path, mode: null, uid: null, gid: null };
     throw err;
   }
+  let real = path;
   if (st.isSymbolicLink()) {
-    let real: string;
     try {
       real = fs.realpathSync(path);
-    } catch {
-      throw new Error('it is a symbolic link to a missing file: remove the link or write to the file it should name');
+    } catch (err) {
+      throw new Error((err as NodeJS.ErrnoException).code === 'ELOOP'
+        ? 'it is a symbolic link in a loop: remove the link or point it at a file'
+        : 'it is a symbolic link to a missing file: remove the link or write to the file it should name');
     }
     st = fs.statSync(real);
     if (!st.isFile()) throw new Error(`it is a symbolic link to ${real}, which ${kind(st)}`);
-    return { path: real, mode: st.mode & 0o7777 };
+  } else if (!st.isFile()) {
+    throw new Error(`it ${kind(st)}`);
   }
-  if (!st.isFile()) throw new Error(`it ${kind(st)}`);
-  return { path, mode: st.mode & 0o7777 };
+  try {
+    // a file its owner made read-only is not silently replaced (rename would only need the directory)
+    fs.accessSync(real, fs.constants.W_OK);
+  } catch (err) {
+    throw new Error(`it exists and may not be written (${(err as NodeJS.ErrnoException).code ?? String(err)}): make it writable or choose another path`);
+  }
+  return { path: real, mode: st.mode & 0o777, uid: st.uid, gid: st.gid };
 }
 
 /** What a file that is not regular is, for messages. */
@@ -54,8 +74,9 @@ function kind(st: fs.Stats): string {
  * continued until the rest is written or the system refuses it. On any error the temporary file is
  * removed and `path` is as it was. A symbolic link is written through (the file it names is
  * replaced, the link kept); an existing file keeps its permission bits (a private model stays
- * private); a directory, device (e.g. `/dev/null`), FIFO or socket at `path` is refused, never
- * replaced by a file. (write-file-atomic, used before, wrote once and renamed whatever a short
+ * private) and, where this process may give it, its owner; a directory, device (e.g. `/dev/null`),
+ * FIFO or socket at `path`, or a file this process may not write, is refused, never replaced. A
+ * hard link is not written through: the path gets the new file, other names keep the old one. (write-file-atomic, used before, wrote once and renamed whatever a short
  * write had left: on a full disk it replaced README.md with its first 16 KiB and reported success.)
  *
  * @throws the system's error (`ENOSPC`, `EACCES`, …), or an `Error` without `code` whose message
@@ -69,6 +90,10 @@ export function writeAtomically(path: string, text: string, io: WriteIo = fs): v
   let open = true, renamed = false;
   try {
     if (to.mode !== null) fs.fchmodSync(fd, to.mode);
+    if (to.uid !== null && (to.uid !== process.getuid?.() || to.gid !== process.getgid?.())) {
+      // only root may give a file away: the replaced file keeps its owner where that is allowed
+      try { fs.fchownSync(fd, to.uid, to.gid!); } catch { /* not root: the new file is this process's */ }
+    }
     for (let done = 0; done < data.length;) {
       const n = io.writeSync(fd, data, done, data.length - done, done);
       if (n <= 0) throw Object.assign(new Error(`no progress writing ${tmp}`), { code: 'ENOSPC' });
@@ -107,16 +132,22 @@ export function probeDirectory(dir: string): void {
 }
 
 /**
- * Why {@link writeAtomically} would refuse `path` (a directory, device, FIFO or socket, or a link to
- * one or to nothing), or null when it may write there (absent, a regular file, or a link to one).
- * Lets a command check its outputs before it starts working.
+ * Why {@link writeAtomically} could not write `path`, or null when it could: what it refuses (see
+ * above), or a directory where the file would go (the link's target's, for a link) that cannot
+ * hold a new file (probed by creating and removing one). The directory must exist. Changes
+ * nothing; lets a command check its outputs before it starts working.
  */
-export function refusedTarget(path: string): string | null {
+export function whyUnwritable(path: string): string | null {
+  let to: Target;
   try {
-    target(path);
-    return null;
+    to = target(path);
   } catch (err) {
     return writeFailure(err);
   }
+  try {
+    probeDirectory(dirname(to.path));
+  } catch (err) {
+    return `no file can be created in ${dirname(to.path)} (${writeFailure(err)})`;
+  }
+  return null;
 }
-

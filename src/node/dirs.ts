@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /**
@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
  * ENOENT forever); here the first component that cannot be made throws its OS error
  * (`ENOENT`, `ENOTDIR`, `EEXIST` for a file in the way, `EACCES`), which callers turn into FfitError.
  * Returns the directories it made, outermost first (empty when `dir` existed), so that a caller
- * can remove them again.
+ * can remove them again; when it fails partway, it removes those it made first.
  */
 export function makeDirs(dir: string): string[] {
   const missing: string[] = [];
@@ -29,9 +29,25 @@ export function makeDirs(dir: string): string[] {
     d = up;
   }
   const made: string[] = [];
-  for (const m of missing.reverse()) {
-    mkdirSync(m);
-    made.push(m);
+  try {
+    for (const m of missing.reverse()) {
+      mkdirSync(m);
+      made.push(m);
+    }
+  } catch (err) {
+    removeIfEmpty(made); // a failure partway leaves none of the directories made so far
+    throw err;
   }
   return made;
+}
+
+/** Removes those of `made` (from {@link makeDirs}) that are still empty, innermost first; keeps the rest. */
+export function removeIfEmpty(made: readonly string[]): void {
+  for (const d of [...made].reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (something was written) or gone: keep it and its parents
+    }
+  }
 }
