@@ -26,7 +26,7 @@ import { saveText } from './node/text-file.js';
 import { spaceTimeSvg } from './svg.js';
 import { ARRIVAL_GRID_VALUES, arrivalGridValues, arrivalResolution, attentionEvents, countWorldlines, energyOverPeriod, topWorldlines } from './worldlines.js';
 import { Rng } from './rng.js';
-import { checkSources, parseDecimal } from './validate.js';
+import { checkSources, parseDecimal, printable } from './validate.js';
 
 const int = (name: string) => (value: string): number => {
   const n = parseDecimal(value);
@@ -157,16 +157,16 @@ function checkOutPath(path: string, flag: string, example: string): string {
 }
 
 /**
- * Refuses an output path (`flag` `path`) that is one of the files this command reads (same file
- * after resolving links): writing there would destroy the input. `what` names the inputs, `fix`
+ * Refuses an output path (`flag` `path`) that is one of the files this command reads (the same
+ * path, or the same file after resolving links; a path it would read if it existed counts too):
+ * writing there would destroy or shadow the input. `what` names the inputs, `fix`
  * suggests another path.
  */
 function checkNotInput(path: string, flag: string, inputs: readonly string[], what: string, fix: string): void {
   const a = statOf(resolve(path));
-  if (!a) return;
   for (const input of inputs) {
-    const b = statOf(resolve(input));
-    if (b && a.dev === b.dev && a.ino === b.ino) {
+    const b = a && statOf(resolve(input));
+    if (resolve(path) === resolve(input) || (a && b && a.dev === b.dev && a.ino === b.ino)) {
       const which = resolve(path) === resolve(input) ? 'one' : `the same file as ${input}, one`;
       throw new FfitError('E_OPTION', `${flag} ${path} is ${which} of ${what}; writing there would destroy it: choose another path, e.g. ${fix}.`);
     }
@@ -313,7 +313,7 @@ async function train(flags: TrainFlags): Promise<void> {
     } else {
       log(`test accuracy ${pct(summary.testAccuracy)}  (train ${pct(summary.trainAccuracy)}, ${trainSet.count * flags.epochs} examples in ` +
         `${seconds.toFixed(1)} s = ${Math.round(summary.samplesPerSecond)} ex/s on ${net.backendName})`);
-      if (flags.save) log(`model saved to ${flags.out}`);
+      if (flags.save) log(printable(`model saved to ${flags.out}`));
     }
   } finally {
     net.dispose();
@@ -499,7 +499,7 @@ async function worldlines(flags: WorldlineFlags): Promise<void> {
       : '\nno self-attention events: no hidden site of this lattice is reached by worldlines from ≥ 2 lit sources of this image.');
     for (const ev of events) console.log(`  layer ${ev.layer} site ${ev.site} (position ${Number(ev.position.toFixed(4))}): ${ev.sources} sources, interaction energy ${ev.interaction.toExponential(3)}`);
     for (const note of notes) console.log(`\nnote: ${note}`);
-    if (flags.svg) console.log(`\nspace-time diagram written to ${flags.svg}`);
+    if (flags.svg) console.log('\n' + printable(`space-time diagram written to ${flags.svg}`));
   } finally {
     net.dispose();
   }
@@ -600,12 +600,6 @@ const COMMANDER_CODES: Record<string, FfitErrorCode> = {
   'commander.optionMissingArgument': 'E_OPTION',
   'commander.missingMandatoryOptionValue': 'E_OPTION',
 };
-
-/** `text` with control characters (escape sequences from a file or a path) shown as `\xNN`, so that
- *  an error message cannot drive the terminal. */
-function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
 
 /**
  * Runs the CLI on `argv` (`process.argv` layout: node, script, command, flags…). Every failure ends as one line on stderr, `ffit: <problem and fix> [E_CODE]`, and

@@ -242,6 +242,12 @@ export function checkJsonValue(x: unknown, path: string, seen: Set<object> = new
   seen.delete(x as object);
 }
 
+/** `text` with control characters (escape sequences from a file or a path) shown as `\xNN`, so that
+ *  a message on the terminal cannot drive it (set its title, clear it). */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** A short description of a value for messages (never its whole content). */
 export function describe(x: unknown): string {
   if (x === null) return 'null';

@@ -357,6 +357,24 @@ describe('--out is checked before training, and written only where asked', () =>
     expect(existsSync(join(out, 'nd1'))).toBe(false);
   });
 
+  it('a path whose temporary file would be too long, and a name beside a .gz input it would shadow, are refused before training', async () => {
+    // a path of 4090 bytes with a 65-byte name fits PATH_MAX (4096); its temporary file (.<name>.<pid>.<n>.tmp) does not
+    let deep = join(out, 'deep');
+    while (deep.length + 101 <= 4024) deep = join(deep, 'd'.repeat(100));
+    deep = join(deep, 'd'.repeat(4024 - deep.length - 1));
+    mkdirSync(deep, { recursive: true });
+    const long = join(deep, 'm'.repeat(65));
+    expect(long).toHaveLength(4090);
+    expectOneLine(await run(save(long)), 'E_OPTION', 'cannot be written: no file can be created in');
+    expectOneLine(await run(save(long)), 'E_OPTION', '(ENAMETOOLONG)');
+    const gz = dataDir((f) => {
+      for (const name of Object.keys(f)) { f[`${name}.gz`] = gzipSync(f[name]!); f[name] = null; }
+    });
+    const plain = join(gz, 't10k-labels-idx1-ubyte');
+    expectOneLine(await run(['train', '--data', gz, '--epochs', '1', '--out', plain]), 'E_OPTION', `--out ${plain} is one of the IDX files this command reads`);
+    expect(existsSync(plain)).toBe(false);
+  });
+
   it('a file name longer than a file system allows is refused before training; one near the limit is written', async () => {
     const long = join(out, 'm'.repeat(256));
     expectOneLine(await run(save(long)), 'E_OPTION', '--out: the file name mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm… is 256 bytes, more than a file system allows (255); choose a shorter name.');

@@ -377,6 +377,12 @@ describe('ffit experiment --quick writes every file', () => {
       const p = r.points.find((x: { method: string; entropy: number[] | null }) => x.method === 'ffit' && x.entropy !== null);
       p.entropy = [...p.entropy, 0.5];
     })).toMatch(/the points of "ffit" have entropy lists of different lengths .*\[E_DATA\]$/);
+    // third round
+    expect(edited('dynamics', (r) => { r.selections[0].selection.best.beta = 1; })).toMatch(/the selection of "ffit" gives best settings other than those of its trial \d+; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.curve[0].accuracyStd = 5; })).toMatch(/the curve of "ffit" at step 0 \(.* ± 5\) is not the mean of its points .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.data.classes = [0, 1, 2, 300]; })).toMatch(/data\.classes.*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.environment.startedAt = 'not a date'; })).toMatch(/environment\.startedAt.*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.methods[0].label = ''; })).toMatch(/methods\.0\.label.*\[E_DATA\]$/);
   }, 60_000);
 
   it("a directory that holds another experiment's results, or a results.json that is not ffit's, is refused before any work", () => {
@@ -390,12 +396,21 @@ describe('ffit experiment --quick writes every file', () => {
       `ffit: ${join(foreign, 'results.json')} is not the results of an ffit experiment; it is not overwritten: choose another --out directory. [E_OPTION]`);
     expect(readFileSync(join(foreign, 'results.json'), 'utf8')).toBe('{"mine": true}');
     expect(readdirSync(other)).toEqual(['results.json']);
+    // a project directory with files of the experiment's names but no results.json: nothing is overwritten or deleted
+    const project = mkdtempSync(join(dir, 'project-'));
+    writeFileSync(join(project, 'report.md'), 'my notes');
+    writeFileSync(join(project, 'energy.svg'), '<svg>mine</svg>');
+    expect(fail(['dynamics', '--out', project, ...TINY_DYNAMICS])).toBe(
+      `ffit: ${project} holds energy.svg, report.md but no results.json, so no ffit run of dynamics wrote them; they are not overwritten: choose another --out directory, or remove them. [E_OPTION]`);
+    expect(readFileSync(join(project, 'report.md'), 'utf8')).toBe('my notes');
+    expect(readdirSync(project).sort()).toEqual(['energy.svg', 'report.md']);
   }, 60_000);
 
   it('a reused --out directory keeps no figures of an earlier run; other files stay', () => {
     const out = mkdtempSync(join(dir, 'reused-'));
     // energy.svg and entropy.svg are FFIT's: a run without FFIT must not leave old ones beside its report
     for (const f of ['energy.svg', 'entropy.svg', 'notes.txt', 'confusion.svg']) writeFileSync(join(out, f), 'old');
+    writeFileSync(join(out, 'results.json'), readFileSync(join(dir, 'dynamics', 'results.json'))); // an earlier run's
     run('dynamics', '--out', out, ...TINY_DYNAMICS);
     const dynamicsFiles = ['accuracy.svg', 'curve.csv', 'loss.svg', 'points.csv', 'report.md', 'results.json', 'selection.csv'];
     // confusion.svg is not a dynamics name (fewshot's): left alone like any unrelated file

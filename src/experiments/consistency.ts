@@ -20,6 +20,10 @@ const close = (a: number | null, b: number | null): boolean =>
 
 const list = (xs: readonly unknown[]): string => `[${xs.map(String).join(',')}]`;
 
+/** JSON text of `x` with object keys sorted: equal for equal values whatever the order of their members. */
+const canonical = (x: unknown): string => JSON.stringify(x, (_, v: unknown) =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v);
+
 /** The first repeated value of `xs`, if any. */
 const repeated = <T>(xs: readonly T[]): T | undefined => xs.find((x, i) => xs.indexOf(x) !== i);
 
@@ -47,6 +51,8 @@ function commonProblem(r: ExperimentResult): string | null {
   if (dup !== undefined) return `selections has two rows for ${dup}`;
   const chosen = r.selections.find((s) => s.selection.bestTrial >= s.selection.trials.length);
   if (chosen) return `the selection of ${key(chosen)} names trial ${chosen.selection.bestTrial} as the best of ${chosen.selection.trials.length}`;
+  const other = r.selections.find((s) => canonical(s.selection.best) !== canonical(s.selection.trials[s.selection.bestTrial]!.hyperparameters));
+  if (other) return `the selection of ${key(other)} gives best settings other than those of its trial ${other.selection.bestTrial}`;
   const classes = r.data.classes;
   if (classes.length < 2 || repeated(classes) !== undefined) return `data.classes ${list(classes)} must list at least 2 distinct classes`;
   return null;
@@ -160,8 +166,9 @@ function dynamicsProblem(r: DynamicsResult): string | null {
     const got = r.curve.filter((x) => x.method === w.method && x.step === w.step);
     if (got.length !== 1) return `curve has ${got.length} points for "${w.method}" at step ${w.step}, not 1`;
     const g = got[0]!;
-    if (g.seeds !== w.seeds || !close(g.accuracyMean, w.accuracyMean) || !close(g.lossMean, w.lossMean) || !close(g.energyMean, w.energyMean)) {
-      return `the curve of "${w.method}" at step ${w.step} (${g.seeds} seeds, accuracy ${g.accuracyMean}) is not the mean of its points (${w.seeds} seeds, accuracy ${w.accuracyMean})`;
+    if (g.seeds !== w.seeds || !close(g.accuracyMean, w.accuracyMean) || !close(g.lossMean, w.lossMean) || !close(g.energyMean, w.energyMean) ||
+      !close(g.accuracyStd, w.accuracyStd) || !close(g.lossStd, w.lossStd) || !close(g.energyStd, w.energyStd)) {
+      return `the curve of "${w.method}" at step ${w.step} (${g.seeds} seeds, accuracy ${g.accuracyMean} ± ${g.accuracyStd}) is not the mean of its points (${w.seeds} seeds, accuracy ${w.accuracyMean} ± ${w.accuracyStd})`;
     }
   }
   if (r.curve.length !== want.length) return `curve has ${r.curve.length} points, not the ${want.length} of methods × (config.steps + 1)`;

@@ -4,7 +4,7 @@
  * wrote and this one does not are removed, so a report never sits beside stale figures), and
  * removed again when a run that created it fails before writing anything.
  */
-import { readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { FfitError } from '../errors.js';
 import { whyUnwritable } from '../node/atomic.js';
@@ -44,12 +44,12 @@ export function prepareOutDir(dir: string, what: ExperimentName, fix = 'choose a
     throw new FfitError('E_OPTION', `--out: cannot use ${dir} as the report directory (${codeOf(err)}); choose a directory path that is not a file.`);
   }
   try {
-    checkOwnResults(dir, what, fix);
     for (const name of EXPERIMENT_FILES[what]) {
       // what the atomic writer would refuse after the run (a link is checked where it leads)
       const path = join(dir, name), why = whyUnwritable(path);
       if (why !== null) throw new FfitError('E_OPTION', `cannot write ${path}: ${why}; remove it or ${fix}.`);
     }
+    checkReusable(dir, what, fix);
   } catch (err) {
     removeIfEmpty(made);
     throw err;
@@ -58,17 +58,26 @@ export function prepareOutDir(dir: string, what: ExperimentName, fix = 'choose a
 }
 
 /**
- * Refuses a directory whose `results.json` is not a result of experiment `what` (another
- * experiment's, or not ffit's): the run would overwrite it and leave that experiment's other files
- * beside a report that does not describe them.
+ * Refuses a directory that this run would take over from someone else: its `results.json` is
+ * another experiment's or not ffit's, or it has no `results.json` but holds files of `what`'s
+ * naming (a project's own `report.md` or `summary.csv`), which the run would overwrite or delete.
+ * Called before the work and again just before writing (another run may have written meanwhile).
+ *
+ * @throws FfitError `E_OPTION` naming the directory and what is in it; `fix` ends the message.
  */
-function checkOwnResults(dir: string, what: ExperimentName, fix: string): void {
+export function checkReusable(dir: string, what: ExperimentName, fix: string): void {
   const path = join(dir, 'results.json');
-  let text: string;
+  let text: string | null = null;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
-    return; // absent (or not readable, which the write check reports)
+    // absent (or not readable, which the write check reports)
+  }
+  if (text === null) {
+    const theirs = EXPERIMENT_FILES[what].filter((name) => existsSync(join(dir, name)));
+    if (theirs.length === 0) return;
+    throw new FfitError('E_OPTION', `${dir} holds ${theirs.join(', ')} but no results.json, so no ffit run of ${what} wrote them; ` +
+      `they are not overwritten: ${fix}, or remove them.`);
   }
   let found: unknown;
   try {

@@ -22,7 +22,7 @@ import {
 import { MIN_TRIAL_UPDATES, mean, std, type Selection } from './search.js';
 import type { Shots } from './splits.js';
 import { makeDirs } from '../node/dirs.js';
-import { removeStale, type ExperimentName } from './outdir.js';
+import { checkReusable, removeStale, type ExperimentName } from './outdir.js';
 
 /** File name → contents. */
 export type Files = Record<string, string>;
@@ -35,7 +35,10 @@ export type Files = Record<string, string>;
  * @throws FfitError `E_OPTION` when a file cannot be written or removed (names the path and the OS error).
  */
 export function writeFiles(dir: string, files: Files, what?: ExperimentName): string[] {
-  const names = Object.keys(files).sort((a, b) => Number(a === 'report.md') - Number(b === 'report.md'));
+  // results.json first (a directory with any of the run's files then has its results.json), report.md last
+  const rank = (name: string): number => (name === 'results.json' ? 0 : name === 'report.md' ? 2 : 1);
+  const names = Object.keys(files).sort((a, b) => rank(a) - rank(b));
+  if (what) checkReusable(dir, what, 'choose another --out directory'); // again: another run may have written there meanwhile
   let path = dir;
   try {
     makeDirs(dir);

@@ -43,17 +43,17 @@ const selection = z.object({
   }).strict()).min(1),
 }).strict();
 
-const environment = z.object({
-  node: z.string(), cpus: int.min(1), loadStart: z.number().min(0), loadEnd: z.number().min(0), startedAt: z.string(),
-}).strict();
-
 /** Text that the report prints in Markdown tables and prose: no control characters, table pipes,
  *  HTML brackets or backticks (a hand-edited label must not break a table or inject markup). */
 const text = z.string().max(300).regex(/^[^\u0000-\u001f\u007f-\u009f|<>`]*$/, 'must not contain control characters, |, <, > or `');
-const methods = z.array(z.object({ id: method, label: text, shape: text }).strict()).min(1);
+const environment = z.object({
+  node: text, cpus: int.min(1), loadStart: z.number().min(0), loadEnd: z.number().min(0), startedAt: z.string().datetime(),
+}).strict();
+
+const methods = z.array(z.object({ id: method, label: text.min(1), shape: text }).strict()).min(1);
 const dataInfo = z.object({
   source: text,
-  classes: z.array(int),
+  classes: z.array(int.min(0).max(255)), // IDX labels are unsigned bytes
   poolCount: int.min(1),
   testCount: int.min(1),
 }).strict();

@@ -27,8 +27,8 @@ interface Target {
  * may write is replaced keeping its permissions and owner, and anything else is refused.
  *
  * @throws Error (no `code`) whose message, starting "it …", says why `path` is refused: a
- *   directory, device, FIFO or socket, a symbolic link to one, to nothing or in a loop, or a file
- *   this process may not write (read-only, immutable).
+ *   directory, device, FIFO or socket, a symbolic link to one, to nothing or in a loop, a file
+ *   this process may not write (read-only, immutable), or another user's file in a sticky directory.
  */
 function target(path: string): Target {
   let st: fs.Stats;
@@ -45,8 +45,8 @@ function target(path: string): Target {
       real = fs.realpathSync(path);
     } catch (err) {
       throw new Error((err as NodeJS.ErrnoException).code === 'ELOOP'
-        ? 'it is a symbolic link in a loop: remove the link or point it at a file'
-        : 'it is a symbolic link to a missing file: remove the link or write to the file it should name');
+        ? 'it is a symbolic link in a loop'
+        : 'it is a symbolic link to a missing file');
     }
     st = fs.statSync(real);
     if (!st.isFile()) throw new Error(`it is a symbolic link to ${real}, which ${kind(st)}`);
@@ -57,7 +57,12 @@ function target(path: string): Target {
     // a file its owner made read-only is not silently replaced (rename would only need the directory)
     fs.accessSync(real, fs.constants.W_OK);
   } catch (err) {
-    throw new Error(`it exists and may not be written (${(err as NodeJS.ErrnoException).code ?? String(err)}): make it writable or choose another path`);
+    throw new Error(`it exists and may not be written (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  // in a sticky directory (/tmp) only the file's or the directory's owner may replace it
+  const dir = fs.statSync(dirname(real)), uid = process.getuid?.();
+  if ((dir.mode & 0o1000) !== 0 && uid !== undefined && uid !== 0 && st.uid !== uid && dir.uid !== uid) {
+    throw new Error('it belongs to another user in a sticky directory, where only its owner may replace it');
   }
   return { path: real, mode: st.mode & 0o777, uid: st.uid, gid: st.gid };
 }
@@ -85,7 +90,7 @@ function kind(st: fs.Stats): string {
 export function writeAtomically(path: string, text: string, io: WriteIo = fs): void {
   const data = Buffer.from(text, 'utf8');
   const to = target(path);
-  const tmp = join(dirname(to.path), `.${basename(to.path).slice(0, TMP_NAME_CHARS)}.${process.pid}.${serial++}.tmp`);
+  const tmp = temporaryPath(to.path);
   const fd = io.openSync(tmp, 'wx', 0o666);
   let open = true, renamed = false;
   try {
@@ -126,9 +131,18 @@ export function writeFailure(err: unknown): string {
  * @throws the system's error (`EACCES`, `EROFS`, `ENOENT`, …); nothing is left behind.
  */
 export function probeDirectory(dir: string): void {
-  const probe = join(dir, `.ffit-probe.${process.pid}.${serial++}.tmp`);
-  fs.closeSync(fs.openSync(probe, 'wx'));
-  fs.unlinkSync(probe);
+  probe(join(dir, `.ffit-probe.${process.pid}.${serial++}.tmp`));
+}
+
+/** Creates and removes the file `path` (which must not exist). */
+function probe(path: string): void {
+  fs.closeSync(fs.openSync(path, 'wx'));
+  fs.unlinkSync(path);
+}
+
+/** The temporary file {@link writeAtomically} writes before renaming it over `file`: beside it, its name cut short. */
+function temporaryPath(file: string): string {
+  return join(dirname(file), `.${basename(file).slice(0, TMP_NAME_CHARS)}.${process.pid}.${serial++}.tmp`);
 }
 
 /**
@@ -145,7 +159,8 @@ export function whyUnwritable(path: string): string | null {
     return writeFailure(err);
   }
   try {
-    probeDirectory(dirname(to.path));
+    // the temporary file's own name, not a shorter one: a path near the system's limit fails here, not after the work
+    probe(temporaryPath(to.path));
   } catch (err) {
     return `no file can be created in ${dirname(to.path)} (${writeFailure(err)})`;
   }
