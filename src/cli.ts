@@ -156,6 +156,16 @@ function checkOutPath(path: string, flag: string, example: string): string {
   return full;
 }
 
+/** Where `path` is, whether it exists or not: its directory with every link resolved, and its name. */
+function realPlace(path: string): string {
+  const full = resolve(path);
+  try {
+    return join(realpathSync(dirname(full)), basename(full));
+  } catch {
+    return full;
+  }
+}
+
 /**
  * Refuses an output path (`flag` `path`) that is one of the files this command reads (the same
  * path, or the same file after resolving links; a path it would read if it existed counts too):
@@ -163,10 +173,10 @@ function checkOutPath(path: string, flag: string, example: string): string {
  * suggests another path.
  */
 function checkNotInput(path: string, flag: string, inputs: readonly string[], what: string, fix: string): void {
-  const a = statOf(resolve(path));
+  const a = statOf(resolve(path)), at = realPlace(path);
   for (const input of inputs) {
     const b = a && statOf(resolve(input));
-    if (resolve(path) === resolve(input) || (a && b && a.dev === b.dev && a.ino === b.ino)) {
+    if (at === realPlace(input) || (a && b && a.dev === b.dev && a.ino === b.ino)) {
       const which = resolve(path) === resolve(input) ? 'one' : `the same file as ${input}, one`;
       throw new FfitError('E_OPTION', `${flag} ${path} is ${which} of ${what}; writing there would destroy it: choose another path, e.g. ${fix}.`);
     }

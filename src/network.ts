@@ -1078,7 +1078,10 @@ export class InterferenceNetwork {
    */
   toJSON(meta?: Record<string, unknown>, metrics?: Record<string, unknown>): ModelJSON {
     const D = this.options.durations;
-    // what JSON would change (NaN, Infinity, a Map, …) is refused rather than saved as something else
+    // what JSON would change (NaN, Infinity, a Map, …) is refused rather than saved as something else;
+    // a string is JSON.stringify(net)'s key argument, not metadata
+    check(meta === undefined || typeof meta === 'string' || (typeof meta === 'object' && meta !== null),
+      `toJSON(meta, metrics): meta must be an object of metadata (or left out); got ${describe(meta)}.`);
     if (typeof meta === 'object' && meta !== null) checkJsonValue(meta, 'meta');
     if (metrics !== undefined) checkJsonValue(metrics, 'metrics');
     return encodeModel({

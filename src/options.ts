@@ -127,6 +127,12 @@ const isNum = (x: unknown): x is number => typeof x === 'number' && !Number.isNa
 /** A received value for messages: JSON where it is exact, String() for NaN, ±Infinity and non-JSON values. */
 function show(x: unknown): string {
   if (typeof x === 'bigint') return `${x}n (a BigInt; pass a number)`;
+  try {
+    // messages are built even when a check passes: a long (or sparse, huge) array is not written out
+    if (Array.isArray(x) && x.length > 16) return `an array of ${x.length} values`;
+  } catch {
+    return 'a value that cannot be shown';
+  }
   if (typeof x === 'number' || x === undefined) return String(x);
   try {
     return JSON.stringify(x) ?? String(x);
@@ -160,6 +166,10 @@ function snapshot(options: FfitOptions): FfitOptions {
 
 /** Largest site count per layer and route count per layer that the API accepts before sizing memory. */
 export const MAX_SITES = 1 << 24;
+/** Most layers of a lattice, sources and targets included: far more than any lattice that learns
+ *  (README "Deep lattices" goes to 8 hidden layers), few enough that a malformed `layers` array
+ *  (a huge sparse one) is refused at once instead of being walked. */
+export const MAX_LAYERS = 65;
 
 /**
  * Bounds of the numeric options. Wide enough for any experiment, narrow enough that every quantity
@@ -207,11 +217,18 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   const o = { ...d, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Omit<ResolvedOptions, 'renormalize'> & { omega?: number; renormalize: boolean | 'auto' };
 
   const given = options.layers;
-  check(Array.isArray(given) && given.length >= 2,
+  let length = 0;
+  try {
+    length = Array.isArray(given) ? given.length : 0;
+  } catch (err) {
+    check(false, `layers cannot be read (${(err as Error)?.message ?? String(err)}); pass a plain array of numbers.`);
+  }
+  check(Array.isArray(given) && length >= 2,
     `layers must list at least two layer sizes (sources … targets), e.g. [784, 64, 4]; got ${show(given)}.`);
+  check(length <= MAX_LAYERS, `layers lists ${length} layer sizes; a lattice has at most ${MAX_LAYERS} layers (${MAX_LAYERS - 1} steps).`);
   // each size read once, by index (a hole, [784, , 4], is a missing size, not one to skip)
   const layers: number[] = [];
-  for (let i = 0; i < given.length; i++) {
+  for (let i = 0; i < length; i++) {
     let n: unknown;
     try {
       n = given[i];

@@ -70,6 +70,32 @@ describe('writeAtomically', () => {
     expect(readdirSync(dir).sort()).toEqual(['dangling', 'fifo', 'fifo-link']);
   });
 
+  it('creates the temporary file with the old file\'s mode (a private file is never readable by others) under an unpredictable name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffit-atomic-'));
+    const file = join(dir, 'private.txt');
+    writeFileSync(file, 'old', { mode: 0o600 });
+    const opened: [string, number][] = [];
+    const spy: WriteIo = { ...fs, openSync: ((p: string, flags: string, mode: number) => { opened.push([p, mode]); return fs.openSync(p, flags, mode); }) as WriteIo['openSync'] };
+    writeAtomically(file, text, spy);
+    writeAtomically(file, text, spy);
+    expect(opened.map(([, mode]) => mode)).toEqual([0o600, 0o600]);
+    const names = opened.map(([p]) => p);
+    expect(names[0]).toMatch(/\/\.private\.txt\.\d+\.\d+\.[0-9a-f]{8}\.tmp$/);
+    expect(names[0]!.replace(/\.\d+\.[0-9a-f]{8}\.tmp$/, '')).toBe(names[1]!.replace(/\.\d+\.[0-9a-f]{8}\.tmp$/, ''));
+    expect(names[0]!.slice(-13)).not.toBe(names[1]!.slice(-13));
+  });
+
+  it('does not follow a symbolic link that another user left in a sticky directory (root included)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ffit-atomic-'));
+    fs.chmodSync(dir, 0o1777);
+    const victim = join(dir, 'victim.txt'), link = join(dir, 'model.json');
+    writeFileSync(victim, 'keep');
+    fs.symlinkSync(victim, link);
+    fs.lchownSync(link, 65534, 65534); // as if "nobody" had made it (the test runs as root, as CI does)
+    expect(() => writeAtomically(link, text)).toThrow('it is a symbolic link that another user owns in a sticky directory, which is not followed');
+    expect(readFileSync(victim, 'utf8')).toBe('keep');
+  });
+
   it('writes a file whose name is near the system\'s limit (the temporary name is cut short)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ffit-atomic-'));
     const path = join(dir, 'n'.repeat(250));

@@ -111,7 +111,7 @@ const usageCases: [string[], string, string][] = [
   [['worldlines', '--model', 'm.json', '--top', 'x'], 'E_OPTION', '--top must be an integer; got "x"; run `ffit worldlines --help` for usage.'],
   [['experiment', 'fewshot', '--bogus'], 'E_USAGE', "unknown option '--bogus'; run `ffit experiment fewshot --help` for usage."],
   // the report directory is checked (and created) before any data is loaded or model trained
-  [['experiment', 'fewshot', '--quick', '--out', CLI], 'E_OPTION', `--out: cannot use ${CLI} as the report directory (EEXIST); choose a directory path that is not a file.`],
+  [['experiment', 'fewshot', '--quick', '--out', CLI], 'E_OPTION', `--out: cannot use ${CLI} as the report directory (EEXIST); choose another --out directory.`],
   [['experiment', 'dynamics', '--quick', '--out', join(CLI, 'sub')], 'E_OPTION', `--out: cannot use ${join(CLI, 'sub')} as the report directory (ENOTDIR)`],
   // experiment counts are bounded and name their flag (tiny data: 5 training images per digit after the hold-out, 2 test images)
   [['experiment', 'fewshot', '--seeds', '1e308'], 'E_OPTION', '--seeds must be a whole number from 1 to 100; got "1e308"'],
@@ -372,6 +372,12 @@ describe('--out is checked before training, and written only where asked', () =>
     });
     const plain = join(gz, 't10k-labels-idx1-ubyte');
     expectOneLine(await run(['train', '--data', gz, '--epochs', '1', '--out', plain]), 'E_OPTION', `--out ${plain} is one of the IDX files this command reads`);
+    expect(existsSync(plain)).toBe(false);
+    // the data directory reached through a link: the same place
+    const viaLink = join(out, 'gz-link');
+    symlinkSync(gz, viaLink);
+    expectOneLine(await run(['train', '--data', viaLink, '--epochs', '1', '--out', plain]), 'E_OPTION',
+      `--out ${plain} is the same file as ${join(viaLink, 't10k-labels-idx1-ubyte')}, one of the IDX files this command reads`);
     expect(existsSync(plain)).toBe(false);
   });
 

@@ -1,7 +1,7 @@
 // The experiment suite: identical splits for every method, no test data in model selection,
 // the file schemas, and `ffit experiment … --quick` end to end on real MNIST.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -379,10 +379,15 @@ describe('ffit experiment --quick writes every file', () => {
     })).toMatch(/the points of "ffit" have entropy lists of different lengths .*\[E_DATA\]$/);
     // third round
     expect(edited('dynamics', (r) => { r.selections[0].selection.best.beta = 1; })).toMatch(/the selection of "ffit" gives best settings other than those of its trial \d+; .*\[E_DATA\]$/);
-    expect(edited('dynamics', (r) => { r.curve[0].accuracyStd = 5; })).toMatch(/the curve of "ffit" at step 0 \(.* ± 5\) is not the mean of its points .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.curve[0].accuracyStd = 5; })).toMatch(/the curve of "ffit" at step 0 \(\d+ seeds, accuracy [\d.]+ ± 5, loss .*\) is not the mean of its points .*\[E_DATA\]$/);
     expect(edited('dynamics', (r) => { r.data.classes = [0, 1, 2, 300]; })).toMatch(/data\.classes.*\[E_DATA\]$/);
     expect(edited('dynamics', (r) => { r.environment.startedAt = 'not a date'; })).toMatch(/environment\.startedAt.*\[E_DATA\]$/);
     expect(edited('dynamics', (r) => { r.methods[0].label = ''; })).toMatch(/methods\.0\.label.*\[E_DATA\]$/);
+    // fourth round
+    expect(edited('dynamics', (r) => { r.config.trials = 1e9; })).toMatch(/the selection of "ffit" has \d+ trials, config\.trials is 1000000000; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.data.testCount = 10; })).toMatch(/data\.testSubsetCount \d+ is more than data\.testCount 10; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.points[0].testAccuracy = 0.1234; })).toMatch(/has test accuracy 0\.1234, not a whole number of the \d+ test images; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.streams[0].trainIndices[1] = r.streams[0].trainIndices[0]; })).toMatch(/the stream of seed 0 names example \d+ twice; .*\[E_DATA\]$/);
   }, 60_000);
 
   it("a directory that holds another experiment's results, or a results.json that is not ffit's, is refused before any work", () => {
@@ -404,6 +409,17 @@ describe('ffit experiment --quick writes every file', () => {
       `ffit: ${project} holds energy.svg, report.md but no results.json, so no ffit run of dynamics wrote them; they are not overwritten: choose another --out directory, or remove them. [E_OPTION]`);
     expect(readFileSync(join(project, 'report.md'), 'utf8')).toBe('my notes');
     expect(readdirSync(project).sort()).toEqual(['energy.svg', 'report.md']);
+    // a results.json that is a FIFO is refused at once (it used to block the write-time check forever),
+    // and a link among the outputs (it could lead into another run's directory) is not written through
+    const fifo = mkdtempSync(join(dir, 'fifo-'));
+    expect(spawnSync('mkfifo', [join(fifo, 'results.json')]).status).toBe(0);
+    expect(fail(['dynamics', '--out', fifo, ...TINY_DYNAMICS])).toMatch(/results\.json: it is a device, FIFO or socket, not a regular file.*\[E_OPTION\]$/);
+    const linked = mkdtempSync(join(dir, 'linked-'));
+    symlinkSync(join(dir, 'dynamics', 'results.json'), join(linked, 'results.json'));
+    const before = readFileSync(join(dir, 'dynamics', 'results.json'), 'utf8');
+    expect(fail(['dynamics', '--out', linked, ...TINY_DYNAMICS])).toBe(
+      `ffit: ${join(linked, 'results.json')} is a symbolic link; an experiment does not write its files through links (one could lead into another run's directory): remove it or choose another --out directory. [E_OPTION]`);
+    expect(readFileSync(join(dir, 'dynamics', 'results.json'), 'utf8')).toBe(before);
   }, 60_000);
 
   it('a reused --out directory keeps no figures of an earlier run; other files stay', () => {

@@ -670,6 +670,14 @@ describe('library misuse found by the seventh hostile round', () => {
     const unlistable = new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } });
     await expectFfit(() => InterferenceNetwork.create(unlistable as never), 'E_OPTION', 'The options cannot be listed (no keys); pass a plain object.');
     await expectFfit(() => InterferenceNetwork.fromJSON(net.toJSON(), unlistable as never), 'E_OPTION', 'the runtime choice cannot be listed (no keys); pass a plain object.');
+    // fourth round: a huge sparse layers array is refused at once, a throwing length too; toJSON(42) is not metadata
+    const huge = [16, 4, 2];
+    huge.length = 1e8;
+    await expectFfit(() => InterferenceNetwork.create({ layers: huge }), 'E_OPTION', 'layers lists 100000000 layer sizes; a lattice has at most 65 layers');
+    const badLength = new Proxy([4, 2], { get: (t, k) => { if (k === 'length') throw new Error('plen'); return Reflect.get(t, k); } });
+    await expectFfit(() => InterferenceNetwork.create({ layers: badLength }), 'E_OPTION', 'layers cannot be read (plen)');
+    await expectFfit(() => net.toJSON(42 as never), 'E_OPTION', 'toJSON(meta, metrics): meta must be an object of metadata (or left out); got 42.');
+    expect(JSON.parse(JSON.stringify(net)).format).toBe('ffit-model'); // JSON.stringify passes a key string: still the model
     net.dispose();
   });
 

@@ -312,7 +312,7 @@ export function experimentCommand(parent?: Command): Command {
       const text = readTextFile(path, { code: 'E_DATA', what: 'results file', fix: 'pass the --out directory of an experiment.' });
       const r = await report();
       const result = r.parseResults(text, path);
-      prepareOutDir(dir, result.experiment, 'choose the directory of another experiment');
+      prepareOutDir(dir, result.experiment, 'copy its results.json into an empty directory and run report there');
       const written = r.writeFiles(dir, await r.reportFiles(result), result.experiment);
       console.log(printable(`ffit: ${result.experiment}: rebuilt ${written.length} files in ${dir}`));
     });

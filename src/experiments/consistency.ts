@@ -51,6 +51,8 @@ function commonProblem(r: ExperimentResult): string | null {
   if (dup !== undefined) return `selections has two rows for ${dup}`;
   const chosen = r.selections.find((s) => s.selection.bestTrial >= s.selection.trials.length);
   if (chosen) return `the selection of ${key(chosen)} names trial ${chosen.selection.bestTrial} as the best of ${chosen.selection.trials.length}`;
+  const budget = r.selections.find((s) => s.selection.trials.length !== r.config.trials);
+  if (budget) return `the selection of ${key(budget)} has ${budget.selection.trials.length} trials, config.trials is ${r.config.trials}`;
   const other = r.selections.find((s) => canonical(s.selection.best) !== canonical(s.selection.trials[s.selection.bestTrial]!.hyperparameters));
   if (other) return `the selection of ${key(other)} gives best settings other than those of its trial ${other.selection.bestTrial}`;
   const classes = r.data.classes;
@@ -151,6 +153,12 @@ function dynamicsProblem(r: DynamicsResult): string | null {
   if (r.streams.length !== r.config.seeds.length) return `streams has ${r.streams.length} streams for the ${r.config.seeds.length} seeds of config.seeds`;
   const far = r.streams.find((x) => x.trainIndices.some((i) => i >= r.data.poolCount));
   if (far) return `the stream of seed ${far.seed} names an example beyond the ${r.data.poolCount} of data.poolCount`;
+  const again = r.streams.find((x) => repeated(x.trainIndices) !== undefined);
+  if (again) return `the stream of seed ${again.seed} names example ${repeated(again.trainIndices)} twice`;
+  if (r.data.testSubsetCount > r.data.testCount) return `data.testSubsetCount ${r.data.testSubsetCount} is more than data.testCount ${r.data.testCount}`;
+  // an accuracy on n test images is a whole number of them over n
+  const n = r.data.testSubsetCount, odd = r.points.find((x) => Math.abs(x.testAccuracy * n - Math.round(x.testAccuracy * n)) > 1e-6);
+  if (odd) return `the point of "${odd.method}", seed ${odd.seed}, step ${odd.step} has test accuracy ${odd.testAccuracy}, not a whole number of the ${n} test images`;
   const C = r.data.classes.length;
   if (r.data.testSubsetCount !== r.config.testPerClass * C) {
     return `data.testSubsetCount is ${r.data.testSubsetCount}, not config.testPerClass ${r.config.testPerClass} × ${C} classes`;
@@ -168,7 +176,9 @@ function dynamicsProblem(r: DynamicsResult): string | null {
     const g = got[0]!;
     if (g.seeds !== w.seeds || !close(g.accuracyMean, w.accuracyMean) || !close(g.lossMean, w.lossMean) || !close(g.energyMean, w.energyMean) ||
       !close(g.accuracyStd, w.accuracyStd) || !close(g.lossStd, w.lossStd) || !close(g.energyStd, w.energyStd)) {
-      return `the curve of "${w.method}" at step ${w.step} (${g.seeds} seeds, accuracy ${g.accuracyMean} ± ${g.accuracyStd}) is not the mean of its points (${w.seeds} seeds, accuracy ${w.accuracyMean} ± ${w.accuracyStd})`;
+      return `the curve of "${w.method}" at step ${w.step} (${g.seeds} seeds, accuracy ${g.accuracyMean} ± ${g.accuracyStd}, ` +
+        `loss ${g.lossMean} ± ${g.lossStd}, energy ${g.energyMean} ± ${g.energyStd}) is not the mean of its points (${w.seeds} seeds, ` +
+        `accuracy ${w.accuracyMean} ± ${w.accuracyStd}, loss ${w.lossMean} ± ${w.lossStd}, energy ${w.energyMean} ± ${w.energyStd})`;
     }
   }
   if (r.curve.length !== want.length) return `curve has ${r.curve.length} points, not the ${want.length} of methods × (config.steps + 1)`;

@@ -4,10 +4,11 @@
  * wrote and this one does not are removed, so a report never sits beside stale figures), and
  * removed again when a run that created it fails before writing anything.
  */
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { lstatSync, unlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { FfitError } from '../errors.js';
 import { whyUnwritable } from '../node/atomic.js';
+import { readTextFile } from '../node/read-file.js';
 import { makeDirs, removeIfEmpty } from '../node/dirs.js';
 
 export { removeIfEmpty };
@@ -41,11 +42,11 @@ export function prepareOutDir(dir: string, what: ExperimentName, fix = 'choose a
     made = makeDirs(dir);
   } catch (err) {
     // only --out can name a directory that cannot be made: `report DIR` has read DIR/results.json
-    throw new FfitError('E_OPTION', `--out: cannot use ${dir} as the report directory (${codeOf(err)}); choose a directory path that is not a file.`);
+    throw new FfitError('E_OPTION', `--out: cannot use ${dir} as the report directory (${codeOf(err)}); ${fix}.`);
   }
   try {
     for (const name of EXPERIMENT_FILES[what]) {
-      // what the atomic writer would refuse after the run (a link is checked where it leads)
+      // what the atomic writer would refuse after the run
       const path = join(dir, name), why = whyUnwritable(path);
       if (why !== null) throw new FfitError('E_OPTION', `cannot write ${path}: ${why}; remove it or ${fix}.`);
     }
@@ -66,19 +67,20 @@ export function prepareOutDir(dir: string, what: ExperimentName, fix = 'choose a
  * @throws FfitError `E_OPTION` naming the directory and what is in it; `fix` ends the message.
  */
 export function checkReusable(dir: string, what: ExperimentName, fix: string): void {
-  const path = join(dir, 'results.json');
-  let text: string | null = null;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    // absent (or not readable, which the write check reports)
+  // a link among the outputs could lead into another run's directory: outputs are never written through one
+  const linked = EXPERIMENT_FILES[what].find((name) => lstatOf(join(dir, name))?.isSymbolicLink());
+  if (linked !== undefined) {
+    throw new FfitError('E_OPTION', `${join(dir, linked)} is a symbolic link; an experiment does not write its files through links (one could lead into another run's directory): remove it or ${fix}.`);
   }
-  if (text === null) {
-    const theirs = EXPERIMENT_FILES[what].filter((name) => existsSync(join(dir, name)));
+  const path = join(dir, 'results.json');
+  if (!lstatOf(path)) {
+    const theirs = EXPERIMENT_FILES[what].filter((name) => lstatOf(join(dir, name)));
     if (theirs.length === 0) return;
     throw new FfitError('E_OPTION', `${dir} holds ${theirs.join(', ')} but no results.json, so no ffit run of ${what} wrote them; ` +
       `they are not overwritten: ${fix}, or remove them.`);
   }
+  // stat'ed before it is read: a FIFO or a huge file there is refused, not read forever
+  const text = readTextFile(path, { code: 'E_OPTION', what: 'results file', fix: `${fix}.` });
   let found: unknown;
   try {
     found = (JSON.parse(text) as { experiment?: unknown }).experiment;
@@ -89,6 +91,15 @@ export function checkReusable(dir: string, what: ExperimentName, fix: string): v
   throw new FfitError('E_OPTION', typeof found === 'string'
     ? `${dir} holds the results of experiment ${found}; running ${what} there would overwrite them: ${fix}.`
     : `${path} is not the results of an ffit experiment; it is not overwritten: ${fix}.`);
+}
+
+/** `lstatSync`, or undefined where nothing is at `path`. */
+function lstatOf(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
 /** The file-system calls of {@link writeAtomically} (Node's `fs`; tests pass one that writes short). */
@@ -28,7 +29,8 @@ interface Target {
  *
  * @throws Error (no `code`) whose message, starting "it …", says why `path` is refused: a
  *   directory, device, FIFO or socket, a symbolic link to one, to nothing or in a loop, a file
- *   this process may not write (read-only, immutable), or another user's file in a sticky directory.
+ *   this process may not write (read-only, immutable), or another user's file or symbolic link in
+ *   a sticky directory.
  */
 function target(path: string): Target {
   let st: fs.Stats;
@@ -41,6 +43,12 @@ function target(path: string): Target {
   }
   let real = path;
   if (st.isSymbolicLink()) {
+    // a link another user left in a sticky directory (/tmp) may aim at any file of this process's
+    // owner, root's too: not followed (as the kernel's protected_symlinks does), for root as well
+    const dir = fs.statSync(dirname(path)), uid = process.getuid?.();
+    if ((dir.mode & 0o1000) !== 0 && uid !== undefined && st.uid !== uid && st.uid !== dir.uid) {
+      throw new Error('it is a symbolic link that another user owns in a sticky directory, which is not followed');
+    }
     try {
       real = fs.realpathSync(path);
     } catch (err) {
@@ -74,7 +82,8 @@ function kind(st: fs.Stats): string {
 
 /**
  * Writes `text` (UTF-8) to `path` atomically: into a temporary file beside it
- * (`.<name>.<pid>.<n>.tmp`, the name cut to 64 characters), in full, flushed to disk, then renamed
+ * (`.<name>.<pid>.<n>.<random>.tmp`, the name cut to 64 characters, created with the old file's
+ * mode), in full, flushed to disk, then renamed
  * over `path`. A short write (a nearly full disk writes what fits and reports how much) is
  * continued until the rest is written or the system refuses it. On any error the temporary file is
  * removed and `path` is as it was. A symbolic link is written through (the file it names is
@@ -91,7 +100,8 @@ export function writeAtomically(path: string, text: string, io: WriteIo = fs): v
   const data = Buffer.from(text, 'utf8');
   const to = target(path);
   const tmp = temporaryPath(to.path);
-  const fd = io.openSync(tmp, 'wx', 0o666);
+  // created with the old file's mode: a private file is never readable by others, not even for a moment
+  const fd = io.openSync(tmp, 'wx', to.mode ?? 0o666);
   let open = true, renamed = false;
   try {
     if (to.mode !== null) fs.fchmodSync(fd, to.mode);
@@ -140,9 +150,10 @@ function probe(path: string): void {
   fs.unlinkSync(path);
 }
 
-/** The temporary file {@link writeAtomically} writes before renaming it over `file`: beside it, its name cut short. */
+/** The temporary file {@link writeAtomically} writes before renaming it over `file`: beside it, its
+ *  name cut short, with a random part so that nobody can create it first and make the save fail. */
 function temporaryPath(file: string): string {
-  return join(dirname(file), `.${basename(file).slice(0, TMP_NAME_CHARS)}.${process.pid}.${serial++}.tmp`);
+  return join(dirname(file), `.${basename(file).slice(0, TMP_NAME_CHARS)}.${process.pid}.${serial++}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
 /**
