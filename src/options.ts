@@ -167,9 +167,9 @@ function snapshot(options: FfitOptions): FfitOptions {
 /** Largest site count per layer and route count per layer that the API accepts before sizing memory. */
 export const MAX_SITES = 1 << 24;
 /** Most layers of a lattice, sources and targets included: far more than any lattice that learns
- *  (README "Deep lattices" goes to 8 hidden layers), few enough that a malformed `layers` array
- *  (a huge sparse one) is refused at once instead of being walked. */
-export const MAX_LAYERS = 65;
+ *  (README "Deep lattices" goes to 8 hidden layers; a test checks gains through 64), few enough
+ *  that a malformed `layers` array (a huge sparse one) is refused at once instead of being walked. */
+export const MAX_LAYERS = 4096;
 
 /**
  * Bounds of the numeric options. Wide enough for any experiment, narrow enough that every quantity

@@ -673,7 +673,7 @@ describe('library misuse found by the seventh hostile round', () => {
     // fourth round: a huge sparse layers array is refused at once, a throwing length too; toJSON(42) is not metadata
     const huge = [16, 4, 2];
     huge.length = 1e8;
-    await expectFfit(() => InterferenceNetwork.create({ layers: huge }), 'E_OPTION', 'layers lists 100000000 layer sizes; a lattice has at most 65 layers');
+    await expectFfit(() => InterferenceNetwork.create({ layers: huge }), 'E_OPTION', 'layers lists 100000000 layer sizes; a lattice has at most 4096 layers');
     const badLength = new Proxy([4, 2], { get: (t, k) => { if (k === 'length') throw new Error('plen'); return Reflect.get(t, k); } });
     await expectFfit(() => InterferenceNetwork.create({ layers: badLength }), 'E_OPTION', 'layers cannot be read (plen)');
     await expectFfit(() => net.toJSON(42 as never), 'E_OPTION', 'toJSON(meta, metrics): meta must be an object of metadata (or left out); got 42.');
