@@ -92,8 +92,18 @@ describe('writeAtomically', () => {
     writeFileSync(victim, 'keep');
     fs.symlinkSync(victim, link);
     fs.lchownSync(link, 65534, 65534); // as if "nobody" had made it (the test runs as root, as CI does)
-    expect(() => writeAtomically(link, text)).toThrow('it is a symbolic link that another user owns in a sticky directory, which is not followed');
+    expect(() => writeAtomically(link, text)).toThrow(`${link} is a symbolic link that another user owns in a sticky directory, which is not followed`);
+    // anywhere on the path: at the end of a chain of links, or as a directory on the way
+    const own = join(mkdtempSync(join(tmpdir(), 'ffit-atomic-')), 'mine.json');
+    fs.symlinkSync(link, own);
+    expect(() => writeAtomically(own, text)).toThrow(`${link} is a symbolic link that another user owns in a sticky directory`);
+    const victimDir = mkdtempSync(join(tmpdir(), 'ffit-atomic-')), dirLink = join(dir, 'dl');
+    writeFileSync(join(victimDir, 'model.json'), 'keep');
+    fs.symlinkSync(victimDir, dirLink);
+    fs.lchownSync(dirLink, 65534, 65534);
+    expect(() => writeAtomically(join(dirLink, 'model.json'), text)).toThrow(`${dirLink} is a symbolic link that another user owns in a sticky directory`);
     expect(readFileSync(victim, 'utf8')).toBe('keep');
+    expect(readFileSync(join(victimDir, 'model.json'), 'utf8')).toBe('keep');
   });
 
   it('writes a file whose name is near the system\'s limit (the temporary name is cut short)', () => {

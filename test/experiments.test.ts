@@ -367,7 +367,7 @@ describe('ffit experiment --quick writes every file', () => {
     expect(edited('fewshot', (r) => { r.runs[0].perClassAccuracy = r.runs[0].perClassAccuracy.map(() => 1); }))
       .toMatch(/the run of "ffit" at 1 shots, seed 0, has accuracy 1 for class 0, its confusion matrix 0\.\d+; .*\[E_DATA\]$/);
     expect(edited('fewshot', (r) => { r.runs[0].trainCount = 123456; })).toMatch(/trained on 123456 images, not 1 shots × 4 classes; .*\[E_DATA\]$/);
-    expect(edited('fewshot', (r) => { r.methods[0].label = 'A</text><script>alert(1)</script>'; })).toMatch(/must not contain control characters, \|, <, > or `.*\[E_DATA\]$/);
+    expect(edited('fewshot', (r) => { r.methods[0].label = 'A</text><script>alert(1)</script>'; })).toMatch(/must not contain control characters, bidirectional overrides, \|, <, > or `.*\[E_DATA\]$/);
     expect(edited('fewshot', (r) => { r.selections[0].selection.bestTrial = 99; })).toMatch(/the selection of "ffit" at 1 shots names trial 99 as the best of \d+; .*\[E_DATA\]$/);
     expect(edited('fewshot', (r) => { r.selections.push(r.selections[0]); })).toMatch(/selections has two rows for "ffit" at 1 shots; .*\[E_DATA\]$/);
     expect(edited('dynamics', (r) => { r.config.testPerClass = 1e9; })).toMatch(/data\.testSubsetCount is \d+, not config\.testPerClass 1000000000 × 4 classes; .*\[E_DATA\]$/);
@@ -387,7 +387,14 @@ describe('ffit experiment --quick writes every file', () => {
     expect(edited('dynamics', (r) => { r.config.trials = 1e9; })).toMatch(/the selection of "ffit" has \d+ trials, config\.trials is 1000000000; .*\[E_DATA\]$/);
     expect(edited('dynamics', (r) => { r.data.testCount = 10; })).toMatch(/data\.testSubsetCount \d+ is more than data\.testCount 10; .*\[E_DATA\]$/);
     expect(edited('dynamics', (r) => { r.points[0].testAccuracy = 0.1234; })).toMatch(/has test accuracy 0\.1234, not a whole number of the \d+ test images; .*\[E_DATA\]$/);
-    expect(edited('dynamics', (r) => { r.streams[0].trainIndices[1] = r.streams[0].trainIndices[0]; })).toMatch(/the stream of seed 0 names example \d+ twice; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => {
+      r.streams[0].trainIndices[1] = r.streams[0].trainIndices[0];
+      r.streams[0].trainSha256 = indicesSha256(Int32Array.from(r.streams[0].trainIndices));
+    })).toMatch(/the stream of seed 0 names example \d+ twice; .*\[E_DATA\]$/);
+    // fifth round
+    expect(edited('dynamics', (r) => { r.streams[0].trainSha256 = '0'.repeat(64); })).toMatch(/the stream of seed 0 has a trainSha256 that is not the hash of its trainIndices; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.selections[0].foldSeeds = [5]; })).toMatch(/the selection of "ffit" used fold seeds \[5\], config\.selectionSeeds is \[\d+\]; .*\[E_DATA\]$/);
+    expect(edited('dynamics', (r) => { r.methods[0].label = 'FF\u202eIT'; })).toMatch(/bidirectional overrides.*\[E_DATA\]$/);
   }, 60_000);
 
   it("a directory that holds another experiment's results, or a results.json that is not ffit's, is refused before any work", () => {
@@ -436,6 +443,18 @@ describe('ffit experiment --quick writes every file', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/rebuilt 7 files/);
     expect(readdirSync(out).sort()).toEqual(['confusion.svg', ...dynamicsFiles, 'notes.txt'].sort());
+  }, 60_000);
+
+  it('a run whose results cannot be written (a full disk) leaves the earlier report whole', () => {
+    const out = mkdtempSync(join(dir, 'full-'));
+    run('dynamics', '--out', out, ...TINY_DYNAMICS);
+    const before = Object.fromEntries(readdirSync(out).map((f) => [f, readFileSync(join(out, f), 'utf8')]));
+    // a 1 KiB file-size limit stands for a full disk: results.json cannot be written
+    const r = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 1; exec "$0" "$@"`, process.execPath, CLI, 'experiment', 'dynamics', '--no-progress',
+      '--out', out, ...TINY_DYNAMICS], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^ffit: cannot write .*results\.json \(EFBIG\); choose another --out directory\. \[E_OPTION\]\n$/);
+    expect(Object.fromEntries(readdirSync(out).map((f) => [f, readFileSync(join(out, f), 'utf8')]))).toEqual(before);
   }, 60_000);
 
   it('--detail-shots must be among --shots (E_OPTION)', () => {

@@ -105,7 +105,7 @@ const report = () => import('./report.js');
  */
 async function finish(out: string, result: ExperimentResult, lines: string[]): Promise<void> {
   const r = await report();
-  r.writeFiles(out, { 'results.json': r.resultsJson(result) }, result.experiment);
+  r.writeFiles(out, { 'results.json': r.resultsJson(result) }, result.experiment, false); // the old report stays until the new one is written
   const written = r.writeFiles(out, await r.reportFiles(result), result.experiment);
   for (const l of lines) console.log(l);
   console.log(printable(`ffit: ${result.experiment}: wrote ${written.length} files to ${out} (report: ${written.find((p) => p.endsWith('report.md'))})`));

@@ -6,6 +6,7 @@
  * files; these checks catch files edited, merged or truncated by hand.
  */
 import { FfitError } from '../errors.js';
+import { indicesSha256 } from './data.js';
 import type { DynamicsResult } from './dynamics.js';
 import { meanCurve } from './dynamics.js';
 import type { FewshotResult } from './fewshot.js';
@@ -51,6 +52,8 @@ function commonProblem(r: ExperimentResult): string | null {
   if (dup !== undefined) return `selections has two rows for ${dup}`;
   const chosen = r.selections.find((s) => s.selection.bestTrial >= s.selection.trials.length);
   if (chosen) return `the selection of ${key(chosen)} names trial ${chosen.selection.bestTrial} as the best of ${chosen.selection.trials.length}`;
+  const folds = r.selections.find((s) => canonical(s.foldSeeds) !== canonical(r.config.selectionSeeds));
+  if (folds) return `the selection of ${key(folds)} used fold seeds ${list(folds.foldSeeds)}, config.selectionSeeds is ${list(r.config.selectionSeeds)}`;
   const budget = r.selections.find((s) => s.selection.trials.length !== r.config.trials);
   if (budget) return `the selection of ${key(budget)} has ${budget.selection.trials.length} trials, config.trials is ${r.config.trials}`;
   const other = r.selections.find((s) => canonical(s.selection.best) !== canonical(s.selection.trials[s.selection.bestTrial]!.hyperparameters));
@@ -153,6 +156,8 @@ function dynamicsProblem(r: DynamicsResult): string | null {
   if (r.streams.length !== r.config.seeds.length) return `streams has ${r.streams.length} streams for the ${r.config.seeds.length} seeds of config.seeds`;
   const far = r.streams.find((x) => x.trainIndices.some((i) => i >= r.data.poolCount));
   if (far) return `the stream of seed ${far.seed} names an example beyond the ${r.data.poolCount} of data.poolCount`;
+  const hashed = r.streams.find((x) => indicesSha256(Int32Array.from(x.trainIndices)) !== x.trainSha256);
+  if (hashed) return `the stream of seed ${hashed.seed} has a trainSha256 that is not the hash of its trainIndices`;
   const again = r.streams.find((x) => repeated(x.trainIndices) !== undefined);
   if (again) return `the stream of seed ${again.seed} names example ${repeated(again.trainIndices)} twice`;
   if (r.data.testSubsetCount > r.data.testCount) return `data.testSubsetCount ${r.data.testSubsetCount} is more than data.testCount ${r.data.testCount}`;

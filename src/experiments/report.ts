@@ -29,12 +29,13 @@ export type Files = Record<string, string>;
 
 /**
  * Writes every file into `dir` (created if missing), each atomically, `report.md` last so that a
- * report never links to a figure that is not there yet. With `what`, the files of that
- * experiment's naming that `files` does not hold are removed first (see {@link removeStale}).
+ * report never links to a figure that is not there yet. With `what`, the directory is checked
+ * again first ({@link checkReusable}), and unless `prune` is false the files of that experiment's
+ * naming that `files` does not hold are removed after all are written (see {@link removeStale}).
  *
  * @throws FfitError `E_OPTION` when a file cannot be written or removed (names the path and the OS error).
  */
-export function writeFiles(dir: string, files: Files, what?: ExperimentName): string[] {
+export function writeFiles(dir: string, files: Files, what?: ExperimentName, prune = true): string[] {
   // results.json first (a directory with any of the run's files then has its results.json), report.md last
   const rank = (name: string): number => (name === 'results.json' ? 0 : name === 'report.md' ? 2 : 1);
   const names = Object.keys(files).sort((a, b) => rank(a) - rank(b));
@@ -42,11 +43,13 @@ export function writeFiles(dir: string, files: Files, what?: ExperimentName): st
   let path = dir;
   try {
     makeDirs(dir);
-    if (what) removeStale(dir, what, names);
     for (const name of names) {
       path = join(dir, name);
       writeAtomically(path, files[name]!);
     }
+    // only once every new file is in place: a write that fails (a full disk) leaves the old report whole
+    path = dir;
+    if (what && prune) removeStale(dir, what, names);
   } catch (err) {
     throw new FfitError('E_OPTION', `cannot write ${path === dir ? `the report into ${dir}` : path} (${writeFailure(err)}); choose another --out directory.`);
   }

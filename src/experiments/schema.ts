@@ -45,7 +45,8 @@ const selection = z.object({
 
 /** Text that the report prints in Markdown tables and prose: no control characters, table pipes,
  *  HTML brackets or backticks (a hand-edited label must not break a table or inject markup). */
-const text = z.string().max(300).regex(/^[^\u0000-\u001f\u007f-\u009f|<>`]*$/, 'must not contain control characters, |, <, > or `');
+const text = z.string().max(300).regex(/^[^\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069|<>`]*$/,
+  'must not contain control characters, bidirectional overrides, |, <, > or `');
 const environment = z.object({
   node: text, cpus: int.min(1), loadStart: z.number().min(0), loadEnd: z.number().min(0), startedAt: z.string().datetime(),
 }).strict();

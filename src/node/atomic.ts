@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 
 /** The file-system calls of {@link writeAtomically} (Node's `fs`; tests pass one that writes short). */
 export type WriteIo = Pick<typeof fs, 'openSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'renameSync' | 'unlinkSync'>;
@@ -33,34 +33,23 @@ interface Target {
  *   a sticky directory.
  */
 function target(path: string): Target {
+  const real = followLinks(path);
+  let linked = false;
+  try {
+    linked = fs.lstatSync(path).isSymbolicLink();
+  } catch {
+    // nothing at path itself
+  }
   let st: fs.Stats;
   try {
-    st = fs.lstatSync(path);
+    st = fs.lstatSync(real);
   } catch (err) {
     // absent, or under a file (ENOTDIR): nothing to replace; creating the temporary file says why not
-    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return { path, mode: null, uid: null, gid: null };
-    throw err;
+    if (!['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    if (linked) throw new Error('it is a symbolic link to a missing file');
+    return { path: real, mode: null, uid: null, gid: null };
   }
-  let real = path;
-  if (st.isSymbolicLink()) {
-    // a link another user left in a sticky directory (/tmp) may aim at any file of this process's
-    // owner, root's too: not followed (as the kernel's protected_symlinks does), for root as well
-    const dir = fs.statSync(dirname(path)), uid = process.getuid?.();
-    if ((dir.mode & 0o1000) !== 0 && uid !== undefined && st.uid !== uid && st.uid !== dir.uid) {
-      throw new Error('it is a symbolic link that another user owns in a sticky directory, which is not followed');
-    }
-    try {
-      real = fs.realpathSync(path);
-    } catch (err) {
-      throw new Error((err as NodeJS.ErrnoException).code === 'ELOOP'
-        ? 'it is a symbolic link in a loop'
-        : 'it is a symbolic link to a missing file');
-    }
-    st = fs.statSync(real);
-    if (!st.isFile()) throw new Error(`it is a symbolic link to ${real}, which ${kind(st)}`);
-  } else if (!st.isFile()) {
-    throw new Error(`it ${kind(st)}`);
-  }
+  if (!st.isFile()) throw new Error(linked ? `it is a symbolic link to ${real}, which ${kind(st)}` : `it ${kind(st)}`);
   try {
     // a file its owner made read-only is not silently replaced (rename would only need the directory)
     fs.accessSync(real, fs.constants.W_OK);
@@ -73,6 +62,51 @@ function target(path: string): Target {
     throw new Error('it belongs to another user in a sticky directory, where only its owner may replace it');
   }
   return { path: real, mode: st.mode & 0o777, uid: st.uid, gid: st.gid };
+}
+
+/** Most symbolic links followed on one path, as the kernel's own limit (40). */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * `path` with every symbolic link on it resolved, one component at a time (a missing tail is kept
+ * as given). A link that another user owns in a sticky directory (/tmp) may aim at any file of
+ * this process's owner, root's too: it is not followed, anywhere on the path, for root as well
+ * (as the kernel's protected_symlinks does where it is on).
+ *
+ * @throws Error (no `code`) for such a link, or for links in a loop.
+ */
+function followLinks(path: string): string {
+  const uid = process.getuid?.();
+  let parts = resolve(path).split(sep).filter(Boolean);
+  let cur: string = sep, hops = 0;
+  while (parts.length > 0) {
+    const part = parts.shift()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      cur = dirname(cur);
+      continue;
+    }
+    const next = join(cur, part);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(next);
+    } catch {
+      return join(next, ...parts);
+    }
+    if (!st.isSymbolicLink()) {
+      cur = next;
+      continue;
+    }
+    if (++hops > MAX_LINK_HOPS) throw new Error('it is a symbolic link in a loop');
+    const dir = fs.statSync(cur);
+    if ((dir.mode & 0o1000) !== 0 && uid !== undefined && st.uid !== uid && st.uid !== dir.uid) {
+      throw new Error(`${next} is a symbolic link that another user owns in a sticky directory, which is not followed`);
+    }
+    const to = fs.readlinkSync(next);
+    if (isAbsolute(to)) cur = sep;
+    parts = [...to.split(sep).filter(Boolean), ...parts];
+  }
+  return cur;
 }
 
 /** What a file that is not regular is, for messages. */
