@@ -724,15 +724,13 @@ export class InterferenceNetwork {
     check(Number.isInteger(epochs) && epochs >= 1 && epochs <= LIMITS.epochs, `epochs must be an integer from 1 to ${LIMITS.epochs.toExponential().replace('e+', 'e')}; got ${describe(epochs)}.`);
     check(['constant', 'linear', 'cosine'].includes(schedule), `schedule must be "constant", "linear" or "cosine"; got ${JSON.stringify(schedule)}.`);
     const n0 = this.options.layers[0]!;
+    // each set read once, and what is checked is what trains
     train = readLabelledSet(train, 'training set') as LabelledSet;
-    for (const what of ['validation', 'test'] as const) {
-      if (fitOptions[what] !== undefined) fitOptions[what] = readLabelledSet(fitOptions[what], `${what} set`) as LabelledSet;
-    }
     const count = checkLabelledSet(train, n0, this.classes, 'training set');
     check(count >= 1, 'The training set is empty; pass at least one image.', 'E_DATA');
     for (const what of ['validation', 'test'] as const) {
-      const set = fitOptions[what];
-      if (set === undefined) continue;
+      if (fitOptions[what] === undefined) continue;
+      const set = fitOptions[what] = readLabelledSet(fitOptions[what], `${what} set`) as LabelledSet;
       check(checkLabelledSet(set, n0, this.classes, `${what} set`) >= 1,
         `The ${what} set is empty: its accuracy would be meaningless; pass at least one image, or leave ${what} out.`, 'E_DATA');
     }

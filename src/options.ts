@@ -1,5 +1,6 @@
 import { BACKENDS, type BackendChoice } from './backend/index.js';
 import { check } from './errors.js';
+import { plainOptions, readMember } from './validate.js';
 import { unitPhasor } from './phase.js';
 
 /**
@@ -145,24 +146,6 @@ function show(x: unknown): string {
   }
 }
 
-/** A plain copy of the options' own members, read once: a getter that throws becomes an `E_OPTION` naming it. */
-function snapshot(options: FfitOptions): FfitOptions {
-  const out = Object.create(null) as Record<string, unknown>; // no prototype: a "__proto__" member stays a member (and is refused as unknown)
-  let keys: string[];
-  try {
-    keys = Object.keys(options);
-  } catch (err) {
-    return check(false, `The options cannot be listed (${(err as Error)?.message ?? String(err)}); pass a plain object.`) as never;
-  }
-  for (const key of keys) {
-    try {
-      out[key] = (options as unknown as Record<string, unknown>)[key];
-    } catch (err) {
-      check(false, `Option "${key}" cannot be read (${(err as Error)?.message ?? String(err)}); pass plain values.`);
-    }
-  }
-  return out as unknown as FfitOptions;
-}
 
 /** Largest site count per layer and route count per layer that the API accepts before sizing memory. */
 export const MAX_SITES = 1 << 24;
@@ -208,7 +191,8 @@ export const INIT_SCALE_MIN = 1e-3;
  */
 export function resolveOptions(options: FfitOptions): ResolvedOptions {
   check(typeof options === 'object' && options !== null, 'Options must be an object with at least `layers`, e.g. { layers: [784, 64, 4] }.');
-  options = snapshot(options);
+  // read once: a getter that throws becomes an E_OPTION naming it
+  options = plainOptions(options, 'The options', null, '{ layers: [784, 64, 4] }', (key) => `Option "${key}"`) as unknown as FfitOptions;
   const known = new Set([...Object.keys(defaults()), 'layers', 'omega']);
   for (const key of Object.keys(options)) {
     check(known.has(key), `Unknown option "${key}"; known options are ${[...known].sort().join(', ')}.`);
@@ -217,24 +201,14 @@ export function resolveOptions(options: FfitOptions): ResolvedOptions {
   const o = { ...d, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as Omit<ResolvedOptions, 'renormalize'> & { omega?: number; renormalize: boolean | 'auto' };
 
   const given = options.layers;
-  let length = 0;
-  try {
-    length = Array.isArray(given) ? given.length : 0;
-  } catch (err) {
-    check(false, `layers cannot be read (${(err as Error)?.message ?? String(err)}); pass a plain array of numbers.`);
-  }
+  const length = Array.isArray(given) ? readMember(given, 'length', 'layers', 'pass a plain array of numbers') as number : 0;
   check(Array.isArray(given) && length >= 2,
     `layers must list at least two layer sizes (sources … targets), e.g. [784, 64, 4]; got ${show(given)}.`);
   check(length <= MAX_LAYERS, `layers lists ${length} layer sizes; a lattice has at most ${MAX_LAYERS} layers (${MAX_LAYERS - 1} steps).`);
   // each size read once, by index (a hole, [784, , 4], is a missing size, not one to skip)
   const layers: number[] = [];
   for (let i = 0; i < length; i++) {
-    let n: unknown;
-    try {
-      n = given[i];
-    } catch (err) {
-      check(false, `layers[${i}] cannot be read (${(err as Error)?.message ?? String(err)}); pass plain numbers.`);
-    }
+    const n = readMember(given, i, `layers[${i}]`, 'pass plain numbers');
     check(isInt(n) && n >= 1 && n <= MAX_SITES, `layers[${i}] must be an integer from 1 to ${MAX_SITES}; got ${i in given ? show(n) : 'nothing (a hole in the array)'}.`);
     layers.push(n);
   }

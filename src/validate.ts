@@ -60,14 +60,14 @@ export function checkLabels(labels: unknown, count: number, classes: number, n0:
 }
 
 /**
- * Checks a labelled set (e.g. a `Dataset`) before training or evaluation: an object with `images`
- * and `labels`; when it declares `features` (values per image, with `rows × cols`), they must equal
+ * Checks the members of a labelled set (as {@link readLabelledSet} read them) before training or
+ * evaluation: when it declares `features` (values per image, with `rows × cols`), they must equal
  * the lattice's `n0` source sites. Returns the number of images.
  *
- * @throws FfitError `E_SHAPE` (not a set, wrong image size, counts differ), `E_LABEL`.
+ * @throws FfitError `E_SHAPE` (wrong image size, counts differ), `E_LABEL`.
  */
-export function checkLabelledSet(set: unknown, n0: number, classes: number, what: string): number {
-  const { images, labels, features, rows, cols } = readLabelledSet(set, what);
+export function checkLabelledSet(set: LabelledMembers, n0: number, classes: number, what: string): number {
+  const { images, labels, features, rows, cols } = set;
   if (typeof features === 'number' && features !== n0) {
     const size = typeof rows === 'number' && typeof cols === 'number' ? ` (${rows}×${cols})` : '';
     throw new FfitError('E_SHAPE',
@@ -98,13 +98,7 @@ export function readLabelledSet(set: unknown, what: string): LabelledMembers {
   check(typeof set === 'object' && set !== null && 'images' in set && 'labels' in set,
     `${what} must be an object { images, labels } (e.g. a Dataset); got ${describe(set)}.`, 'E_SHAPE');
   const out: LabelledMembers = { images: undefined, labels: undefined };
-  for (const key of ['images', 'labels', 'features', 'rows', 'cols'] as const) {
-    try {
-      out[key] = (set as Record<string, unknown>)[key];
-    } catch (err) {
-      check(false, `The ${what}'s "${key}" cannot be read (${(err as Error)?.message ?? String(err)}); pass plain arrays.`, 'E_OPTION');
-    }
-  }
+  for (const key of ['images', 'labels', 'features', 'rows', 'cols'] as const) out[key] = readMember(set, key, `The ${what}'s "${key}"`, 'pass plain arrays');
   return out;
 }
 
@@ -176,6 +170,19 @@ function sliceOf(a: ArrayLike<number>, start: number, n: number): ArrayLike<numb
   return typeof sub === 'function' ? (a as Float32Array).subarray(start, start + n) : Array.prototype.slice.call(a, start, start + n);
 }
 
+/**
+ * `x[key]`, where a getter or a Proxy that throws becomes `E_OPTION` "`at` cannot be read (its
+ * message); `fix`." instead of its own error: every value ffit takes from a caller's object is read
+ * through here, once.
+ */
+export function readMember(x: unknown, key: PropertyKey, at: string, fix: string): unknown {
+  try {
+    return (x as Record<PropertyKey, unknown>)[key];
+  } catch (err) {
+    throw new FfitError('E_OPTION', `${at} cannot be read (${(err as Error)?.message ?? String(err)}); ${fix}.`);
+  }
+}
+
 /** `Object.keys(x)`, where a Proxy that throws is an `E_OPTION` naming `what` instead of its own error. */
 function ownKeys(x: object, what: string): string[] {
   try {
@@ -188,21 +195,21 @@ function ownKeys(x: object, what: string): string[] {
 /**
  * A plain copy of an options object's own members, each read once (a getter that throws, or one
  * that would answer differently later, cannot reach the kernels). `what` names the object in
- * messages, e.g. "fit options". With `known`, a member not in it is refused, listing the known ones.
+ * messages, e.g. "fit options"; `memberName` names one member (default `what: "key"`). With
+ * `known`, a member not in it is refused, listing the known ones.
  *
  * @throws FfitError `E_OPTION` for a value that is not an object, an unknown member, or a member
  *   that cannot be read.
  */
-export function plainOptions(x: unknown, what: string, known: readonly string[] | null, example: string): Record<string, unknown> {
+export function plainOptions(
+  x: unknown, what: string, known: readonly string[] | null, example: string,
+  memberName = (key: string): string => `${what}: "${key}"`,
+): Record<string, unknown> {
   check(typeof x === 'object' && x !== null && !Array.isArray(x), `${what} must be an object such as ${example}; got ${describe(x)}.`, 'E_OPTION');
   const out = Object.create(null) as Record<string, unknown>; // no prototype: "__proto__" stays a member, refused as unknown
   for (const key of ownKeys(x, what)) {
     if (known !== null) check(known.includes(key), `Unknown member "${key}" in ${what}; known: ${known.join(', ')}.`, 'E_OPTION');
-    try {
-      out[key] = (x as Record<string, unknown>)[key];
-    } catch (err) {
-      check(false, `${what}: "${key}" cannot be read (${(err as Error)?.message ?? String(err)}); pass plain values.`, 'E_OPTION');
-    }
+    out[key] = readMember(x, key, memberName(key), 'pass plain values');
   }
   return out;
 }
@@ -224,18 +231,11 @@ export function checkJsonValue(x: unknown, path: string, seen: Set<object> = new
   check(plain, `${path} is ${describe(x)}, which JSON would not save as it is; store null, a boolean, a finite number, a string, or arrays and plain objects of those.`);
   check(!seen.has(x as object) && seen.size < 64, `${path} refers back to itself or nests more than 64 levels; store a tree of plain values.`);
   seen.add(x as object);
-  const read = (key: string | number, at: string): unknown => {
-    try {
-      return (x as Record<string, unknown>)[key];
-    } catch (err) {
-      throw new FfitError('E_OPTION', `${at} cannot be read (${(err as Error)?.message ?? String(err)}); store plain values.`);
-    }
-  };
   if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) checkJsonValue(read(i, `${path}[${i}]`), `${path}[${i}]`, seen);
+    for (let i = 0; i < x.length; i++) checkJsonValue(readMember(x, i, `${path}[${i}]`, 'store plain values'), `${path}[${i}]`, seen);
   } else {
     for (const key of ownKeys(x as object, path)) {
-      const v = read(key, `${path}.${key}`);
+      const v = readMember(x, key, `${path}.${key}`, 'store plain values');
       if (v !== undefined) checkJsonValue(v, `${path}.${key}`, seen); // an undefined member is left out, as when absent
     }
   }
