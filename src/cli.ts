@@ -417,7 +417,6 @@ interface WorldlineFlags {
   debug: boolean;
 }
 
-
 /** `ffit worldlines`: look inside a trained lattice for one test image (worldline tools + SVG). */
 async function worldlines(flags: WorldlineFlags): Promise<void> {
   const model = requireModel(flags.model);

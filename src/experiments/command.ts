@@ -23,7 +23,8 @@ import { DEFAULT_LIMITS, type SearchLimits } from './search.js';
 import { makeSplit, parseShots, type Shots } from './splits.js';
 import { LIMITS } from '../options.js';
 import { parseDecimal, printable } from '../validate.js';
-import { prepareOutDir, removeIfEmpty, type ExperimentName } from './outdir.js';
+import { prepareOutDir, type ExperimentName } from './outdir.js';
+import { removeIfEmpty } from '../node/dirs.js';
 
 /** A whole-number flag from `min` to `max` (bounded so that no count can exhaust memory or time). */
 const int = (name: string, min: number, max: number) => (value: string): number => {

@@ -11,8 +11,6 @@ import { whyUnwritable } from '../node/atomic.js';
 import { readTextFile } from '../node/read-file.js';
 import { makeDirs, removeIfEmpty } from '../node/dirs.js';
 
-export { removeIfEmpty };
-
 export type ExperimentName = 'fewshot' | 'dynamics' | 'forgetting';
 
 /**

@@ -117,15 +117,15 @@ function kind(st: fs.Stats): string {
 /**
  * Writes `text` (UTF-8) to `path` atomically: into a temporary file beside it
  * (`.<name>.<pid>.<n>.<random>.tmp`, the name cut to 64 characters, created with the old file's
- * mode), in full, flushed to disk, then renamed
- * over `path`. A short write (a nearly full disk writes what fits and reports how much) is
+ * mode), in full, flushed to disk, then renamed over `path`. A short write (a nearly full disk writes what fits and reports how much) is
  * continued until the rest is written or the system refuses it. On any error the temporary file is
  * removed and `path` is as it was. A symbolic link is written through (the file it names is
  * replaced, the link kept); an existing file keeps its permission bits (a private model stays
- * private) and, where this process may give it, its owner; a directory, device (e.g. `/dev/null`),
- * FIFO or socket at `path`, or a file this process may not write, is refused, never replaced. A
- * hard link is not written through: the path gets the new file, other names keep the old one. (write-file-atomic, used before, wrote once and renamed whatever a short
- * write had left: on a full disk it replaced README.md with its first 16 KiB and reported success.)
+ * private) and, where this process may give it, its owner. Refused, never replaced: a directory,
+ * device (e.g. `/dev/null`), FIFO or socket, a file this process may not write, and another
+ * user's file or symbolic link (anywhere on the path) in a sticky directory. A hard link is not written through: the path gets the new file, other names keep the
+ * old one. (write-file-atomic, used before, wrote once and renamed whatever a short write had
+ * left: on a full disk it replaced README.md with its first 16 KiB and reported success.)
  *
  * @throws the system's error (`ENOSPC`, `EACCES`, …), or an `Error` without `code` whose message
  *   says why the path is refused; `path` unchanged either way.
@@ -166,16 +166,6 @@ export function writeAtomically(path: string, text: string, io: WriteIo = fs): v
 /** What went wrong in a failed write, for a message: the system's code, else the refusal's text. */
 export function writeFailure(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
-}
-
-/**
- * Creates and removes a probe file in `dir`, so that a directory that cannot hold files (read-only,
- * full of inodes, under /proc) is found before any work rather than when the results are written.
- *
- * @throws the system's error (`EACCES`, `EROFS`, `ENOENT`, …); nothing is left behind.
- */
-export function probeDirectory(dir: string): void {
-  probe(join(dir, `.ffit-probe.${process.pid}.${serial++}.tmp`));
 }
 
 /** Creates and removes the file `path` (which must not exist). */
