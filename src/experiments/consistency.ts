@@ -5,6 +5,7 @@
  * report or, worse, print "over 3 seeds" above numbers from one. An experiment writes consistent
  * files; these checks catch files edited, merged or truncated by hand.
  */
+import { group } from 'd3-array';
 import { FfitError } from '../errors.js';
 import { indicesSha256 } from './data.js';
 import type { DynamicsResult } from './dynamics.js';
@@ -25,8 +26,15 @@ const list = (xs: readonly unknown[]): string => `[${xs.map(String).join(',')}]`
 const canonical = (x: unknown): string => JSON.stringify(x, (_, v: unknown) =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v);
 
-/** The first repeated value of `xs`, if any. */
-const repeated = <T>(xs: readonly T[]): T | undefined => xs.find((x, i) => xs.indexOf(x) !== i);
+/** The first repeated value of `xs`, if any (one pass: streams hold up to 10⁶ examples). */
+function repeated<T>(xs: readonly T[]): T | undefined {
+  const seen = new Set<T>();
+  for (const x of xs) {
+    if (seen.has(x)) return x;
+    seen.add(x);
+  }
+  return undefined;
+}
 
 /**
  * Checks that the parts of `r` agree with each other and with `config`.
@@ -144,8 +152,9 @@ function dynamicsProblem(r: DynamicsResult): string | null {
   for (const m of ids) {
     if (!r.selections.some((x) => x.method === m)) return `selections has no row for "${m}"`;
   }
+  const byStep = group(r.points, (x) => x.step); // grouped once: filtering per step cost points × steps
   for (let step = 0; step <= steps; step++) {
-    const p = runsProblem(r.points.filter((x) => x.step === step), ids, r.config.seeds, `points at step ${step}`, 'point');
+    const p = runsProblem(byStep.get(step) ?? [], ids, r.config.seeds, `points at step ${step}`, 'point');
     if (p) return p;
   }
   for (const seed of r.config.seeds) {
@@ -174,9 +183,9 @@ function dynamicsProblem(r: DynamicsResult): string | null {
   }
   const late = r.points.find((x) => x.step > steps);
   if (late) return `points has a point at step ${late.step}, beyond config.steps ${steps}`;
-  const want = meanCurve(r.points, ids, steps);
+  const want = meanCurve(r.points, ids, steps), curve = group(r.curve, (x) => x.method, (x) => x.step);
   for (const w of want) {
-    const got = r.curve.filter((x) => x.method === w.method && x.step === w.step);
+    const got = curve.get(w.method)?.get(w.step) ?? [];
     if (got.length !== 1) return `curve has ${got.length} points for "${w.method}" at step ${w.step}, not 1`;
     const g = got[0]!;
     if (g.seeds !== w.seeds || !close(g.accuracyMean, w.accuracyMean) || !close(g.lossMean, w.lossMean) || !close(g.energyMean, w.energyMean) ||

@@ -16,6 +16,7 @@ import type { Hyperparameters, Learner, Method, MethodId } from './methods.js';
 import { ExperimentProgress, evalUnits, trainUnits } from './progress.js';
 import { mean, sampleTrials, selectHyperparameters, std, type SearchLimits, type Selection, type SelectionFold } from './search.js';
 import { balancedSubset, makeSplit } from './splits.js';
+import { group } from 'd3-array';
 
 export interface DynamicsConfig {
   /** Online updates per run (examples of the stream). */
@@ -168,9 +169,12 @@ export async function runDynamics(data: ExperimentData, config: DynamicsConfig, 
 /** Mean and standard deviation over seeds of every step of every method. */
 export function meanCurve(points: readonly DynamicsPoint[], methods: readonly MethodId[], steps: number): DynamicsMeanPoint[] {
   const out: DynamicsMeanPoint[] = [];
+  // grouped in one pass, each group in the points' order (the same sums as filtering per step,
+  // which cost points × steps: 1.8 s for 2000 steps)
+  const groups = group(points, (p) => p.method, (p) => p.step);
   for (const method of methods) {
     for (let step = 0; step <= steps; step++) {
-      const at = points.filter((p) => p.method === method && p.step === step);
+      const at = groups.get(method)?.get(step) ?? [];
       if (at.length === 0) continue;
       const acc = at.map((p) => p.testAccuracy), loss = at.map((p) => p.testLoss);
       const energy = at.every((p) => p.testEnergy !== null) ? at.map((p) => p.testEnergy!) : null;
